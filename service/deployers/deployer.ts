@@ -68,5 +68,11 @@ export class DeployError extends Error {
 
 /** One implementation per GitOps tool (`FluxDeployer`, `ArgoCdDeployer`). */
 export interface Deployer<T extends ResolvedTarget = ResolvedTarget> {
+  /** Triggers the tool and follows it to a result. */
   deploy(request: DeployRequest<T>): Promise<DeployResult>;
+  /**
+   * Follows a delivery another instance already triggered (its record has the token), without
+   * triggering again: used after a restart to finish what a dead instance started.
+   */
+  resume(request: DeployRequest<T>): Promise<DeployResult>;
 }
