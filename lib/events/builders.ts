@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import { parseTaskEventType, replaceEventKind, sequenceEventType } from './event-type.js';
+import { CLOUDEVENTS_SPEC_VERSION, JSON_CONTENT_TYPE, KeptnResult, KeptnStatus, SHKEPTN_SPEC_VERSION, type KeptnEvent, type KeptnEventData } from './types.js';
+
+/** What a response is derived from: the triggering event, or a durable record of it. */
+export interface ParentEvent {
+  type: string;
+  id: string;
+  shkeptncontext?: string;
+  gitcommitid?: string;
+  data: Pick<KeptnEventData, 'project' | 'stage' | 'service' | 'labels'> & Record<string, unknown>;
+}
+
+export interface BuildOptions {
+  /** For tests; default `new Date()`. */
+  now?: () => Date;
+}
+
+/** project, stage, service and labels of the parent: every answer carries them. */
+export function commonData(parent: ParentEvent): KeptnEventData {
+  const { project, stage, service, labels } = parent.data;
+  const out: KeptnEventData = {};
+  if (project !== undefined) out.project = project;
+  if (stage !== undefined) out.stage = stage;
+  if (service !== undefined) out.service = service;
+  if (labels && typeof labels === 'object') out.labels = { ...labels };
+  return out;
+}
+
+function envelope(parent: ParentEvent, source: string, type: string, data: KeptnEventData, options: BuildOptions): KeptnEvent {
+  const event: KeptnEvent = {
+    specversion: CLOUDEVENTS_SPEC_VERSION,
+    id: randomUUID(),
+    source,
+    type,
+    time: (options.now?.() ?? new Date()).toISOString(),
+    contenttype: JSON_CONTENT_TYPE,
+    datacontenttype: JSON_CONTENT_TYPE,
+    shkeptncontext: parent.shkeptncontext,
+    shkeptnspecversion: SHKEPTN_SPEC_VERSION,
+    triggeredid: parent.id,
+    data,
+  };
+  if (parent.gitcommitid) event.gitcommitid = parent.gitcommitid;
+  return event;
+}
+
+/** `<task>.started` answering `parent` (same context, `triggeredid` = parent id, gitcommitid copied). */
+export function createStartedEvent(parent: ParentEvent, source: string, options: BuildOptions = {}): KeptnEvent {
+  return envelope(parent, source, replaceEventKind(parent.type, 'started'), commonData(parent), options);
+}
+
+/**
+ * `<task>.finished` answering `parent`: `data` over the parent's common data; status and result
+ * default to succeeded/pass; the trigger's labels are kept (only new keys may be added).
+ */
+export function createFinishedEvent(parent: ParentEvent, source: string, data: Record<string, unknown> = {}, options: BuildOptions = {}): KeptnEvent {
+  const common = commonData(parent);
+  const merged: KeptnEventData = { ...common, ...data };
+  for (const key of ['project', 'stage', 'service'] as const) if (common[key] !== undefined) merged[key] = common[key];
+  if (common.labels || data.labels) merged.labels = { ...(data.labels as Record<string, string> | undefined), ...common.labels };
+  if (!merged.status) merged.status = KeptnStatus.Succeeded;
+  if (!merged.result) merged.result = KeptnResult.Pass;
+  return envelope(parent, source, replaceEventKind(parent.type, 'finished'), merged, options);
+}
+
+/** `sh.keptn.log.error` about `parent` (go-utils `CreateErrorLogEvent`). */
+export function createErrorLogEvent(parent: ParentEvent, source: string, message: string, options: BuildOptions & { integrationId?: string } = {}): KeptnEvent {
+  const data: KeptnEventData = { ...commonData(parent), message, task: parseTaskEventType(parent.type)?.task ?? '' };
+  if (options.integrationId) data.integrationid = options.integrationId;
+  return envelope(parent, source, 'sh.keptn.log.error', data, options);
+}
+
+export interface SequenceTriggerOptions extends BuildOptions {
+  stage: string;
+  sequence: string;
+  source: string;
+  data: KeptnEventData & { project: string; service: string };
+  /** Default: a new context. */
+  shkeptncontext?: string;
+  gitcommitid?: string;
+}
+
+/** `sh.keptn.event.<stage>.<sequence>.triggered`, as `keptn trigger sequence` sends it. */
+export function createSequenceTriggeredEvent(options: SequenceTriggerOptions): KeptnEvent {
+  const event: KeptnEvent = {
+    specversion: CLOUDEVENTS_SPEC_VERSION,
+    id: randomUUID(),
+    source: options.source,
+    type: sequenceEventType(options.stage, options.sequence, 'triggered'),
+    time: (options.now?.() ?? new Date()).toISOString(),
+    contenttype: JSON_CONTENT_TYPE,
+    datacontenttype: JSON_CONTENT_TYPE,
+    shkeptncontext: options.shkeptncontext ?? randomUUID(),
+    shkeptnspecversion: SHKEPTN_SPEC_VERSION,
+    data: { labels: {}, ...options.data, stage: options.stage },
+  };
+  if (options.gitcommitid) event.gitcommitid = options.gitcommitid;
+  return event;
+}

@@ -1,0 +1,61 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+
+export interface HealthServerOptions {
+  /** `HEALTH_ENDPOINT_PORT`; 0 picks a free one. */
+  port: number;
+  host?: string;
+  registry: Registry;
+  /** `/health`: 200 once registered (go-sdk), else 412. */
+  isRegistered(): boolean;
+  /** `/ready`: 200 only while a trigger published now would reach us, else 503. */
+  isReady(): boolean;
+}
+
+/** `GET /health`, `GET /ready`, `GET /metrics`. */
+export class HealthServer {
+  private server?: Server;
+  constructor(private readonly options: HealthServerOptions) {}
+
+  get port(): number {
+    return (this.server?.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  async start(): Promise<number> {
+    const { registry, isRegistered, isReady } = this.options;
+    const server = createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (req.method !== 'GET') {
+        res.writeHead(405).end();
+      } else if (path === '/health') {
+        if (isRegistered()) res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"OK"}');
+        else res.writeHead(412).end();
+      } else if (path === '/ready') {
+        if (isReady()) res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"OK"}');
+        else res.writeHead(503).end();
+      } else if (path === '/metrics') {
+        registry.metrics().then(
+          (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+          () => res.writeHead(500).end(),
+        );
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.port, this.options.host ?? '0.0.0.0', () => resolve());
+    });
+    return this.port;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}

@@ -1,0 +1,166 @@
+import { Registry } from 'prom-client';
+import { HealthServer } from './health/health-server.js';
+import { createSdkMetrics, type SdkMetrics } from './health/sdk-metrics.js';
+import type { BackoffOptions } from './http/backoff.js';
+import type { TokenSource } from './http/json-client.js';
+import type { Logger } from './log.js';
+import { EventLoop } from './loop/event-loop.js';
+import type { TaskHandler } from './loop/task-handler.js';
+import { controlPlaneBase, HttpTransport } from './transport/http-transport.js';
+import { JetStreamSource, type JetStreamMode } from './transport/jetstream-source.js';
+import { NatsTransport } from './transport/nats-transport.js';
+import type { EventSink, EventSource } from './transport/transport.js';
+import type { Subscription } from './uniform/subscription.js';
+import { UniformClient } from './uniform/uniform-client.js';
+import { UniformRegistration, type RegistrationMetadata } from './uniform/uniform-registration.js';
+
+/** In-cluster: NATS plus shipyard-controller. */
+export interface NatsMode {
+  kind: 'nats';
+  /** `EVENTBROKER`. */
+  servers: string;
+  /** `SHIPYARD_CONTROLLER`. */
+  shipyardController: string;
+  /** `NATS_JETSTREAM`; default auto. */
+  jetstream?: JetStreamMode;
+  reconnectTimeWaitMs?: number;
+}
+
+/** Remote execution plane: the Keptn API over HTTP. */
+export interface HttpMode {
+  kind: 'http';
+  /** `KEPTN_API_ENDPOINT`. */
+  apiEndpoint: string;
+  token?: TokenSource;
+  sslVerify?: boolean;
+  pollIntervalMs?: number;
+}
+
+export interface KeptnIntegrationOptions {
+  /** `INTEGRATION_NAME`: registration name, queue group, event source. */
+  name: string;
+  mode: NatsMode | HttpMode;
+  metadata: RegistrationMetadata;
+  /** For the first registration; afterwards the control plane owns them. */
+  subscriptions: Subscription[];
+  logger: Logger;
+  /** Shared with the service's metrics; default a new one. */
+  registry?: Registry;
+  /** `HEALTH_ENDPOINT_PORT`; undefined: no health server. */
+  healthPort?: number;
+  healthHost?: string;
+  pingIntervalMs?: number;
+  registrationRetry?: BackoffOptions;
+  concurrency?: number;
+  abortGraceMs?: number;
+}
+
+/**
+ * The whole SDK wired for one mode: transport, uniform registration, event loop and health. The
+ * service registers handlers with `handle()` before `start()`.
+ */
+export class KeptnIntegration {
+  readonly registry: Registry;
+  readonly metrics: SdkMetrics;
+  private readonly handlers: [string, TaskHandler | TaskHandler['handle']][] = [];
+  private loop?: EventLoop;
+  private source?: EventSource;
+  private sink?: EventSink;
+  private registration?: UniformRegistration;
+  private uniform?: UniformClient;
+  private health?: HealthServer;
+
+  constructor(private readonly options: KeptnIntegrationOptions) {
+    this.registry = options.registry ?? new Registry();
+    this.metrics = createSdkMetrics(this.registry);
+  }
+
+  handle(task: string, handler: TaskHandler | TaskHandler['handle']): this {
+    this.handlers.push([task, handler]);
+    this.loop?.handle(task, handler);
+    return this;
+  }
+
+  /** The running loop (for `finishAdopted`); undefined before `start()`. */
+  get eventLoop(): EventLoop | undefined {
+    return this.loop;
+  }
+
+  get healthPort(): number | undefined {
+    return this.health?.port;
+  }
+
+  get integrationId(): string | undefined {
+    return this.registration?.id;
+  }
+
+  isRegistered(): boolean {
+    return this.registration?.registered ?? false;
+  }
+
+  isReady(): boolean {
+    return this.isRegistered() && (this.registration?.hasSubscriptions ?? false) && (this.source?.isSubscribed() ?? false);
+  }
+
+  /** Starts health, connects, registers (retrying), subscribes; resolves after the first ping. */
+  async start(signal?: AbortSignal): Promise<void> {
+    const o = this.options;
+    if (o.healthPort !== undefined) {
+      this.health = new HealthServer({ port: o.healthPort, host: o.healthHost, registry: this.registry, isRegistered: () => this.isRegistered(), isReady: () => this.isReady() });
+      await this.health.start();
+    }
+    await this.connect(signal);
+    const baseUrl = o.mode.kind === 'nats' ? o.mode.shipyardController : controlPlaneBase(o.mode.apiEndpoint);
+    const token = o.mode.kind === 'http' ? o.mode.token : undefined;
+    this.uniform = new UniformClient({ baseUrl, token, sslVerify: o.mode.kind === 'http' ? o.mode.sslVerify : true });
+    const loop = new EventLoop({
+      name: o.name,
+      source: this.source!,
+      sink: this.sink!,
+      logger: o.logger,
+      metrics: this.metrics,
+      concurrency: o.concurrency,
+      abortGraceMs: o.abortGraceMs,
+      errorLog: this.uniform,
+      integrationId: () => this.registration?.id,
+    });
+    for (const [task, handler] of this.handlers) loop.handle(task, handler);
+    this.loop = loop;
+    await loop.start();
+    this.registration = new UniformRegistration({
+      client: this.uniform,
+      name: o.name,
+      metadata: o.metadata,
+      subscriptions: o.subscriptions,
+      logger: o.logger,
+      pingIntervalMs: o.pingIntervalMs,
+      retry: o.registrationRetry,
+      onSubscriptions: (subs) => loop.setSubscriptions(subs),
+    });
+    await this.registration.start();
+  }
+
+  /** Stops intake and pings, lets handlers finish (up to `deadlineMs`), drains the transport. */
+  async stop(options: { deadlineMs?: number } = {}): Promise<void> {
+    await this.registration?.stop();
+    if (this.loop) await this.loop.stop(options);
+    else await this.sink?.close(1000);
+    this.uniform?.close();
+    await this.health?.stop();
+  }
+
+  private async connect(signal?: AbortSignal): Promise<void> {
+    const { mode, name, logger } = this.options;
+    if (mode.kind === 'http') {
+      const http = new HttpTransport({ apiEndpoint: mode.apiEndpoint, token: mode.token, sslVerify: mode.sslVerify, logger, pollIntervalMs: mode.pollIntervalMs });
+      this.source = http;
+      this.sink = http;
+      return;
+    }
+    const nats = await NatsTransport.connect({ servers: mode.servers, name, logger, reconnectTimeWaitMs: mode.reconnectTimeWaitMs }, signal);
+    this.sink = nats;
+    const js = await JetStreamSource.create(mode.jetstream ?? 'auto', { connection: nats.connection, name, logger });
+    this.source = js ?? nats;
+    logger.info('receiving task triggers', { via: this.source.kind });
+  }
+}

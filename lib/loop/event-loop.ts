@@ -1,0 +1,261 @@
+import { createFinishedEvent, createStartedEvent, type ParentEvent } from '../events/builders.js';
+import { isTaskEventType, parseTaskEventType } from '../events/event-type.js';
+import { parseKeptnEvent } from '../events/parse.js';
+import { KeptnResult, KeptnStatus, type KeptnEvent } from '../events/types.js';
+import type { SdkMetrics } from '../health/sdk-metrics.js';
+import type { Logger } from '../log.js';
+import type { EventSink, EventSource, IncomingMessage } from '../transport/transport.js';
+import { matchingSubscriptions, type Subscription } from '../uniform/subscription.js';
+import type { LogEntry } from '../uniform/uniform-client.js';
+import { BoundedSet } from './bounded-set.js';
+import { Semaphore } from './semaphore.js';
+import { ANY_TASK, DEFER_FINISHED, type TaskContext, type TaskHandler, type TaskResult } from './task-handler.js';
+
+/** Why the loop dropped a message without answering (beside the parser's reasons). */
+export const LoopRejectReason = {
+  MissingScope: 'missing-scope',
+  MissingContext: 'missing-field',
+  Duplicate: 'duplicate',
+} as const;
+export type LoopRejectReason = (typeof LoopRejectReason)[keyof typeof LoopRejectReason];
+
+export const SHUTDOWN_MESSAGE = 'service shut down before the delivery finished';
+
+export interface EventLoopOptions {
+  /** Integration name: the `source` of every answer. */
+  name: string;
+  source: EventSource;
+  sink: EventSink;
+  logger: Logger;
+  metrics?: SdkMetrics;
+  /** Handlers running at once; intake and `.started` are never held back by it. Default 1000. */
+  concurrency?: number;
+  /** Event ids remembered for dedupe; default 10000. */
+  dedupeCapacity?: number;
+  /** Where errored `.finished` events are also reported (`POST /v1/log`). */
+  errorLog?: { log(entries: LogEntry[]): Promise<void> };
+  integrationId?: () => string | undefined;
+  /** After the shutdown deadline aborts handlers, how long they get to return; default 2000 ms. */
+  abortGraceMs?: number;
+}
+
+interface Delivery {
+  controller: AbortController;
+  done: Promise<void>;
+  /** Set once the loop has sent (or decided not to send) the `.finished`. */
+  settled: boolean;
+  parent: ParentEvent;
+  task: string;
+  logger: Logger;
+}
+
+/**
+ * Owns the Keptn protocol for task triggers, like the go-sdk's control plane: parse, match the
+ * subscription, dedupe, `.started` at intake, the handler under a concurrency bound, `.finished`
+ * on every path. Handlers return data or throw; they never publish.
+ */
+export class EventLoop {
+  private readonly handlers = new Map<string, TaskHandler>();
+  private subscriptions: Subscription[] = [];
+  private readonly seen: BoundedSet;
+  private readonly bound: Semaphore;
+  private readonly deliveries = new Set<Delivery>();
+  private readonly shutdown = new AbortController();
+
+  constructor(private readonly options: EventLoopOptions) {
+    this.seen = new BoundedSet(options.dedupeCapacity ?? 10_000);
+    this.bound = new Semaphore(options.concurrency ?? 1000);
+  }
+
+  /** Registers the handler for `task` (e.g. `deliver`) or `*`. */
+  handle(task: string, handler: TaskHandler | TaskHandler['handle']): this {
+    this.handlers.set(task, typeof handler === 'function' ? { handle: handler } : handler);
+    return this;
+  }
+
+  /** The live subscriptions: used to match NATS messages and handed to the source. */
+  async setSubscriptions(subscriptions: readonly Subscription[]): Promise<void> {
+    this.subscriptions = [...subscriptions];
+    await this.options.source.setSubscriptions(subscriptions);
+  }
+
+  async start(): Promise<void> {
+    await this.options.source.start((message) => this.intake(message));
+  }
+
+  /** Deliveries accepted and not yet finished. */
+  get active(): number {
+    return this.deliveries.size;
+  }
+
+  /**
+   * Finishes a delivery adopted from a durable record after a restart: only the `.finished` is
+   * sent (its `.started` went out before). The trigger id is remembered so a redelivery is ignored.
+   */
+  finishAdopted(parent: ParentEvent, work: (ctx: TaskContext) => Promise<TaskResult>): Promise<void> {
+    this.seen.add(parent.id);
+    const task = parseTaskEventType(parent.type)?.task ?? parent.type;
+    return this.run(parent, task, (ctx) => work(ctx), Promise.resolve());
+  }
+
+  /** Stops intake, lets handlers finish until `deadlineMs`, aborts the rest, then closes the sink. */
+  async stop(options: { deadlineMs?: number } = {}): Promise<void> {
+    const deadlineMs = options.deadlineMs ?? 30_000;
+    const started = Date.now();
+    await this.options.source.stop();
+    await waitAll(this.deliveries, deadlineMs);
+    if (this.deliveries.size > 0) {
+      this.options.logger.warn('shutdown deadline reached; aborting running handlers', { running: this.deliveries.size });
+      this.shutdown.abort(new Error(SHUTDOWN_MESSAGE));
+      await waitAll(this.deliveries, this.options.abortGraceMs ?? 2000);
+      await Promise.all([...this.deliveries].map((d) => this.finishHanging(d)));
+    }
+    await this.options.sink.close(Math.max(1000, deadlineMs - (Date.now() - started)));
+  }
+
+  private intake(message: IncomingMessage): void {
+    const { logger, metrics } = this.options;
+    const parsed = parseKeptnEvent(message.data);
+    if (!parsed.ok) {
+      metrics?.rejected.inc({ reason: parsed.reason });
+      logger.warn('dropped a message that is not a Keptn event', { subject: message.subject, reason: parsed.reason, error: parsed.error });
+      void message.ack?.();
+      return;
+    }
+    const event = parsed.event;
+    metrics?.received.inc({ type: event.type });
+    const log = logger.child({ shkeptncontext: event.shkeptncontext, eventId: event.id, type: event.type });
+    const target = this.select(event, message, log);
+    if (!target) {
+      void message.ack?.();
+      return;
+    }
+    const parent: ParentEvent = { type: event.type, id: event.id, shkeptncontext: event.shkeptncontext, gitcommitid: event.gitcommitid, data: event.data };
+    const started = this.options.sink.publish(createStartedEvent(parent, this.options.name));
+    started.then(
+      () => message.ack?.(),
+      (err: Error) => log.error('could not send .started', { error: err.message }),
+    );
+    void this.run(parent, target.task, (ctx) => target.handler.handle(event, ctx), started);
+  }
+
+  /** The handler for a task trigger that should be answered, or undefined (with the why logged). */
+  private select(event: KeptnEvent, message: IncomingMessage, log: Logger): { task: string; handler: TaskHandler } | undefined {
+    const reject = (reason: string, why: string) => {
+      this.options.metrics?.rejected.inc({ reason });
+      log.warn(why, { reason });
+      return undefined;
+    };
+    const parts = isTaskEventType(event.type) ? parseTaskEventType(event.type) : undefined;
+    if (!parts || parts.kind !== 'triggered') return void log.debug('not a task trigger; skipped');
+    const handler = this.handlers.get(parts.task) ?? this.handlers.get(ANY_TASK);
+    if (!handler) return void log.debug('no handler for this task; skipped', { task: parts.task });
+    const subscriptionId = message.subscriptionId ?? this.matchSubscription(event, message.subject);
+    if (subscriptionId === null) return void log.debug('no subscription filter matches the event; skipped', { subject: message.subject });
+    if (!event.id || !event.shkeptncontext) return reject(LoopRejectReason.MissingContext, 'a task trigger without id or shkeptncontext cannot be answered');
+    if (!this.seen.add(event.id)) return reject(LoopRejectReason.Duplicate, 'duplicate delivery of a trigger already taken; skipped');
+    const missing = (['project', 'stage', 'service'] as const).filter((k) => typeof event.data[k] !== 'string' || event.data[k] === '');
+    if (missing.length > 0) return reject(LoopRejectReason.MissingScope, `a task trigger without ${missing.join(', ')} cannot be answered (Keptn ignores such answers)`);
+    if (subscriptionId) setSubscriptionId(event, subscriptionId);
+    return { task: parts.task, handler };
+  }
+
+  /** The first matching subscription's id; '' when no subscriptions are known; null when none matches. */
+  private matchSubscription(event: KeptnEvent, subject: string): string | null {
+    if (this.subscriptions.length === 0) return '';
+    const matches = matchingSubscriptions(this.subscriptions, subject, event.data);
+    return matches.length === 0 ? null : (matches[0]!.id ?? '');
+  }
+
+  private run(parent: ParentEvent, task: string, work: (ctx: TaskContext) => Promise<TaskResult>, started: Promise<void>): Promise<void> {
+    const controller = new AbortController();
+    const onShutdown = () => controller.abort(this.shutdown.signal.reason);
+    this.shutdown.signal.addEventListener('abort', onShutdown, { once: true });
+    const logger = this.options.logger.child({ shkeptncontext: parent.shkeptncontext, triggeredid: parent.id, task });
+    const delivery: Delivery = { controller, settled: false, parent, task, logger, done: Promise.resolve() };
+    this.deliveries.add(delivery);
+    delivery.done = this.execute(delivery, work, started).finally(() => {
+      this.shutdown.signal.removeEventListener('abort', onShutdown);
+      this.deliveries.delete(delivery);
+    });
+    return delivery.done;
+  }
+
+  private async execute(delivery: Delivery, work: (ctx: TaskContext) => Promise<TaskResult>, started: Promise<void>): Promise<void> {
+    const { metrics } = this.options;
+    const callbacks: (() => Promise<void> | void)[] = [];
+    const ctx: TaskContext = { signal: delivery.controller.signal, logger: delivery.logger, afterFinished: (cb) => void callbacks.push(cb) };
+    const acquired = await this.bound.acquire(delivery.controller.signal);
+    metrics?.handlersActive.inc();
+    const timer = metrics?.handlerDuration.startTimer({ task: delivery.task });
+    let result: TaskResult;
+    try {
+      result = await work(ctx);
+    } catch (err) {
+      result = { status: KeptnStatus.Errored, result: KeptnResult.Fail, message: (err as Error)?.message ?? String(err) };
+      delivery.logger.warn('the handler failed', { error: (err as Error)?.message });
+    } finally {
+      timer?.();
+      metrics?.handlersActive.dec();
+      if (acquired) this.bound.release();
+    }
+    if (delivery.settled) return;
+    delivery.settled = true;
+    if (result === DEFER_FINISHED) {
+      delivery.logger.info('the handler deferred the .finished to a durable record');
+      return;
+    }
+    await started.catch(() => {});
+    await this.sendFinished(delivery, result ?? {});
+    for (const cb of callbacks) await Promise.resolve().then(cb).catch((err: Error) => delivery.logger.warn('an afterFinished callback failed', { error: err.message }));
+  }
+
+  private async sendFinished(delivery: Delivery, data: Record<string, unknown>): Promise<void> {
+    const finished = createFinishedEvent(delivery.parent, this.options.name, data);
+    const { status, result } = finished.data as { status: string; result: string };
+    try {
+      await this.options.sink.publish(finished);
+    } catch (err) {
+      delivery.logger.error('could not send .finished', { error: (err as Error).message, status, result });
+      return;
+    }
+    this.options.metrics?.handled.inc({ task: delivery.task, status, result });
+    delivery.logger.info('sent .finished', { status, result });
+    if (status === KeptnStatus.Errored) void this.forwardErrorLog(finished, delivery);
+  }
+
+  private async finishHanging(delivery: Delivery): Promise<void> {
+    if (delivery.settled) return;
+    delivery.settled = true;
+    delivery.logger.warn('the handler did not return after abort; finishing it as errored');
+    await this.sendFinished(delivery, { status: KeptnStatus.Errored, result: KeptnResult.Fail, message: SHUTDOWN_MESSAGE });
+  }
+
+  private async forwardErrorLog(finished: KeptnEvent, delivery: Delivery): Promise<void> {
+    const errorLog = this.options.errorLog;
+    if (!errorLog) return;
+    const entry: LogEntry = {
+      integrationid: this.options.integrationId?.() ?? '',
+      message: String(finished.data.message ?? ''),
+      time: finished.time ?? new Date().toISOString(),
+      shkeptncontext: finished.shkeptncontext,
+      task: delivery.task,
+      triggeredid: delivery.parent.id,
+    };
+    if (finished.gitcommitid) entry.gitcommitid = finished.gitcommitid;
+    await errorLog.log([entry]).catch((err: Error) => delivery.logger.warn('could not forward the error log', { error: err.message }));
+  }
+}
+
+function setSubscriptionId(event: KeptnEvent, subscriptionID: string): void {
+  const temporary = (event.data.temporaryData ??= {}) as Record<string, unknown>;
+  temporary.distributor = { ...(temporary.distributor as object | undefined), subscriptionID };
+}
+
+async function waitAll(deliveries: Set<Delivery>, ms: number): Promise<void> {
+  if (deliveries.size === 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((r) => (timer = setTimeout(r, ms)));
+  await Promise.race([Promise.all([...deliveries].map((d) => d.done)), timeout]);
+  clearTimeout(timer);
+}

@@ -1,0 +1,92 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+
+interface Pending {
+  subject: string;
+  bytes: Uint8Array;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+export interface OutboxOptions {
+  /** Pause before retrying a batch whose flush failed; default 50 ms. */
+  retryDelayMs?: number;
+}
+
+/**
+ * Publishes in order and resolves each publish only once a PING/PONG round trip after it has
+ * succeeded, i.e. the server has the message. nats.js drops its outbound buffer when it re-dials
+ * (`resetOutbound`) and rejects pending flushes, so a batch whose flush fails is published again
+ * after the reconnect: at-least-once, never lost.
+ */
+export class NatsOutbox {
+  private readonly queue: Pending[] = [];
+  private pumping = false;
+  private idleWaiters: (() => void)[] = [];
+  private readonly retryDelayMs: number;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    options: OutboxOptions = {},
+  ) {
+    this.retryDelayMs = options.retryDelayMs ?? 50;
+  }
+
+  get size(): number {
+    return this.queue.length;
+  }
+
+  publish(subject: string, bytes: Uint8Array): Promise<void> {
+    if (this.nc.isClosed()) return Promise.reject(new Error(`cannot publish ${subject}: the NATS connection is closed`));
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ subject, bytes, resolve, reject });
+      void this.pump();
+    });
+  }
+
+  /** Resolves when everything queued so far has been flushed (or `signal` aborts). */
+  async idle(signal?: AbortSignal): Promise<void> {
+    if (this.queue.length === 0 && !this.pumping) return;
+    await new Promise<void>((resolve) => {
+      this.idleWaiters.push(resolve);
+      signal?.addEventListener('abort', () => resolve(), { once: true });
+    });
+  }
+
+  /** Rejects whatever is still queued (after close). */
+  failAll(reason: string): void {
+    for (const p of this.queue.splice(0)) p.reject(new Error(`${reason}: ${p.subject} was not published`));
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.slice();
+        if (!(await this.send(batch))) break;
+        this.queue.splice(0, batch.length);
+        for (const p of batch) p.resolve();
+      }
+    } finally {
+      this.pumping = false;
+      if (this.queue.length === 0) for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  /** True once the batch is on the server; false when the connection is closed for good. */
+  private async send(batch: Pending[]): Promise<boolean> {
+    for (;;) {
+      if (this.nc.isClosed()) {
+        this.failAll('the NATS connection closed');
+        return false;
+      }
+      try {
+        for (const p of batch) this.nc.publish(p.subject, p.bytes);
+        await this.nc.flush();
+        return true;
+      } catch {
+        await new Promise((r) => setTimeout(r, this.retryDelayMs));
+      }
+    }
+  }
+}
