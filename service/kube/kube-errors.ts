@@ -1,0 +1,89 @@
+/** What went wrong talking to the Kubernetes API, sorted into terminal and transient. */
+export const KUBE_ERROR_KINDS = {
+  notFound: 'not-found',
+  forbidden: 'forbidden',
+  unauthorized: 'unauthorized',
+  conflict: 'conflict',
+  invalid: 'invalid',
+  gone: 'gone',
+  unsupported: 'unsupported',
+  server: 'server',
+  timeout: 'timeout',
+  reset: 'reset',
+  unreachable: 'unreachable',
+} as const;
+export type KubeErrorKind = (typeof KUBE_ERROR_KINDS)[keyof typeof KUBE_ERROR_KINDS];
+
+const TRANSIENT: ReadonlySet<KubeErrorKind> = new Set(['server', 'timeout', 'reset', 'unreachable']);
+
+export interface KubeRequestContext {
+  verb: string;
+  /** `<plural>.<group>` as the API server names it, e.g. `kustomizations.kustomize.toolkit.fluxcd.io`. */
+  resource: string;
+  namespace?: string;
+  name?: string;
+}
+
+/** A failed Kubernetes API call with the request it belongs to; the message never holds credentials. */
+export class KubeApiError extends Error {
+  readonly transient: boolean;
+
+  constructor(
+    readonly kind: KubeErrorKind,
+    readonly request: KubeRequestContext,
+    readonly status: number | undefined,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${request.verb} ${describeObject(request)}: ${detail}`, options);
+    this.name = 'KubeApiError';
+    this.transient = TRANSIENT.has(kind);
+  }
+}
+
+export function describeObject(request: KubeRequestContext): string {
+  const what = request.name ? `${request.resource} "${request.name}"` : request.resource;
+  return request.namespace ? `${what} in namespace ${request.namespace}` : what;
+}
+
+/** Maps what client-node throws (ApiException, FetchError, AbortError) to a KubeApiError. */
+export function toKubeApiError(err: unknown, request: KubeRequestContext): KubeApiError {
+  if (err instanceof KubeApiError) return err;
+  const e = err as { code?: unknown; body?: unknown; name?: string; type?: string; message?: string; errno?: string; statusCode?: number };
+  const status = typeof e.code === 'number' ? e.code : typeof e.statusCode === 'number' ? e.statusCode : undefined;
+  if (status !== undefined) return new KubeApiError(kindForStatus(status), request, status, `${status} ${statusMessage(e.body) ?? ''}`.trim(), { cause: err });
+  const sysCode = typeof e.code === 'string' ? e.code : e.errno;
+  if (e.name === 'AbortError' || e.name === 'TimeoutError' || sysCode === 'ETIMEDOUT') {
+    return new KubeApiError('timeout', request, undefined, 'request timed out', { cause: err });
+  }
+  if (sysCode === 'ECONNRESET' || sysCode === 'EPIPE' || /socket hang up|premature close/i.test(e.message ?? '')) {
+    return new KubeApiError('reset', request, undefined, 'connection reset', { cause: err });
+  }
+  return new KubeApiError('unreachable', request, undefined, `API server unreachable (${sysCode ?? e.message ?? 'unknown error'})`, { cause: err });
+}
+
+function kindForStatus(status: number): KubeErrorKind {
+  if (status === 404) return 'not-found';
+  if (status === 403) return 'forbidden';
+  if (status === 401) return 'unauthorized';
+  if (status === 409) return 'conflict';
+  if (status === 410) return 'gone';
+  if (status === 415) return 'unsupported';
+  if (status === 400 || status === 422) return 'invalid';
+  if (status === 408 || status === 504) return 'timeout';
+  if (status === 429 || status >= 500) return 'server';
+  return 'invalid';
+}
+
+function statusMessage(body: unknown): string | undefined {
+  let parsed = body;
+  if (typeof body === 'string') {
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return body.slice(0, 300);
+    }
+  }
+  const message = (parsed as { message?: unknown } | undefined)?.message;
+  return typeof message === 'string' ? message : undefined;
+}

@@ -1,0 +1,112 @@
+import { expect } from 'chai';
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { startKubeSandbox, type KubeSandbox } from '../../../support/kube.js';
+
+const KS = { group: 'kustomize.toolkit.fluxcd.io', version: 'v1', plural: 'kustomizations' };
+
+function kustomization(name: string) {
+  return {
+    apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
+    kind: 'Kustomization',
+    metadata: { name, namespace: 'flux-system' },
+    spec: { interval: '5m', path: './deploy', prune: true, sourceRef: { kind: 'GitRepository', name: 'podinfo' } },
+  };
+}
+
+async function rawRequest(url: string, init: RequestInit): Promise<{ status: number; body: any }> {
+  const res = await fetch(url, init);
+  return { status: res.status, body: await res.json() };
+}
+
+describe('KubeApiSimulator', () => {
+  let sandbox: KubeSandbox;
+  let api: CustomObjectsApi;
+
+  beforeEach(async () => {
+    sandbox = await startKubeSandbox();
+    api = sandbox.kubeConfig.makeApiClient(CustomObjectsApi);
+  });
+  afterEach(async () => {
+    await sandbox.sim.stop();
+  });
+
+  it('creates and gets a Kustomization through client-node with generation 1', async () => {
+    await api.createNamespacedCustomObject({ ...KS, namespace: 'flux-system', body: kustomization('podinfo') });
+    const got = await api.getNamespacedCustomObject({ ...KS, namespace: 'flux-system', name: 'podinfo' });
+    expect(got.metadata.generation).to.equal(1);
+    expect(got.metadata.resourceVersion).to.be.a('string');
+  });
+
+  it('lists the Flux kinds in discovery', async () => {
+    const { body } = await rawRequest(`${sandbox.sim.url}/apis/kustomize.toolkit.fluxcd.io/v1`, {});
+    expect(body.resources.map((r: { name: string }) => r.name)).to.include.members(['kustomizations', 'kustomizations/status']);
+  });
+
+  it('answers 415 to a strategic merge patch on a custom resource', async () => {
+    await api.createNamespacedCustomObject({ ...KS, namespace: 'flux-system', body: kustomization('podinfo') });
+    const { status, body } = await rawRequest(`${sandbox.sim.url}/apis/${KS.group}/v1/namespaces/flux-system/kustomizations/podinfo`, {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/strategic-merge-patch+json' },
+      body: JSON.stringify({ metadata: { annotations: { a: 'b' } } }),
+    });
+    expect(status).to.equal(415);
+    expect(body.kind).to.equal('Status');
+  });
+
+  it('bumps generation on a spec change only', async () => {
+    await api.createNamespacedCustomObject({ ...KS, namespace: 'flux-system', body: kustomization('podinfo') });
+    const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+    const annotated = await api.patchNamespacedCustomObject({ ...KS, namespace: 'flux-system', name: 'podinfo', body: { metadata: { annotations: { x: '1' } } } }, merge);
+    expect(annotated.metadata.generation).to.equal(1);
+    const changed = await api.patchNamespacedCustomObject({ ...KS, namespace: 'flux-system', name: 'podinfo', body: { spec: { path: './other' } } }, merge);
+    expect(changed.metadata.generation).to.equal(2);
+    expect(Number(changed.metadata.resourceVersion)).to.be.greaterThan(Number(annotated.metadata.resourceVersion));
+  });
+
+  it('rejects a write that violates the CRD schema with 422', async () => {
+    const bad = kustomization('bad') as any;
+    delete bad.spec.sourceRef;
+    const { status, body } = await rawRequest(`${sandbox.sim.url}/apis/${KS.group}/v1/namespaces/flux-system/kustomizations`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(bad),
+    });
+    expect(status).to.equal(422);
+    expect(body.message).to.match(/sourceRef/);
+  });
+
+  it('answers 409 to a ConfigMap update with a stale resourceVersion', async () => {
+    const core = sandbox.kubeConfig.makeApiClient(CoreV1Api);
+    const created = await core.createNamespacedConfigMap({ namespace: 'keptn', body: { metadata: { name: 'rec' }, data: { a: '1' } } });
+    await core.replaceNamespacedConfigMap({ namespace: 'keptn', name: 'rec', body: { ...created, data: { a: '2' } } });
+    const err = await core.replaceNamespacedConfigMap({ namespace: 'keptn', name: 'rec', body: { ...created, data: { a: '3' } } }).catch((e) => e);
+    expect(err.code).to.equal(409);
+  });
+
+  it('enforces RBAC rules with a 403 naming verb, resource and namespace', async () => {
+    await api.createNamespacedCustomObject({ ...KS, namespace: 'flux-system', body: kustomization('podinfo') });
+    sandbox.sim.setRbac([{ group: KS.group, resource: 'kustomizations', verbs: ['get'] }]);
+    await api.getNamespacedCustomObject({ ...KS, namespace: 'flux-system', name: 'podinfo' });
+    const err = await api.patchNamespacedCustomObject({ ...KS, namespace: 'flux-system', name: 'podinfo', body: {} }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)).catch((e) => e);
+    expect(err.code).to.equal(403);
+    expect(String(err.body)).to.contain('cannot patch resource \\"kustomizations\\"').and.contain('flux-system');
+  });
+
+  it('sends ERROR 410 on a watch from a compacted resourceVersion', async () => {
+    await api.createNamespacedCustomObject({ ...KS, namespace: 'flux-system', body: kustomization('podinfo') });
+    sandbox.sim.store.compact();
+    const res = await fetch(`${sandbox.sim.url}/apis/${KS.group}/v1/namespaces/flux-system/kustomizations?watch=true&resourceVersion=1`);
+    const line = JSON.parse((await res.text()).trim());
+    expect(line.type).to.equal('ERROR');
+    expect(line.object.code).to.equal(410);
+  });
+
+  it('injects faults on matching requests and logs every request', async () => {
+    sandbox.sim.failNext({ status: 503, match: { verb: 'get', resource: 'kustomizations' } });
+    const err = await api.getNamespacedCustomObject({ ...KS, namespace: 'flux-system', name: 'podinfo' }).catch((e) => e);
+    expect(err.code).to.equal(503);
+    const err2 = await api.getNamespacedCustomObject({ ...KS, namespace: 'flux-system', name: 'podinfo' }).catch((e) => e);
+    expect(err2.code).to.equal(404);
+    expect(sandbox.sim.requestCount({ verb: 'get', resource: 'kustomizations' })).to.equal(2);
+  });
+});
