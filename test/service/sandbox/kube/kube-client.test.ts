@@ -38,7 +38,7 @@ describe('KubeClient against the simulator', () => {
   });
 
   it('maps 404 to a not-found KubeApiError naming the object', async () => {
-    const err = await client.get(KS, 'flux-system', 'missing').catch((e: any) => e);
+    const err: any = await client.get(KS, 'flux-system', 'missing').catch((e: any) => e);
     expect(err).to.be.instanceOf(KubeApiError);
     expect(err.kind).to.equal('not-found');
     expect(err.transient).to.equal(false);
@@ -57,14 +57,14 @@ describe('KubeClient against the simulator', () => {
 
   it('gives up on transient errors at the deadline', async () => {
     sandbox.sim.failNext({ status: 503, count: 1000 });
-    const err = await client.get(KS, 'flux-system', 'podinfo', { deadline: Date.now() + 100 }).catch((e: any) => e);
+    const err: any = await client.get(KS, 'flux-system', 'podinfo', { deadline: Date.now() + 100 }).catch((e: any) => e);
     expect(err.kind).to.equal('server');
     expect(err.status).to.equal(503);
   });
 
   it('maps 403 to forbidden with the verb and resource', async () => {
     sandbox.sim.setRbac([]);
-    const err = await client.get(KS, 'flux-system', 'podinfo').catch((e: any) => e);
+    const err: any = await client.get(KS, 'flux-system', 'podinfo').catch((e: any) => e);
     expect(err.kind).to.equal('forbidden');
     expect(err.message).to.match(/^get kustomizations/);
   });
