@@ -1,0 +1,58 @@
+import type { Logger } from '../../lib/index.js';
+import type { GitopsConfig, ResolvedTarget, Scope } from '../config/gitops-config.js';
+import type { ServiceMetrics } from '../metrics.js';
+import type { FluxObjectRef, FluxSourceLookup } from './flux-sources.js';
+import { seenKey, type SeenRevisionStore } from './seen-revisions.js';
+import type { ChangeDetails } from './sequence-trigger.js';
+
+export const TOOLS = { argocd: 'argocd', flux: 'flux' } as const;
+export type Tool = (typeof TOOLS)[keyof typeof TOOLS];
+
+/** What one notification turned out to be; logged, and returned for tests. */
+export const OUTCOMES = {
+  change: 'change',
+  duplicate: 'duplicate',
+  drift: 'drift',
+  completion: 'completion',
+  ignored: 'ignored',
+} as const;
+export type Outcome = (typeof OUTCOMES)[keyof typeof OUTCOMES];
+
+/** An `onChange` rule with its fixed scope (resolve-target.ts `changeTargets`). */
+export interface ChangeTarget {
+  scope: Scope;
+  target: ResolvedTarget;
+}
+
+/** What the per-tool decisions need from the handler. */
+export interface ChangeContext {
+  logger: Logger;
+  metrics: ServiceMetrics;
+  config: GitopsConfig;
+  seen: SeenRevisionStore;
+  sources: FluxSourceLookup;
+  isFollowing(tool: Tool, target: string): boolean;
+  wakeFollower(tool: Tool, target: string): void;
+  /** Starts the target's sequence unless (target, revision) was seen; true when started. */
+  startChange(change: ChangeTarget, details: ChangeDetails): Promise<boolean>;
+}
+
+export function targetRef(t: ChangeTarget): FluxObjectRef {
+  if (t.target.tool !== 'flux') throw new Error(`rule ${t.target.rule} is not a flux target`);
+  return { kind: t.target.flux.kind, name: t.target.flux.name, namespace: t.target.flux.namespace };
+}
+
+/** `<Kind>/<namespace>/<name>` of a flux target. */
+export function targetName(t: ChangeTarget): string {
+  const ref = targetRef(t);
+  return `${ref.kind}/${ref.namespace}/${ref.name}`;
+}
+
+/** The seen-revisions key of an onChange target: the object and the scope its sequence runs in. */
+export function changeKey(t: ChangeTarget): string {
+  const target =
+    t.target.tool === 'flux'
+      ? targetName(t)
+      : `Application/${t.target.argocd.instance}/${t.target.argocd.appNamespace ?? ''}/${t.target.argocd.application}`;
+  return seenKey(t.target.tool, target, t.scope.project, t.scope.stage, t.scope.service);
+}

@@ -1,0 +1,108 @@
+import type { KubeConfig, V1ConfigMap } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { sameRevision, type SeenRevisionStore } from './seen-revisions.js';
+
+export interface ConfigMapSeenRevisionsOptions {
+  kubeConfig: KubeConfig;
+  /** The service's namespace (K8S_NAMESPACE). */
+  namespace: string;
+  /** INTEGRATION_NAME; the ConfigMap is `<integrationName>-seen-revisions`. */
+  integrationName: string;
+  /** Attempts on 409 conflicts before giving up; default 8. */
+  maxAttempts?: number;
+}
+
+/** The seen-revisions ConfigMap could not be read or written. */
+export class SeenRevisionsError extends Error {
+  constructor(
+    message: string,
+    readonly configMap: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'SeenRevisionsError';
+  }
+}
+
+const statusOf = (err: unknown) => (err as { code?: number }).code;
+
+/**
+ * Seen revisions kept in a ConfigMap in the service's namespace, so they survive restarts and are
+ * shared by replicas. Writes are replaces with the read resourceVersion; a 409 re-reads and retries.
+ */
+export class ConfigMapSeenRevisions implements SeenRevisionStore {
+  private readonly api: CoreV1Api;
+  private readonly namespace: string;
+  readonly name: string;
+  private readonly maxAttempts: number;
+
+  constructor(options: ConfigMapSeenRevisionsOptions) {
+    this.api = options.kubeConfig.makeApiClient(CoreV1Api);
+    this.namespace = options.namespace;
+    this.name = `${options.integrationName}-seen-revisions`;
+    this.maxAttempts = options.maxAttempts ?? 8;
+  }
+
+  async markIfNew(key: string, revision: string): Promise<boolean> {
+    return this.update((data) => {
+      if (sameRevision(data[key], revision)) return false;
+      data[key] = revision;
+      return true;
+    });
+  }
+
+  async has(key: string, revision: string): Promise<boolean> {
+    const current = await this.read();
+    return sameRevision(current?.data?.[key], revision);
+  }
+
+  async forget(key: string, revision: string): Promise<void> {
+    await this.update((data) => {
+      if (!sameRevision(data[key], revision)) return false;
+      delete data[key];
+      return true;
+    });
+  }
+
+  /** Applies `change` to the data and writes it when it reports a change; returns what `change` returned. */
+  private async update(change: (data: Record<string, string>) => boolean): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.read();
+      const data = { ...(current?.data ?? {}) };
+      if (!change(data)) return false;
+      try {
+        await this.write(current, data);
+        return true;
+      } catch (err) {
+        const conflict = statusOf(err) === 409 || (statusOf(err) === 404 && current !== undefined);
+        if (!conflict || attempt >= this.maxAttempts) {
+          throw new SeenRevisionsError(`cannot write ConfigMap ${this.namespace}/${this.name}`, this.name, { cause: err });
+        }
+      }
+    }
+  }
+
+  private async read(): Promise<V1ConfigMap | undefined> {
+    try {
+      return await this.api.readNamespacedConfigMap({ name: this.name, namespace: this.namespace });
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw new SeenRevisionsError(`cannot read ConfigMap ${this.namespace}/${this.name}`, this.name, { cause: err });
+    }
+  }
+
+  private async write(current: V1ConfigMap | undefined, data: Record<string, string>): Promise<void> {
+    if (!current) {
+      const body: V1ConfigMap = {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: this.name, namespace: this.namespace, labels: { 'app.kubernetes.io/managed-by': 'keptn-gitops-service' } },
+        data,
+      };
+      await this.api.createNamespacedConfigMap({ namespace: this.namespace, body });
+      return;
+    }
+    const body: V1ConfigMap = { ...current, data };
+    await this.api.replaceNamespacedConfigMap({ name: this.name, namespace: this.namespace, body });
+  }
+}

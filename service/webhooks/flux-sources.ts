@@ -1,0 +1,119 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import { CustomObjectsApi } from '@kubernetes/client-node';
+
+export interface FluxObjectRef {
+  kind: string;
+  name: string;
+  namespace: string;
+}
+
+/** Which Flux source a Kustomization or HelmRelease reads from. */
+export interface FluxSourceLookup {
+  usesSource(target: FluxObjectRef, source: FluxObjectRef): Promise<boolean>;
+}
+
+/** Failed to read a Kustomization/HelmRelease to learn its sources. */
+export class FluxSourceLookupError extends Error {
+  constructor(
+    message: string,
+    readonly target: FluxObjectRef,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'FluxSourceLookupError';
+  }
+}
+
+interface SourceRef {
+  kind?: string;
+  name?: string;
+  namespace?: string;
+}
+
+/**
+ * The sources a Kustomization or HelmRelease uses: `spec.sourceRef` (Kustomization), the HelmRelease's
+ * `spec.chart.spec.sourceRef` plus the HelmChart the controller makes from it (`<ns>-<name>` in the
+ * source's namespace, as `flux reconcile hr --with-source` names it), or `spec.chartRef`.
+ * Namespaces default to the object's.
+ */
+export function referencedSources(object: { kind?: string; metadata?: { name?: string; namespace?: string }; spec?: unknown }): FluxObjectRef[] {
+  const namespace = object.metadata?.namespace ?? 'flux-system';
+  const name = object.metadata?.name ?? '';
+  const spec = (object.spec ?? {}) as {
+    sourceRef?: SourceRef;
+    chartRef?: SourceRef;
+    chart?: { spec?: { sourceRef?: SourceRef } };
+  };
+  const ref = (r: SourceRef | undefined): FluxObjectRef[] =>
+    r?.kind && r.name ? [{ kind: r.kind, name: r.name, namespace: r.namespace ?? namespace }] : [];
+  const chartSource = ref(spec.chart?.spec?.sourceRef);
+  const generatedChart = chartSource.map((s) => ({ kind: 'HelmChart', name: `${namespace}-${name}`, namespace: s.namespace }));
+  return [...ref(spec.sourceRef), ...ref(spec.chartRef), ...chartSource, ...generatedChart];
+}
+
+const sameRef = (a: FluxObjectRef, b: FluxObjectRef) => a.kind === b.kind && a.name === b.name && a.namespace === b.namespace;
+
+const API = {
+  Kustomization: { group: 'kustomize.toolkit.fluxcd.io', version: 'v1', plural: 'kustomizations' },
+  HelmRelease: { group: 'helm.toolkit.fluxcd.io', version: 'v2', plural: 'helmreleases' },
+} as const;
+
+export interface KubeFluxSourceLookupOptions {
+  kubeConfig: KubeConfig;
+  /** How long an object's sources are remembered; default 30 s. */
+  cacheMs?: number;
+  now?: () => number;
+}
+
+/** Reads the Kustomization/HelmRelease through the Kubernetes API, caching its sources briefly. */
+export class KubeFluxSourceLookup implements FluxSourceLookup {
+  private readonly api: CustomObjectsApi;
+  private readonly cacheMs: number;
+  private readonly now: () => number;
+  private readonly cache = new Map<string, { at: number; sources: FluxObjectRef[] }>();
+
+  constructor(options: KubeFluxSourceLookupOptions) {
+    this.api = options.kubeConfig.makeApiClient(CustomObjectsApi);
+    this.cacheMs = options.cacheMs ?? 30_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  async usesSource(target: FluxObjectRef, source: FluxObjectRef): Promise<boolean> {
+    return (await this.sourcesOf(target)).some((s) => sameRef(s, source));
+  }
+
+  private async sourcesOf(target: FluxObjectRef): Promise<FluxObjectRef[]> {
+    const key = `${target.kind}/${target.namespace}/${target.name}`;
+    const cached = this.cache.get(key);
+    if (cached && this.now() - cached.at < this.cacheMs) return cached.sources;
+    const api = API[target.kind as keyof typeof API];
+    if (!api) return [];
+    let object: unknown;
+    try {
+      object = await this.api.getNamespacedCustomObject({ ...api, namespace: target.namespace, name: target.name });
+    } catch (err) {
+      if ((err as { code?: number }).code === 404) return [];
+      throw new FluxSourceLookupError(`cannot read ${key} to find its sources`, target, { cause: err });
+    }
+    const sources = referencedSources(object as Parameters<typeof referencedSources>[0]);
+    this.cache.set(key, { at: this.now(), sources });
+    return sources;
+  }
+}
+
+type StaticFluxObject = { kind: string; metadata: { name: string; namespace?: string }; spec?: unknown };
+
+/** A fixed map of objects to their sources: for tests and for the demo without a cluster. */
+export class StaticFluxSourceLookup implements FluxSourceLookup {
+  private readonly objects: StaticFluxObject[];
+  constructor(options: { objects: StaticFluxObject[] }) {
+    this.objects = options.objects;
+  }
+
+  async usesSource(target: FluxObjectRef, source: FluxObjectRef): Promise<boolean> {
+    const object = this.objects.find(
+      (o) => o.kind === target.kind && o.metadata.name === target.name && (o.metadata.namespace ?? 'flux-system') === target.namespace,
+    );
+    return object ? referencedSources(object).some((s) => sameRef(s, source)) : false;
+  }
+}

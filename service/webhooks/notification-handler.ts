@@ -1,0 +1,116 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../../lib/index.js';
+import type { GitopsConfig } from '../config/gitops-config.js';
+import { describeScope } from '../config/resolve-target.js';
+import type { ServiceMetrics } from '../metrics.js';
+import { decideArgoNotification } from './argocd-decision.js';
+import { changeKey, type ChangeContext, type ChangeTarget, type Outcome, type Tool } from './change-context.js';
+import { decideFluxEvent } from './flux-decision.js';
+import type { FluxSourceLookup } from './flux-sources.js';
+import type { ArgoNotification, FluxEvent } from './payloads.js';
+import type { SeenRevisionStore } from './seen-revisions.js';
+import { buildSequenceTrigger, type ChangeDetails, type SequenceTrigger } from './sequence-trigger.js';
+
+export interface NotificationHandlerOptions {
+  logger: Logger;
+  metrics: ServiceMetrics;
+  getConfig: () => GitopsConfig;
+  seen: SeenRevisionStore;
+  sources: FluxSourceLookup;
+  /** Sends `sh.keptn.event.<stage>.<sequence>.triggered` (NATS or the Keptn API); rejects when it could not. */
+  startSequence: (trigger: SequenceTrigger) => Promise<void>;
+  /** Whether a delivery of this target (`<Kind>/<namespace>/<name>`) is running now. */
+  isFollowing: (tool: Tool, target: string) => boolean;
+  /** Makes the follower of that delivery look at the target at once. */
+  wakeFollower: (tool: Tool, target: string) => void;
+  /** New shkeptncontext for each started sequence; default randomUUID. */
+  newContext?: () => string;
+}
+
+/**
+ * Decides what GitOps notifications mean, after the HTTP layer accepted them: changes start Keptn
+ * sequences (once per target and revision), completions wake followers, drift is counted. Work runs
+ * one notification at a time, after the 202 was sent.
+ */
+export class NotificationHandler {
+  private readonly options: NotificationHandlerOptions;
+  private readonly newContext: () => string;
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(options: NotificationHandlerOptions) {
+    this.options = options;
+    this.newContext = options.newContext ?? randomUUID;
+  }
+
+  acceptArgocd(notification: ArgoNotification): Promise<Outcome | undefined> {
+    return this.enqueue('argocd', (ctx) => decideArgoNotification(ctx, notification));
+  }
+
+  acceptFlux(event: FluxEvent): Promise<Outcome | undefined> {
+    return this.enqueue('flux', (ctx) => decideFluxEvent(ctx, event));
+  }
+
+  /** Resolves once all accepted notifications are handled. */
+  async idle(): Promise<void> {
+    let tail: Promise<unknown>;
+    do {
+      tail = this.tail;
+      await tail;
+    } while (tail !== this.tail);
+  }
+
+  /** Runs after everything queued before; never rejects (failures are logged: the sender already has its 202). */
+  private enqueue(tool: Tool, decide: (ctx: ChangeContext) => Promise<Outcome>): Promise<Outcome | undefined> {
+    const run = this.tail.then(async () => {
+      try {
+        return await decide(this.context());
+      } catch (err) {
+        this.options.logger.error('cannot handle notification', { tool, error: (err as Error).message, cause: causeOf(err) });
+        return undefined;
+      }
+    });
+    this.tail = run;
+    return run;
+  }
+
+  private context(): ChangeContext {
+    const o = this.options;
+    return {
+      logger: o.logger,
+      metrics: o.metrics,
+      config: o.getConfig(),
+      seen: o.seen,
+      sources: o.sources,
+      isFollowing: o.isFollowing,
+      wakeFollower: o.wakeFollower,
+      startChange: (change, details) => this.startChange(change, details),
+    };
+  }
+
+  private async startChange(change: ChangeTarget, details: ChangeDetails): Promise<boolean> {
+    const { logger, seen, metrics, startSequence } = this.options;
+    const sequence = change.target.onChange!.sequence;
+    const trigger = buildSequenceTrigger(change.scope, sequence, details, this.newContext());
+    const key = changeKey(change);
+    const log = logger.child({ tool: details.tool, target: details.target, revision: details.revision, scope: describeScope(change.scope) });
+    if (!(await seen.markIfNew(key, details.revision))) {
+      log.debug('revision already seen for this target; no sequence started');
+      return false;
+    }
+    try {
+      await startSequence(trigger);
+    } catch (err) {
+      await seen.forget?.(key, details.revision);
+      log.error(`cannot start sequence ${trigger.type}`, { shkeptncontext: trigger.shkeptncontext, error: (err as Error).message });
+      return false;
+    }
+    metrics.sequencesTriggered.inc({ tool: details.tool });
+    log.info(`change detected: started ${trigger.type}`, { shkeptncontext: trigger.shkeptncontext });
+    return true;
+  }
+}
+
+function causeOf(err: unknown): string | undefined {
+  const cause = (err as { cause?: unknown }).cause;
+  return cause instanceof Error ? cause.message : undefined;
+}
