@@ -1,0 +1,60 @@
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '../support/paths.js';
+
+interface Instruction {
+  op: string;
+  args: string;
+}
+
+/** The Dockerfile's instructions (continuation lines joined, comments dropped), split by stage. */
+function stages(): Instruction[][] {
+  const text = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8').replace(/\\\n/g, ' ');
+  const out: Instruction[][] = [];
+  for (const line of text.split('\n')) {
+    const m = /^\s*([A-Za-z]+)\s+(.*)$/.exec(line);
+    if (!m || line.trim().startsWith('#')) continue;
+    const ins = { op: m[1]!.toUpperCase(), args: m[2]!.trim() };
+    if (ins.op === 'FROM') out.push([]);
+    out.at(-1)?.push(ins);
+  }
+  return out;
+}
+
+const runtime = () => stages().at(-1)!;
+const find = (stage: Instruction[], op: string) => stage.filter((i) => i.op === op);
+
+describe('Dockerfile', () => {
+  it('builds in one stage and runs from another', () => {
+    expect(stages().length).to.be.at.least(2);
+    const build = stages()[0]!;
+    expect(find(build, 'RUN').map((i) => i.args)).to.include.members(['npm ci --no-audit --no-fund', 'npm run build']);
+  });
+
+  it('installs only production dependencies in the runtime stage', () => {
+    const runs = find(runtime(), 'RUN').map((i) => i.args);
+    expect(runs.some((r) => r.startsWith('npm ci --omit=dev'))).to.equal(true);
+    expect(runs.some((r) => r.includes('npm run build'))).to.equal(false);
+  });
+
+  it('copies dist/ and the CRDs the service reads at run time', () => {
+    const copies = find(runtime(), 'COPY').map((i) => i.args);
+    expect(copies).to.include('--from=build /app/dist ./dist');
+    expect(copies).to.include('service/sandbox/crds ./service/sandbox/crds');
+  });
+
+  it('runs as the non-root user 65532', () => {
+    const users = find(runtime(), 'USER');
+    expect(users.at(-1)?.args).to.match(/^65532(:65532)?$/);
+  });
+
+  it('starts the CLI with `serve`', () => {
+    expect(find(runtime(), 'ENTRYPOINT').at(-1)?.args).to.equal('["node", "dist/service/cli/main.js"]');
+    expect(find(runtime(), 'CMD').at(-1)?.args).to.equal('["serve"]');
+  });
+
+  it('exposes the health and webhook ports', () => {
+    expect(find(runtime(), 'EXPOSE').at(-1)?.args.split(/\s+/)).to.have.members(['8080', '8090']);
+  });
+});
