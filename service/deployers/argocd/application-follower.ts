@@ -1,0 +1,144 @@
+import type { Logger } from '../../../lib/log.js';
+import type { Application } from './application.js';
+import type { AppScope, ArgoCdClient } from './argocd-client.js';
+import { ArgoApiError } from './errors.js';
+import { abortableSleep, backoffDelay, type BackoffOptions } from './backoff.js';
+
+export interface ApplicationFollowerOptions {
+  client: ArgoCdClient;
+  name: string;
+  scope: AppScope;
+  /** Aborting stops the follower; pending `until` calls reject with the signal's reason. */
+  signal: AbortSignal;
+  /** Epoch ms; `until` rejects with `FollowTimeoutError` when it passes. */
+  deadline: number;
+  pollIntervalMs: number;
+  retry: BackoffOptions;
+  logger: Logger;
+  clock?: () => number;
+}
+
+/** The deadline passed while waiting; `latest` is the last view of the application, for the message. */
+export class FollowTimeoutError extends Error {
+  constructor(readonly latest: Application | undefined) {
+    super('deadline passed while following the application');
+    this.name = 'FollowTimeoutError';
+  }
+}
+
+interface Waiter {
+  decide: (app: Application) => unknown;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Follows one application through one watch stream (reconnecting when it drops, polling GET only
+ * when the stream cannot be opened) and answers `until(decide)`: the first non-undefined decision
+ * on an application view. `refresh()` re-reads it now (used on notifications and after refusals).
+ */
+export class ApplicationFollower {
+  latest?: Application;
+  private readonly options: ApplicationFollowerOptions;
+  private readonly stop = new AbortController();
+  private readonly signal: AbortSignal;
+  private readonly clock: () => number;
+  private waiter?: Waiter;
+  private failure?: unknown;
+  private started = false;
+
+  constructor(options: ApplicationFollowerOptions) {
+    this.options = options;
+    this.clock = options.clock ?? Date.now;
+    this.signal = AbortSignal.any([options.signal, this.stop.signal]);
+  }
+
+  /** Opens the watch in the background. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.run().catch((err) => this.fail(err));
+  }
+
+  /** Waits for the first view on which `decide` returns a value. */
+  until<T>(decide: (app: Application) => T | undefined): Promise<T> {
+    this.start();
+    return new Promise<T>((resolve, reject) => {
+      if (this.failure) return reject(this.failure);
+      const remaining = this.options.deadline - this.clock();
+      const timer = setTimeout(() => settle(() => reject(new FollowTimeoutError(this.latest))), Math.max(0, remaining));
+      const onAbort = () => settle(() => reject(this.options.signal.reason ?? new Error('follower closed')));
+      const settle = (fn: () => void) => {
+        clearTimeout(timer);
+        this.signal.removeEventListener('abort', onAbort);
+        if (this.waiter === waiter) this.waiter = undefined;
+        fn();
+      };
+      const waiter: Waiter = { decide, resolve: (v) => settle(() => resolve(v as T)), reject: (e) => settle(() => reject(e)) };
+      if (this.signal.aborted) return onAbort();
+      this.signal.addEventListener('abort', onAbort, { once: true });
+      this.waiter = waiter;
+      if (this.latest) this.offer(this.latest);
+    });
+  }
+
+  /** Reads the application now and evaluates it (a notification arrived, or a refusal needs fresh state). */
+  async refresh(): Promise<Application> {
+    const app = await this.options.client.getApplication(this.options.name, this.options.scope, { signal: this.signal, deadline: this.options.deadline });
+    this.offer(app);
+    return app;
+  }
+
+  /** Evaluates one view of the application against the current waiter. */
+  offer(app: Application): void {
+    this.latest = app;
+    const waiter = this.waiter;
+    if (!waiter) return;
+    try {
+      const decision = waiter.decide(app);
+      if (decision !== undefined) waiter.resolve(decision);
+    } catch (err) {
+      waiter.reject(err);
+    }
+  }
+
+  close(): void {
+    this.stop.abort(new Error('follower closed'));
+  }
+
+  private fail(err: unknown): void {
+    if (this.signal.aborted) return;
+    this.failure = err;
+    this.waiter?.reject(err);
+  }
+
+  private async run(): Promise<void> {
+    const { client, name, scope, logger } = this.options;
+    let failures = 0;
+    while (!this.signal.aborted) {
+      try {
+        for await (const app of client.watch(name, scope, this.signal)) {
+          failures = 0;
+          this.offer(app);
+        }
+        logger.debug('Argo CD watch stream ended, reconnecting', { application: name });
+      } catch (err) {
+        if (this.signal.aborted) return;
+        if (err instanceof ArgoApiError && !err.transient) {
+          logger.warn('cannot open the Argo CD watch stream, polling instead', { application: name, error: err.message });
+          return this.poll();
+        }
+        logger.warn('Argo CD watch stream failed, reconnecting', { application: name, error: err instanceof Error ? err.message : String(err) });
+      }
+      failures++;
+      if (failures > 1) await abortableSleep(backoffDelay(failures - 2, this.options.retry), this.signal).catch(() => undefined);
+    }
+  }
+
+  private async poll(): Promise<void> {
+    while (!this.signal.aborted) {
+      await this.refresh();
+      await abortableSleep(this.options.pollIntervalMs, this.signal).catch(() => undefined);
+    }
+  }
+}

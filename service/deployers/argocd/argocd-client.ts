@@ -1,0 +1,275 @@
+import { readFileSync } from 'node:fs';
+import { Agent, fetch as undiciFetch } from 'undici';
+import type { ArgoInstance } from '../../config/gitops-config.js';
+import type { ServiceMetrics } from '../../metrics.js';
+import type { Logger } from '../../../lib/log.js';
+import type { Application, ApplicationList, InfoEntry } from './application.js';
+import { ArgoApiError, RETRY_REASONS, retryReasonForStatus, type RetryReason } from './errors.js';
+import { abortableSleep, backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+
+export type FetchFn = typeof globalThis.fetch;
+
+export interface ArgoCdClientOptions {
+  instance: ArgoInstance;
+  logger: Logger;
+  metrics?: ServiceMetrics;
+  /** Default: global fetch, or undici's with a custom CA / insecure agent when the instance asks for one. */
+  fetch?: FetchFn;
+  /** Epoch ms now; default Date.now. */
+  clock?: () => number;
+  retry?: BackoffOptions;
+  /** Limit of one (non-stream) request; default 30 s. */
+  requestTimeoutMs?: number;
+  random?: () => number;
+}
+
+/** How long a call may keep retrying, and what cancels it. */
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** Epoch ms after which transient errors are no longer retried; default now + 60 s. */
+  deadline?: number;
+}
+
+/** Where an application lives: apps-in-any-namespace and RBAC scoping (query params). */
+export interface AppScope {
+  appNamespace?: string;
+  project?: string;
+}
+
+export interface SyncRequest extends AppScope {
+  revision?: string;
+  prune?: boolean;
+  syncOptions?: string[];
+  infos?: InfoEntry[];
+}
+
+interface RequestSpec {
+  method: 'GET' | 'POST' | 'DELETE';
+  path: string;
+  query?: Record<string, string | undefined>;
+  body?: unknown;
+  action: string;
+  application?: string;
+}
+
+/**
+ * A small Argo CD REST client (contracts/gitops.md §1): token or session-login auth (re-login once on
+ * 401), custom CA / insecure TLS, retries of transient failures with capped exponential backoff.
+ */
+export class ArgoCdClient {
+  readonly instance: ArgoInstance;
+  private readonly logger: Logger;
+  private readonly metrics?: ServiceMetrics;
+  private readonly fetchFn: FetchFn;
+  private readonly dispatcher?: Agent;
+  private readonly clock: () => number;
+  private readonly retry: BackoffOptions;
+  private readonly requestTimeoutMs: number;
+  private readonly random: () => number;
+  private session?: Promise<string>;
+
+  constructor(options: ArgoCdClientOptions) {
+    this.instance = options.instance;
+    this.logger = options.logger.child({ argocdInstance: options.instance.name });
+    this.metrics = options.metrics;
+    this.clock = options.clock ?? Date.now;
+    this.retry = options.retry ?? DEFAULT_BACKOFF;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.random = options.random ?? Math.random;
+    const { caFile, insecure } = options.instance;
+    if (caFile || insecure) {
+      this.dispatcher = new Agent({ connect: caFile ? { ca: readFileSync(caFile, 'utf8') } : { rejectUnauthorized: false } });
+    }
+    this.fetchFn = options.fetch ?? (this.dispatcher ? (undiciFetch as unknown as FetchFn) : globalThis.fetch);
+  }
+
+  getApplication(name: string, scope: AppScope = {}, call: CallOptions = {}): Promise<Application> {
+    const query = { appNamespace: scope.appNamespace, project: scope.project };
+    return this.request({ method: 'GET', path: appPath(name), query, action: `get of application '${name}'`, application: name }, call);
+  }
+
+  async listApplications(selector?: string, scope: { appNamespace?: string; projects?: string[] } = {}, call: CallOptions = {}): Promise<Application[]> {
+    const query = { selector, appNamespace: scope.appNamespace, projects: scope.projects?.join(',') };
+    const list = await this.request<ApplicationList>({ method: 'GET', path: '/api/v1/applications', query, action: 'list of applications' }, call);
+    return list.items ?? [];
+  }
+
+  sync(name: string, request: SyncRequest, call: CallOptions = {}): Promise<Application> {
+    const body: Record<string, unknown> = { name, prune: request.prune ?? false };
+    if (request.revision) body.revision = request.revision;
+    if (request.syncOptions?.length) body.syncOptions = { items: request.syncOptions };
+    if (request.infos?.length) body.infos = request.infos;
+    if (request.appNamespace) body.appNamespace = request.appNamespace;
+    if (request.project) body.project = request.project;
+    return this.request({ method: 'POST', path: `${appPath(name)}/sync`, body, action: `sync of application '${name}'`, application: name }, call);
+  }
+
+  async terminateOperation(name: string, scope: AppScope = {}, call: CallOptions = {}): Promise<void> {
+    const query = { appNamespace: scope.appNamespace, project: scope.project };
+    await this.request({ method: 'DELETE', path: `${appPath(name)}/operation`, query, action: `termination of the operation of application '${name}'`, application: name }, call);
+  }
+
+  /**
+   * One watch connection (`GET /api/v1/stream/applications?name=`): yields the application on every
+   * event, starting with the initial snapshot, and ends when the server closes the stream. Throws
+   * `ArgoApiError` when it cannot be opened; reconnecting is the caller's choice.
+   */
+  async *watch(name: string, scope: AppScope, signal: AbortSignal): AsyncGenerator<Application> {
+    const local = new AbortController();
+    const linked = AbortSignal.any([signal, local.signal]);
+    const spec: RequestSpec = {
+      method: 'GET',
+      path: '/api/v1/stream/applications',
+      query: { name, appNamespace: scope.appNamespace, projects: scope.project },
+      action: `watch of application '${name}'`,
+      application: name,
+    };
+    const response = await this.send(spec, linked, false);
+    try {
+      yield* readEvents(response, spec, this.instance.name);
+    } finally {
+      local.abort();
+    }
+  }
+
+  private async request<T>(spec: RequestSpec, call: CallOptions): Promise<T> {
+    const deadline = call.deadline ?? this.clock() + 60_000;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const response = await this.send(spec, call.signal, true);
+        const text = await response.text();
+        return (text ? JSON.parse(text) : {}) as T;
+      } catch (err) {
+        if (!(err instanceof ArgoApiError) || !err.retryReason || call.signal?.aborted) throw err;
+        const delay = backoffDelay(attempt, this.retry, this.random);
+        if (this.clock() + delay >= deadline) throw err;
+        this.metrics?.apiRetries.inc({ tool: 'argocd', reason: err.retryReason });
+        this.logger.warn('retrying Argo CD API call', { action: spec.action, reason: err.retryReason, attempt: attempt + 1, delayMs: delay, error: err.message });
+        await abortableSleep(delay, call.signal);
+      }
+    }
+  }
+
+  /** One HTTP exchange (plus one re-login on 401 for session auth); throws ArgoApiError when not 2xx. */
+  private async send(spec: RequestSpec, signal: AbortSignal | undefined, limited: boolean, renewed = false): Promise<Response> {
+    const token = await this.token(spec, signal);
+    const sessionUsed = this.session;
+    const response = await this.exchange(spec, token, signal, limited);
+    if (response.ok) return response;
+    if (response.status === 401 && this.instance.auth.kind === 'login' && !renewed) {
+      await response.body?.cancel();
+      this.logger.info('Argo CD session rejected, logging in again', { action: spec.action });
+      // Concurrent requests may all see the 401: only the first one drops the session.
+      if (this.session === sessionUsed) this.session = undefined;
+      return this.send(spec, signal, limited, true);
+    }
+    throw await errorFromResponse(response, spec, this.instance.name);
+  }
+
+  private async exchange(spec: RequestSpec, token: string | undefined, signal: AbortSignal | undefined, limited: boolean): Promise<Response> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (spec.body !== undefined) headers['content-type'] = 'application/json';
+    const timeout = limited ? AbortSignal.timeout(this.requestTimeoutMs) : undefined;
+    const signals = [signal, timeout].filter((s): s is AbortSignal => s !== undefined);
+    const init: RequestInit & { dispatcher?: Agent } = {
+      method: spec.method,
+      headers,
+      body: spec.body === undefined ? undefined : JSON.stringify(spec.body),
+      signal: signals.length ? AbortSignal.any(signals) : undefined,
+    };
+    if (this.dispatcher) init.dispatcher = this.dispatcher;
+    this.metrics?.apiRequests.inc({ tool: 'argocd' });
+    try {
+      return await this.fetchFn(this.url(spec), init);
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
+      const reason: RetryReason = timeout?.aborted ? RETRY_REASONS.timeout : RETRY_REASONS.reset;
+      const detail = timeout?.aborted ? `no answer within ${this.requestTimeoutMs} ms` : `cannot reach ${this.instance.server}: ${describeCause(err)}`;
+      throw new ArgoApiError({ instance: this.instance.name, action: spec.action, application: spec.application, serverMessage: detail, retryReason: reason, cause: err });
+    }
+  }
+
+  private async token(spec: RequestSpec, signal: AbortSignal | undefined): Promise<string | undefined> {
+    const auth = this.instance.auth;
+    if (auth.kind === 'token') return auth.token.reveal();
+    if (!this.session) {
+      const pending = this.login(signal);
+      this.session = pending;
+      pending.catch(() => {
+        if (this.session === pending) this.session = undefined;
+      });
+    }
+    try {
+      return await this.session;
+    } catch (err) {
+      if (err instanceof ArgoApiError) {
+        throw new ArgoApiError({ instance: this.instance.name, action: spec.action, application: spec.application, status: err.status, grpcCode: err.grpcCode, serverMessage: `login failed: ${err.serverMessage}`, retryReason: err.retryReason, cause: err });
+      }
+      throw err;
+    }
+  }
+
+  private async login(signal: AbortSignal | undefined): Promise<string> {
+    const auth = this.instance.auth;
+    if (auth.kind !== 'login') throw new Error('login without credentials');
+    const spec: RequestSpec = { method: 'POST', path: '/api/v1/session', body: { username: auth.username.reveal(), password: auth.password.reveal() }, action: 'login' };
+    const response = await this.exchange(spec, undefined, signal, true);
+    if (!response.ok) throw await errorFromResponse(response, spec, this.instance.name);
+    const { token } = (await response.json()) as { token?: string };
+    if (!token) throw new ArgoApiError({ instance: this.instance.name, action: 'login', status: response.status, serverMessage: 'the answer has no token' });
+    return token;
+  }
+
+  private url(spec: RequestSpec): string {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(spec.query ?? {})) if (v !== undefined && v !== '') params.set(k, v);
+    const qs = params.toString();
+    return `${this.instance.server}${spec.path}${qs ? `?${qs}` : ''}`;
+  }
+}
+
+function appPath(name: string): string {
+  return `/api/v1/applications/${encodeURIComponent(name)}`;
+}
+
+async function errorFromResponse(response: Response, spec: RequestSpec, instance: string): Promise<ArgoApiError> {
+  const text = await response.text().catch(() => '');
+  let serverMessage = text.trim() || response.statusText;
+  let grpcCode: number | undefined;
+  try {
+    const body = JSON.parse(text) as { message?: string; error?: string; code?: number };
+    serverMessage = body.message || body.error || serverMessage;
+    grpcCode = body.code;
+  } catch {
+    // not JSON: keep the text
+  }
+  return new ArgoApiError({ instance, action: spec.action, application: spec.application, status: response.status, grpcCode, serverMessage: serverMessage.slice(0, 500), retryReason: retryReasonForStatus(response.status) });
+}
+
+/** Newline-delimited `{"result":{type,application}}` (or SSE `data:` frames); `{"error":…}` ends the stream. */
+async function* readEvents(response: Response, spec: RequestSpec, instance: string): AsyncGenerator<Application> {
+  if (!response.body) return;
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let newline: number;
+    while ((newline = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, newline).replace(/^data:\s*/, '').trim();
+      buffer = buffer.slice(newline + 1);
+      if (!line || line.startsWith(':')) continue;
+      const message = JSON.parse(line) as { result?: { application?: Application }; error?: { http_code?: number; message?: string; grpc_code?: number } };
+      if (message.error) {
+        const status = message.error.http_code;
+        throw new ArgoApiError({ instance, action: spec.action, application: spec.application, status, grpcCode: message.error.grpc_code, serverMessage: message.error.message ?? 'stream error', retryReason: status ? retryReasonForStatus(status) : RETRY_REASONS.reset });
+      }
+      if (message.result?.application) yield message.result.application;
+    }
+  }
+}
+
+function describeCause(err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
+  return cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
+}

@@ -1,0 +1,273 @@
+import type { ArgoInstance, ResolvedArgoTarget } from '../../config/gitops-config.js';
+import type { ServiceMetrics } from '../../metrics.js';
+import type { Logger } from '../../../lib/log.js';
+import { DeployError, type DeliveryRecord, type Deployer, type DeployRequest, type DeployResult } from '../deployer.js';
+import type { DeliveryStore } from '../delivery-store.js';
+import { revisionMatches } from '../revision.js';
+import { INFO_NAMES, OPERATION_PHASES, applicationTarget, initiatorOf, isOurOperation } from './application.js';
+import { ArgoCdClient, type AppScope, type FetchFn } from './argocd-client.js';
+import { ApplicationFollower, FollowTimeoutError } from './application-follower.js';
+import { judgeFinished, operationFinished, whereItStood, type Verdict } from './completion.js';
+import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { KeyedQueue } from './keyed-queue.js';
+import { SYNC_REFUSALS, syncRefusal, toDeployError } from './refusals.js';
+
+export interface ArgoCdDeployerOptions {
+  instances: Map<string, ArgoInstance>;
+  logger: Logger;
+  metrics?: ServiceMetrics;
+  /** Durable records of running deliveries, for `resume` after a restart. */
+  store?: DeliveryStore;
+  fetch?: FetchFn;
+  /** Epoch ms now; default Date.now. */
+  clock?: () => number;
+  retry?: BackoffOptions;
+  /** GET interval when the watch stream cannot be opened; default 5 s. */
+  pollIntervalMs?: number;
+  /** How many times `terminate` may end someone else's operation before giving up; default 3. */
+  maxTerminations?: number;
+}
+
+/** One delivery in progress: everything its steps share. */
+interface Delivery {
+  request: DeployRequest<ResolvedArgoTarget>;
+  client: ArgoCdClient;
+  follower: ApplicationFollower;
+  name: string;
+  scope: AppScope;
+  logger: Logger;
+}
+
+/**
+ * Deploys through Argo CD (contracts/gitops.md §1): `POST .../sync` with the Keptn ids in `infos`,
+ * then follows the application's watch stream until the operation is over as the argocd CLI decides
+ * it, and judges phase, revision and health. Deliveries to one application run one at a time.
+ */
+export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
+  private readonly options: ArgoCdDeployerOptions;
+  private readonly clients = new Map<string, ArgoCdClient>();
+  private readonly queue = new KeyedQueue();
+  private readonly followers = new Set<Delivery>();
+  private readonly closing = new AbortController();
+  private readonly clock: () => number;
+
+  constructor(options: ArgoCdDeployerOptions) {
+    this.options = options;
+    this.clock = options.clock ?? Date.now;
+  }
+
+  /** The client of an instance (shared by deliveries; `keptn-gitops check` may use it too). */
+  client(instanceName: string): ArgoCdClient {
+    let client = this.clients.get(instanceName);
+    if (client) return client;
+    const instance = this.options.instances.get(instanceName);
+    if (!instance) throw new DeployError('invalid', `no Argo CD instance named '${instanceName}' is configured`, `ArgoCdInstance/${instanceName}`);
+    const { logger, metrics, fetch, retry } = this.options;
+    client = new ArgoCdClient({ instance, logger, metrics, fetch, retry, clock: this.clock });
+    this.clients.set(instanceName, client);
+    return client;
+  }
+
+  deploy(request: DeployRequest<ResolvedArgoTarget>): Promise<DeployResult> {
+    return this.serialised(request, (delivery) => this.syncAndFollow(delivery));
+  }
+
+  resume(request: DeployRequest<ResolvedArgoTarget>): Promise<DeployResult> {
+    return this.serialised(request, async (delivery) => {
+      // Ours is pending or ran already: follow it without syncing again.
+      const app = await delivery.follower.refresh();
+      const { triggeredid } = request.delivery;
+      if (isOurOperation(app.operation, triggeredid) || isOurOperation(app.status?.operationState?.operation, triggeredid)) {
+        delivery.logger.info('resuming the Argo CD operation of an earlier instance');
+        return this.followOurs(delivery);
+      }
+      delivery.logger.info('no Argo CD operation of this delivery found, syncing');
+      return this.syncAndFollow(delivery);
+    });
+  }
+
+  /** Drops the durable record; the service calls it once the `.finished` is sent. */
+  async forget(triggeredid: string): Promise<void> {
+    await this.options.store?.remove(triggeredid);
+  }
+
+  /** Re-reads the application now (an Argo CD notification about `Application/<ns>/<name>` arrived). */
+  nudge(target: string): void {
+    const [, namespace, name] = target.split('/');
+    for (const delivery of this.followers) {
+      if (delivery.name !== name) continue;
+      const ns = delivery.scope.appNamespace ?? delivery.follower.latest?.metadata.namespace;
+      if (ns && namespace && ns !== namespace) continue;
+      delivery.follower.refresh().catch((err) => delivery.logger.debug('nudge read failed', { error: String(err) }));
+    }
+  }
+
+  /** Stops following; running deliveries reject. */
+  close(): void {
+    this.closing.abort(new Error('Argo CD deployer closed'));
+  }
+
+  private async serialised(request: DeployRequest<ResolvedArgoTarget>, work: (delivery: Delivery) => Promise<DeployResult>): Promise<DeployResult> {
+    const spec = request.target.argocd;
+    const key = `${spec.instance}/${spec.appNamespace ?? ''}/${spec.application}`;
+    return this.queue.run(key, async () => {
+      const delivery = this.open(request);
+      this.followers.add(delivery);
+      try {
+        return await work(delivery);
+      } catch (err) {
+        throw this.explain(err, delivery);
+      } finally {
+        this.followers.delete(delivery);
+        delivery.follower.close();
+      }
+    });
+  }
+
+  private open(request: DeployRequest<ResolvedArgoTarget>): Delivery {
+    const spec = request.target.argocd;
+    const client = this.client(spec.instance);
+    const scope: AppScope = { appNamespace: spec.appNamespace, project: spec.project };
+    const logger = this.options.logger.child({ shkeptncontext: request.delivery.shkeptncontext, triggeredid: request.delivery.triggeredid, application: spec.application, argocdInstance: spec.instance });
+    const follower = new ApplicationFollower({
+      client,
+      name: spec.application,
+      scope,
+      signal: AbortSignal.any([request.signal, this.closing.signal]),
+      deadline: request.delivery.deadline,
+      pollIntervalMs: this.options.pollIntervalMs ?? 5000,
+      retry: this.options.retry ?? DEFAULT_BACKOFF,
+      logger,
+      clock: this.clock,
+    });
+    return { request, client, follower, name: spec.application, scope, logger };
+  }
+
+  /** Sync (handling an operation already running), then follow ours to its verdict. */
+  private async syncAndFollow(delivery: Delivery): Promise<DeployResult> {
+    const { target } = delivery.request;
+    delivery.follower.start();
+    let terminations = 0;
+    for (;;) {
+      try {
+        await this.postSync(delivery);
+        return await this.followOurs(delivery);
+      } catch (err) {
+        if (syncRefusal(err) !== SYNC_REFUSALS.operationInProgress) throw err;
+      }
+      // Another operation (auto-sync, a user) runs: act as the target says.
+      const running = await delivery.follower.refresh();
+      const initiator = initiatorOf(running.operation);
+      const mode = target.argocd.onRunningOperation;
+      if (mode === 'fail') {
+        throw new DeployError('refused', `${this.where(delivery)}: another operation is already in progress, started by ${initiator} (onRunningOperation: fail)`, this.target(delivery));
+      }
+      if (mode === 'terminate') {
+        if (++terminations > (this.options.maxTerminations ?? 3)) {
+          throw new DeployError('refused', `${this.where(delivery)}: operations keep starting (last by ${initiator}) after ${terminations - 1} terminations`, this.target(delivery));
+        }
+        delivery.logger.info('terminating the running Argo CD operation', { initiator });
+        await delivery.client.terminateOperation(delivery.name, delivery.scope, this.callOptions(delivery));
+        await delivery.follower.until((app) => (app.operation ? undefined : app));
+        continue;
+      }
+      delivery.logger.info('waiting for the running Argo CD operation to end', { initiator });
+      const adopted = await this.awaitRunning(delivery);
+      if (adopted) return adopted;
+    }
+  }
+
+  /** Follows someone else's operation; returns its result when it deployed what we want, else undefined. */
+  private async awaitRunning(delivery: Delivery): Promise<DeployResult | undefined> {
+    const ended = await delivery.follower.until((app) => (operationFinished(app) ? app : undefined));
+    const requested = delivery.request.delivery.requestedRevision;
+    const state = ended.status?.operationState;
+    const deployedWanted = state?.phase === OPERATION_PHASES.succeeded && (!requested || revisionMatches(requested, state.syncResult?.revision));
+    if (!deployedWanted) {
+      delivery.logger.info('the running operation did not deploy the requested revision, syncing ours', { phase: state?.phase, revision: state?.syncResult?.revision });
+      return undefined;
+    }
+    delivery.logger.info('the running operation deployed the requested revision, following it', { revision: state?.syncResult?.revision });
+    const verdict = await delivery.follower.until((app) => decided(operationFinished(app) ? judgeFinished(app, requested) : { kind: 'waiting' }));
+    return this.result(delivery, verdict);
+  }
+
+  private async postSync(delivery: Delivery): Promise<void> {
+    const { delivery: record, target } = delivery.request;
+    await this.options.store?.save({ ...record, token: record.triggeredid, target: this.target(delivery), tool: 'argocd' });
+    await delivery.client.sync(
+      delivery.name,
+      {
+        ...delivery.scope,
+        revision: record.requestedRevision,
+        prune: target.argocd.prune,
+        syncOptions: target.argocd.syncOptions,
+        infos: infosOf(record),
+      },
+      this.callOptions(delivery),
+    );
+    delivery.logger.info('Argo CD sync requested', { revision: record.requestedRevision });
+  }
+
+  private async followOurs(delivery: Delivery): Promise<DeployResult> {
+    const { triggeredid, requestedRevision } = delivery.request.delivery;
+    const verdict = await delivery.follower.until((app) => decided(operationFinished(app, triggeredid) ? judgeFinished(app, requestedRevision) : { kind: 'waiting' }));
+    return this.result(delivery, verdict);
+  }
+
+  private result(delivery: Delivery, verdict: Exclude<Verdict, { kind: 'waiting' }>): DeployResult {
+    const { app } = verdict;
+    const instance = delivery.request.target.argocd.instance;
+    const where = `Application ${app.metadata.namespace ?? 'argocd'}/${app.metadata.name}`;
+    const message =
+      verdict.kind === 'pass'
+        ? `${where} synced to ${verdict.revision ?? 'its target revision'} on Argo CD instance '${instance}' and Healthy`
+        : `${where} on Argo CD instance '${instance}' failed: ${verdict.reason}`;
+    const state = app.status?.operationState;
+    return {
+      result: verdict.kind,
+      message,
+      target: applicationTarget(app),
+      tool: 'argocd',
+      instance,
+      revision: verdict.revision,
+      images: app.status?.summary?.images ?? [],
+      externalURLs: app.status?.summary?.externalURLs ?? [],
+      startedAt: state?.startedAt ?? delivery.request.delivery.startedAt,
+      finishedAt: new Date(this.clock()).toISOString(),
+    };
+  }
+
+  private explain(err: unknown, delivery: Delivery): unknown {
+    if (err instanceof FollowTimeoutError) {
+      const seconds = Math.round(delivery.request.target.timeoutMs / 1000);
+      return new DeployError('timeout', `${this.where(delivery)} did not finish within ${seconds}s; it stood at: ${whereItStood(err.latest)}`, this.target(delivery), { cause: err });
+    }
+    return toDeployError(err, { application: delivery.name, instance: delivery.request.target.argocd.instance, target: this.target(delivery) });
+  }
+
+  private where(delivery: Delivery): string {
+    return `application '${delivery.name}' on Argo CD instance '${delivery.request.target.argocd.instance}'`;
+  }
+
+  private target(delivery: Delivery): string {
+    const latest = delivery.follower.latest;
+    return latest ? applicationTarget(latest) : `Application/${delivery.scope.appNamespace ?? 'argocd'}/${delivery.name}`;
+  }
+
+  private callOptions(delivery: Delivery) {
+    return { signal: AbortSignal.any([delivery.request.signal, this.closing.signal]), deadline: delivery.request.delivery.deadline };
+  }
+}
+
+function infosOf(record: DeliveryRecord) {
+  return [
+    { name: INFO_NAMES.context, value: record.shkeptncontext },
+    { name: INFO_NAMES.triggeredid, value: record.triggeredid },
+  ];
+}
+
+function decided(verdict: Verdict): Exclude<Verdict, { kind: 'waiting' }> | undefined {
+  return verdict.kind === 'waiting' ? undefined : verdict;
+}
+

@@ -1,0 +1,67 @@
+import { revisionMatches } from '../revision.js';
+import { HEALTH, OPERATION_PHASES, isOurOperation, type Application } from './application.js';
+
+/** What the follower concluded from one view of the application. */
+export type Verdict =
+  | { kind: 'waiting' }
+  | { kind: 'pass'; app: Application; revision?: string }
+  | { kind: 'fail'; app: Application; revision?: string; reason: string };
+
+/**
+ * The operation is over as the argocd CLI decides it (`checkAppWaitConditions`): no pending
+ * operation, `finishedAt` set, and the status re-compared since (`reconciledAt >= finishedAt`).
+ * With `triggeredid`, the finished operation must also be ours (its `info` carries the id).
+ */
+export function operationFinished(app: Application, triggeredid?: string): boolean {
+  if (app.operation) return false;
+  const state = app.status?.operationState;
+  if (!state?.finishedAt) return false;
+  const reconciled = app.status?.reconciledAt;
+  if (!reconciled || Date.parse(reconciled) < Date.parse(state.finishedAt)) return false;
+  return triggeredid === undefined || isOurOperation(state.operation, triggeredid);
+}
+
+/** Judges a finished operation: phase, synced revision, then health (Progressing/Missing wait). */
+export function judgeFinished(app: Application, requestedRevision: string | undefined): Verdict {
+  const state = app.status?.operationState ?? undefined;
+  const revision = state?.syncResult?.revision;
+  const phase = state?.phase;
+  if (phase === OPERATION_PHASES.failed || phase === OPERATION_PHASES.error) {
+    return { kind: 'fail', app, revision, reason: `sync ${phase}: ${[state?.message, ...failedResources(app)].filter(Boolean).join('; ')}` };
+  }
+  if (phase !== OPERATION_PHASES.succeeded) return { kind: 'waiting' };
+  if (requestedRevision && !revisionMatches(requestedRevision, revision)) {
+    return { kind: 'fail', app, revision, reason: `synced revision ${revision ?? '(none)'} but ${requestedRevision} was requested` };
+  }
+  const health = app.status?.health;
+  if (health?.status === HEALTH.healthy) return { kind: 'pass', app, revision };
+  if (health?.status === HEALTH.degraded) {
+    const details = [health.message, ...degradedResources(app)].filter(Boolean).join('; ');
+    return { kind: 'fail', app, revision, reason: `health Degraded${details ? `: ${details}` : ''}` };
+  }
+  return { kind: 'waiting' };
+}
+
+/** Messages of `syncResult.resources[]` whose status is `SyncFailed`. */
+export function failedResources(app: Application): string[] {
+  return (app.status?.operationState?.syncResult?.resources ?? [])
+    .filter((r) => r.status === 'SyncFailed')
+    .map((r) => `${r.kind}/${r.name}: ${r.message ?? 'SyncFailed'}`);
+}
+
+/** Messages of `status.resources[]` whose health is `Degraded`. */
+export function degradedResources(app: Application): string[] {
+  return (app.status?.resources ?? [])
+    .filter((r) => r.health?.status === HEALTH.degraded)
+    .map((r) => `${r.kind}/${r.name}: ${r.health?.message ?? 'Degraded'}`);
+}
+
+/** Where an application stood, for timeout messages: operation phase, sync status, health. */
+export function whereItStood(app: Application | undefined): string {
+  if (!app) return 'the application was never read';
+  const state = app.status?.operationState;
+  const phase = app.operation && !state ? 'requested, not yet started' : (state?.phase ?? 'none');
+  const health = app.status?.health;
+  const healthText = `${health?.status ?? 'Unknown'}${health?.message ? ` (${health.message})` : ''}`;
+  return `operation ${phase}${state?.message ? ` (${state.message})` : ''}, sync ${app.status?.sync?.status ?? 'Unknown'}, health ${healthText}`;
+}

@@ -1,0 +1,6 @@
+export { ArgoCdDeployer, type ArgoCdDeployerOptions } from './argocd-deployer.js';
+export { ArgoCdClient, type ArgoCdClientOptions, type AppScope, type CallOptions, type SyncRequest, type FetchFn } from './argocd-client.js';
+export { ArgoApiError, RETRY_REASONS, type RetryReason } from './errors.js';
+export { operationFinished, judgeFinished, whereItStood, type Verdict } from './completion.js';
+export { applicationTarget, INFO_NAMES, type Application } from './application.js';
+export { toDeployError, syncRefusal, SYNC_REFUSALS } from './refusals.js';

@@ -1,0 +1,266 @@
+import { createHash } from 'node:crypto';
+
+/** How a scripted sync ends (per application, or per operation). */
+export const SCRIPT_OUTCOMES = {
+  success: 'success',
+  failed: 'failed',
+  degraded: 'degraded',
+  progressing: 'progressing',
+} as const;
+export type ScriptOutcome = (typeof SCRIPT_OUTCOMES)[keyof typeof SCRIPT_OUTCOMES];
+
+export interface AppScript {
+  outcome?: ScriptOutcome;
+  /** Delay between state-machine steps (operation picked up, finished, reconciled); default the simulator's. */
+  stepMs?: number;
+  /** Extra time before health turns Healthy after a sync (a slow rollout); `markHealthy` ends it at once. */
+  healthyAfterMs?: number;
+}
+
+export interface ApplicationSeed {
+  name: string;
+  namespace?: string;
+  project?: string;
+  targetRevision?: string;
+  automated?: boolean;
+  images?: string[];
+  externalURLs?: string[];
+  labels?: Record<string, string>;
+  script?: AppScript;
+}
+
+export interface OperationRequest {
+  revision?: string;
+  prune?: boolean;
+  syncOptions?: string[];
+  info?: { name: string; value: string }[];
+  initiatedBy: { username?: string; automated?: boolean };
+  outcome?: ScriptOutcome;
+  stepMs?: number;
+}
+
+// The Application is served as plain JSON, shaped like test/fixtures/gitops/argocd-application-get-response.json.
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/**
+ * One Argo CD Application and the controller's state machine for it: an operation is set, picked up
+ * (Running), finished (Succeeded/Failed, operation cleared), re-compared (reconciledAt), then health
+ * moves from Progressing to Healthy or Degraded as the script says. Every change calls `onChange`.
+ */
+export class SimulatedApplication {
+  readonly app: Json;
+  script: AppScript;
+  syncWindowActive = false;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private healthTimer?: NodeJS.Timeout;
+  private readonly onChange: () => void;
+  private readonly defaultStepMs: number;
+  private resourceVersion = 1000;
+
+  constructor(seed: ApplicationSeed, options: { stepMs: number; onChange: () => void }) {
+    this.script = seed.script ?? {};
+    this.onChange = options.onChange;
+    this.defaultStepMs = options.stepMs;
+    this.app = initialApplication(seed);
+  }
+
+  get name(): string {
+    return this.app.metadata.name;
+  }
+  get namespace(): string {
+    return this.app.metadata.namespace;
+  }
+  get project(): string {
+    return this.app.spec.project;
+  }
+  get targetRevision(): string {
+    return this.app.spec.source.targetRevision;
+  }
+  get automated(): boolean {
+    return Boolean(this.app.spec.syncPolicy?.automated);
+  }
+  get operationRunning(): boolean {
+    return Boolean(this.app.operation);
+  }
+
+  snapshot(): Json {
+    return structuredClone(this.app);
+  }
+
+  /** Sets `operation` (as `SetAppOperation` does) and runs the state machine. */
+  startOperation(request: OperationRequest): void {
+    const step = request.stepMs ?? this.script.stepMs ?? this.defaultStepMs;
+    const outcome = request.outcome ?? this.script.outcome ?? SCRIPT_OUTCOMES.success;
+    const revision = resolveRevision(this.name, request.revision || this.targetRevision);
+    const operation: Json = { sync: { revision: request.revision || undefined, prune: request.prune || undefined, syncOptions: request.syncOptions?.length ? request.syncOptions : undefined }, initiatedBy: request.initiatedBy };
+    if (request.info?.length) operation.info = request.info;
+    this.clearHealthTimer();
+    this.app.operation = JSON.parse(JSON.stringify(operation));
+    delete this.app.status.operationState;
+    this.changed();
+    this.after(step, () => {
+      this.app.status.operationState = { operation: structuredClone(this.app.operation), phase: 'Running', message: 'one or more tasks are running', startedAt: now() };
+      this.changed();
+      this.after(step, () => this.finish(outcome, revision, step));
+    });
+  }
+
+  /** DELETE .../operation: the running operation ends as Failed "Operation terminated". */
+  terminate(): boolean {
+    if (!this.app.operation) return false;
+    this.clearTimers();
+    const state = this.app.status.operationState ?? { operation: structuredClone(this.app.operation), startedAt: now() };
+    this.app.status.operationState = { ...state, phase: 'Failed', message: 'Operation terminated', finishedAt: now() };
+    delete this.app.operation;
+    this.app.status.reconciledAt = now();
+    this.changed();
+    return true;
+  }
+
+  /** Ends a slow rollout now: health Healthy. */
+  markHealthy(): void {
+    this.clearHealthTimer();
+    this.setHealth('Healthy');
+  }
+
+  dispose(): void {
+    this.clearTimers();
+  }
+
+  private finish(outcome: ScriptOutcome, revision: string, step: number): void {
+    const state = this.app.status.operationState;
+    const resources = this.resourceRefs();
+    if (outcome === SCRIPT_OUTCOMES.failed) {
+      state.phase = 'Failed';
+      state.message = 'one or more objects failed to apply, reason: Deployment.apps "' + this.name + '" is invalid';
+      state.syncResult = { revision, resources: resources.map((r) => ({ ...r, status: r.kind === 'Deployment' ? 'SyncFailed' : 'Synced', message: r.kind === 'Deployment' ? `Deployment.apps "${r.name}" is invalid: spec.template.spec.containers[0].image: Required value` : `${r.kind.toLowerCase()}/${r.name} unchanged`, syncPhase: 'Sync' })) };
+      this.app.status.sync = { ...this.app.status.sync, status: 'OutOfSync' };
+    } else {
+      state.phase = 'Succeeded';
+      state.message = 'successfully synced (all tasks run)';
+      state.syncResult = { revision, resources: resources.map((r) => ({ ...r, status: 'Synced', message: `${r.kind.toLowerCase()}/${r.name} configured`, syncPhase: 'Sync' })) };
+      const synced = revision === resolveRevision(this.name, this.targetRevision);
+      this.app.status.sync = { ...this.app.status.sync, status: synced ? 'Synced' : 'OutOfSync', revision };
+      this.app.status.history.push({ id: this.app.status.history.length, revision, deployStartedAt: state.startedAt, deployedAt: now(), initiatedBy: state.operation.initiatedBy });
+      this.app.status.health = { status: 'Progressing', message: `Waiting for rollout to finish: 0 of 1 updated replicas are available...` };
+      for (const r of this.app.status.resources) r.health = { status: r.kind === 'Deployment' ? 'Progressing' : 'Healthy' };
+    }
+    state.finishedAt = now();
+    delete this.app.operation;
+    this.changed();
+    this.after(step, () => {
+      this.app.status.reconciledAt = now();
+      this.app.status.observedAt = this.app.status.reconciledAt;
+      this.changed();
+      if (outcome === SCRIPT_OUTCOMES.failed || outcome === SCRIPT_OUTCOMES.progressing) return;
+      this.healthTimer = this.after(this.script.healthyAfterMs ?? step, () => (outcome === SCRIPT_OUTCOMES.degraded ? this.setDegraded() : this.setHealth('Healthy')));
+    });
+  }
+
+  private setHealth(status: string): void {
+    this.app.status.health = { status };
+    for (const r of this.app.status.resources) r.health = { status };
+    this.changed();
+  }
+
+  private setDegraded(): void {
+    const message = `Deployment "${this.name}" exceeded its progress deadline`;
+    this.app.status.health = { status: 'Degraded', message };
+    for (const r of this.app.status.resources) r.health = r.kind === 'Deployment' ? { status: 'Degraded', message } : { status: 'Healthy' };
+    this.changed();
+  }
+
+  private resourceRefs(): { group: string; version: string; kind: string; namespace: string; name: string }[] {
+    return this.app.status.resources.map((r: Json) => ({ group: r.group ?? '', version: r.version, kind: r.kind, namespace: r.namespace, name: r.name }));
+  }
+
+  private changed(): void {
+    this.app.metadata.resourceVersion = String(++this.resourceVersion);
+    this.onChange();
+  }
+
+  private after(ms: number, fn: () => void): NodeJS.Timeout {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      fn();
+    }, ms);
+    this.timers.add(timer);
+    return timer;
+  }
+
+  private clearHealthTimer(): void {
+    if (!this.healthTimer) return;
+    clearTimeout(this.healthTimer);
+    this.timers.delete(this.healthTimer);
+    this.healthTimer = undefined;
+  }
+
+  private clearTimers(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.healthTimer = undefined;
+  }
+}
+
+/** A Git SHA for a revision: full SHAs as they are, short ones extended, branches/tags hashed. */
+export function resolveRevision(appName: string, revision: string): string {
+  if (/^[0-9a-f]{40}$/i.test(revision)) return revision.toLowerCase();
+  const hash = createHash('sha1').update(`${appName}:${revision}`).digest('hex');
+  if (/^[0-9a-f]{7,39}$/i.test(revision)) return (revision + hash).slice(0, 40).toLowerCase();
+  return hash;
+}
+
+function now(): string {
+  return new Date().toISOString();
+}
+
+function initialApplication(seed: ApplicationSeed): Json {
+  const namespace = seed.namespace ?? 'argocd';
+  const targetRevision = seed.targetRevision ?? 'HEAD';
+  const source = { repoURL: 'https://github.com/argoproj/argocd-example-apps', path: seed.name, targetRevision };
+  const destination = { server: 'https://kubernetes.default.svc', namespace: 'default' };
+  const revision = resolveRevision(seed.name, targetRevision);
+  const started = new Date(Date.now() - 60_000).toISOString();
+  const finished = new Date(Date.now() - 58_000).toISOString();
+  const resources = [
+    { version: 'v1', kind: 'Service', namespace: 'default', name: seed.name, status: 'Synced', health: { status: 'Healthy' } },
+    { group: 'apps', version: 'v1', kind: 'Deployment', namespace: 'default', name: seed.name, status: 'Synced', health: { status: 'Healthy' } },
+  ];
+  return {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Application',
+    metadata: {
+      name: seed.name,
+      namespace,
+      uid: createHash('sha1').update(`${namespace}/${seed.name}`).digest('hex').slice(0, 32),
+      resourceVersion: '1000',
+      generation: 1,
+      creationTimestamp: started,
+      labels: seed.labels ?? {},
+    },
+    spec: {
+      source,
+      destination,
+      project: seed.project ?? 'default',
+      ...(seed.automated ? { syncPolicy: { automated: { prune: true, selfHeal: true } } } : {}),
+    },
+    status: {
+      resources,
+      sync: { status: 'Synced', comparedTo: { source, destination }, revision },
+      health: { status: 'Healthy' },
+      history: [{ id: 0, revision, deployStartedAt: started, deployedAt: finished, source }],
+      reconciledAt: finished,
+      observedAt: finished,
+      operationState: {
+        operation: { sync: { revision }, initiatedBy: { automated: true } },
+        phase: 'Succeeded',
+        message: 'successfully synced (all tasks run)',
+        syncResult: { revision, source, resources: resources.map(({ health: _h, ...r }) => ({ group: '', ...r, message: `${r.kind.toLowerCase()}/${r.name} created`, syncPhase: 'Sync' })) },
+        startedAt: started,
+        finishedAt: finished,
+      },
+      sourceType: 'Directory',
+      summary: { images: seed.images ?? [`ghcr.io/example/${seed.name}:1.0.0`], ...(seed.externalURLs?.length ? { externalURLs: seed.externalURLs } : {}) },
+    },
+  };
+}
