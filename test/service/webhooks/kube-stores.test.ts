@@ -1,0 +1,157 @@
+import { expect } from 'chai';
+import { ConfigMapSeenRevisions } from '../../../service/webhooks/configmap-seen-revisions.js';
+import { KubeFluxSourceLookup } from '../../../service/webhooks/flux-sources.js';
+import { readFixture } from '../../support/paths.js';
+import { startKubeSandbox, sandboxKubeConfig, type KubeSandbox } from '../../support/kube.js';
+import { freePort } from '../../support/ports.js';
+import { Harness, NEW_SHA, outOfSync, argoBody } from './harness.js';
+
+const SHA = '363a6a8fe6a7f13e05d34c163b0ef02a777da20a';
+
+describe('seen revisions and Flux sources in the cluster', () => {
+  let kube: KubeSandbox;
+  beforeEach(async () => {
+    kube = await startKubeSandbox();
+  });
+  afterEach(() => kube.sim.stop());
+
+  const store = () => new ConfigMapSeenRevisions({ kubeConfig: kube.kubeConfig, namespace: 'keptn', integrationName: 'gitops-service' });
+
+  describe('ConfigMapSeenRevisions', () => {
+    it('creates <integration-name>-seen-revisions and reports a revision new only once', async () => {
+      const seen = store();
+      expect(await seen.markIfNew('flux.Kustomization_flux-system_podinfo.abc', `main@sha1:${SHA}`)).to.equal(true);
+      expect(await seen.markIfNew('flux.Kustomization_flux-system_podinfo.abc', `main@sha1:${SHA}`)).to.equal(false);
+      expect(await seen.markIfNew('flux.Kustomization_flux-system_podinfo.abc', `main/${SHA}`)).to.equal(false);
+      const cm = kube.sim.get('ConfigMap', 'keptn', 'gitops-service-seen-revisions') as unknown;
+      expect((cm as { data: Record<string, string> }).data).to.deep.equal({ 'flux.Kustomization_flux-system_podinfo.abc': `main@sha1:${SHA}` });
+    });
+
+    it('keeps what another replica wrote (re-reads on 409 and retries)', async () => {
+      const a = store();
+      const b = store();
+      expect(await a.markIfNew('one', 'r1')).to.equal(true);
+      kube.sim.failNext({ status: 409, match: { verb: 'update', resource: 'configmaps' } });
+      expect(await b.markIfNew('two', 'r2')).to.equal(true);
+      expect(kube.sim.requestCount({ verb: 'update', resource: 'configmaps' })).to.equal(2);
+      expect(await a.has!('two', 'r2')).to.equal(true);
+      expect(await b.has!('one', 'r1')).to.equal(true);
+    });
+
+    it('lets concurrent writers each record their key', async () => {
+      const seen = [store(), store(), store(), store()];
+      await Promise.all(seen.map((s, i) => s.markIfNew(`key-${i}`, `rev-${i}`)));
+      const data = (kube.sim.get('ConfigMap', 'keptn', 'gitops-service-seen-revisions') as unknown as { data: Record<string, string> }).data;
+      expect(Object.keys(data).sort()).to.deep.equal(['key-0', 'key-1', 'key-2', 'key-3']);
+    });
+
+    it('forgets a revision', async () => {
+      const seen = store();
+      await seen.markIfNew('k', 'r');
+      await seen.forget!('k', 'r');
+      expect(await seen.markIfNew('k', 'r')).to.equal(true);
+    });
+
+    it('fails with the ConfigMap name when the API cannot be reached', async () => {
+      const seen = new ConfigMapSeenRevisions({
+        kubeConfig: sandboxKubeConfig(`http://127.0.0.1:${await freePort()}`),
+        namespace: 'keptn',
+        integrationName: 'gitops-service',
+      });
+      const err = await seen.markIfNew('k', 'r').then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(err?.name).to.equal('SeenRevisionsError');
+      expect(err?.message).to.include('keptn/gitops-service-seen-revisions');
+    });
+
+    it('does not start a sequence again after a service restart', async () => {
+      let h = await Harness.start({ seen: store() });
+      await h.postArgo(argoBody(outOfSync(NEW_SHA)));
+      await h.handler.idle();
+      expect(h.started).to.have.length(1);
+      await h.close();
+      h = await Harness.start({ seen: store() });
+      try {
+        expect((await h.postArgo(argoBody(outOfSync(NEW_SHA)))).status).to.equal(202);
+        await h.handler.idle();
+        expect(h.started).to.have.length(0);
+      } finally {
+        await h.close();
+      }
+    });
+  });
+
+  describe('KubeFluxSourceLookup', () => {
+    it('finds the GitRepository a Kustomization uses, the namespace defaulting to its own', async () => {
+      const k = readFixture<any>('gitops', 'flux-kustomization-with-status.json');
+      delete k.status;
+      kube.sim.create('Kustomization', k);
+      const lookup = new KubeFluxSourceLookup({ kubeConfig: kube.kubeConfig });
+      const target = { kind: 'Kustomization', name: 'podinfo', namespace: 'flux-system' };
+      expect(await lookup.usesSource(target, { kind: 'GitRepository', name: 'podinfo', namespace: 'flux-system' })).to.equal(true);
+      expect(await lookup.usesSource(target, { kind: 'GitRepository', name: 'podinfo', namespace: 'default' })).to.equal(false);
+      expect(await lookup.usesSource(target, { kind: 'OCIRepository', name: 'podinfo', namespace: 'flux-system' })).to.equal(false);
+    });
+
+    it('finds a HelmRelease chart source, its generated HelmChart and a chartRef', async () => {
+      const hr = readFixture<any>('gitops', 'flux-helmrelease-with-status.json');
+      delete hr.status;
+      kube.sim.create('HelmRelease', hr);
+      kube.sim.create('HelmRelease', {
+        apiVersion: 'helm.toolkit.fluxcd.io/v2',
+        kind: 'HelmRelease',
+        metadata: { name: 'oci-app', namespace: 'apps' },
+        spec: { interval: '5m', chartRef: { kind: 'OCIRepository', name: 'oci-app' } },
+      });
+      const lookup = new KubeFluxSourceLookup({ kubeConfig: kube.kubeConfig });
+      const podinfo = { kind: 'HelmRelease', name: 'podinfo', namespace: 'default' };
+      expect(await lookup.usesSource(podinfo, { kind: 'HelmRepository', name: 'podinfo', namespace: 'flux-system' })).to.equal(true);
+      expect(await lookup.usesSource(podinfo, { kind: 'HelmChart', name: 'default-podinfo', namespace: 'flux-system' })).to.equal(true);
+      const ociApp = { kind: 'HelmRelease', name: 'oci-app', namespace: 'apps' };
+      expect(await lookup.usesSource(ociApp, { kind: 'OCIRepository', name: 'oci-app', namespace: 'apps' })).to.equal(true);
+    });
+
+    it('reads each object once while its sources are cached', async () => {
+      const k = readFixture<any>('gitops', 'flux-kustomization-with-status.json');
+      delete k.status;
+      kube.sim.create('Kustomization', k);
+      const lookup = new KubeFluxSourceLookup({ kubeConfig: kube.kubeConfig });
+      const target = { kind: 'Kustomization', name: 'podinfo', namespace: 'flux-system' };
+      const source = { kind: 'GitRepository', name: 'podinfo', namespace: 'flux-system' };
+      await lookup.usesSource(target, source);
+      await lookup.usesSource(target, source);
+      expect(kube.sim.requestCount({ verb: 'get', resource: 'kustomizations' })).to.equal(1);
+    });
+
+    it('answers false for a target that does not exist', async () => {
+      const lookup = new KubeFluxSourceLookup({ kubeConfig: kube.kubeConfig });
+      const target = { kind: 'Kustomization', name: 'missing', namespace: 'flux-system' };
+      expect(await lookup.usesSource(target, { kind: 'GitRepository', name: 'x', namespace: 'flux-system' })).to.equal(false);
+    });
+
+    it('starts the Kustomization sequence for a NewArtifact through the real lookup', async () => {
+      const k = readFixture<any>('gitops', 'flux-kustomization-with-status.json');
+      delete k.status;
+      kube.sim.create('Kustomization', k);
+      const h = await Harness.start({ sources: new KubeFluxSourceLookup({ kubeConfig: kube.kubeConfig }), seen: store() });
+      try {
+        const e = {
+          involvedObject: { kind: 'GitRepository', name: 'podinfo', namespace: 'flux-system' },
+          severity: 'info',
+          reason: 'NewArtifact',
+          message: "stored artifact for commit 'x'",
+          metadata: { revision: `main@sha1:${SHA}` },
+          reportingController: 'source-controller',
+          timestamp: '2024-01-01T00:00:00Z',
+        };
+        expect((await h.postFlux(e)).status).to.equal(202);
+        await h.handler.idle();
+        expect(h.started.map((t) => t.type)).to.deep.equal(['sh.keptn.event.dev.delivery.triggered']);
+      } finally {
+        await h.close();
+      }
+    });
+  });
+});
