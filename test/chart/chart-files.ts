@@ -30,6 +30,11 @@ export function ciValuesFiles(): [string, Values][] {
     .map((f) => [f, readChartYaml('ci', f)]);
 }
 
+/** The values of the upstream CI's e2e install (.github/e2e/values.yaml). */
+export function e2eValues(): Values {
+  return parse(readFileSync(join(repoRoot, '.github', 'e2e', 'values.yaml'), 'utf8')) as Values;
+}
+
 /** Every file of chart/templates/, by file name. */
 export function templates(): [string, string][] {
   return readdirSync(templatesDir)

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { Ajv } from 'ajv';
 import { z } from 'zod';
 import { targetsFileSchema } from '../../service/config/targets-schema.js';
-import { ciValuesFiles, defaultValues, schemaLookup, valuesSchema, type Values } from './chart-files.js';
+import { ciValuesFiles, defaultValues, e2eValues, schemaLookup, valuesSchema, type Values } from './chart-files.js';
 
 /** Helm validates the defaults merged with the user's values; so do these tests. */
 function merge(base: unknown, over: unknown): unknown {
@@ -37,6 +37,11 @@ describe('chart values.schema.json', () => {
       expect(errorsFor(values)).to.deep.equal([]);
     });
   }
+
+  it('accepts the values of the CI e2e install', () => {
+    expect(errorsFor(e2eValues())).to.deep.equal([]);
+    expect(targetsFileSchema.safeParse((e2eValues().targets as Values).config).success).to.equal(true);
+  });
 
   it('ships the three example values files', () => {
     expect(ciValuesFiles().map(([f]) => f)).to.include.members([
