@@ -81,6 +81,10 @@ describe('chart values.schema.json', () => {
     );
   });
 
+  it('accepts a Keptn API hostname with a port and a path prefix', () => {
+    expect(errorsFor({ remoteControlPlane: { api: { hostname: 'keptn.example.com:8443/keptn' } } })).to.deep.equal([]);
+  });
+
   it('rejects a validateTls given as a string', () => {
     expect(errorsFor({ remoteControlPlane: { api: { validateTls: 'false' } } }).join()).to.contain('validateTls');
   });
@@ -133,6 +137,16 @@ describe('chart values.schema.json', () => {
     };
     walk(valuesSchema(), '');
     expect(open).to.deep.equal([]);
+  });
+
+  it('uses only patterns that Go regexp (helm\'s validator) can compile', () => {
+    const patterns: string[] = [];
+    JSON.stringify(valuesSchema(), (key, value: unknown) => {
+      if (key === 'pattern' && typeof value === 'string') patterns.push(value);
+      return value;
+    });
+    expect(patterns.length).to.be.greaterThan(5);
+    expect(patterns.filter((p) => /\(\?[=!<]|\\[1-9]/.test(p))).to.deep.equal([]);
   });
 
   it('gives every default value a type in the schema', () => {
