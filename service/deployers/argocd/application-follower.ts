@@ -1,7 +1,8 @@
 import type { Logger } from '../../../lib/log.js';
+import type { ServiceMetrics } from '../../metrics.js';
 import type { Application } from './application.js';
 import type { AppScope, ArgoCdClient } from './argocd-client.js';
-import { ArgoApiError } from './errors.js';
+import { ArgoApiError, RETRY_REASONS } from './errors.js';
 import { abortableSleep, backoffDelay, type BackoffOptions } from './backoff.js';
 
 export interface ApplicationFollowerOptions {
@@ -15,6 +16,7 @@ export interface ApplicationFollowerOptions {
   pollIntervalMs: number;
   retry: BackoffOptions;
   logger: Logger;
+  metrics?: ServiceMetrics;
   clock?: () => number;
 }
 
@@ -128,6 +130,7 @@ export class ApplicationFollower {
           logger.warn('cannot open the Argo CD watch stream, polling instead', { application: name, error: err.message });
           return this.poll();
         }
+        this.options.metrics?.apiRetries.inc({ tool: 'argocd', reason: err instanceof ArgoApiError ? (err.retryReason ?? RETRY_REASONS.reset) : RETRY_REASONS.reset });
         logger.warn('Argo CD watch stream failed, reconnecting', { application: name, error: err instanceof Error ? err.message : String(err) });
       }
       failures++;

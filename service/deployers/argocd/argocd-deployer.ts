@@ -138,6 +138,7 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
       pollIntervalMs: this.options.pollIntervalMs ?? 5000,
       retry: this.options.retry ?? DEFAULT_BACKOFF,
       logger,
+      metrics: this.options.metrics,
       clock: this.clock,
     });
     return { request, client, follower, name: spec.application, scope, logger };
