@@ -184,7 +184,9 @@ export class ArgoCdClient {
       return await this.fetchFn(this.url(spec), init);
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
-      const reason: RetryReason = timeout?.aborted ? RETRY_REASONS.timeout : RETRY_REASONS.reset;
+      // A certificate that does not verify will not verify on retry either.
+      const tlsFailure = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(describeCause(err));
+      const reason: RetryReason | undefined = timeout?.aborted ? RETRY_REASONS.timeout : tlsFailure ? undefined : RETRY_REASONS.reset;
       const detail = timeout?.aborted ? `no answer within ${this.requestTimeoutMs} ms` : `cannot reach ${this.instance.server}: ${describeCause(err)}`;
       throw new ArgoApiError({ instance: this.instance.name, action: spec.action, application: spec.application, serverMessage: detail, retryReason: reason, cause: err });
     }

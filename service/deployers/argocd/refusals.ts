@@ -51,7 +51,7 @@ export function toDeployError(err: unknown, ctx: ErrorContext): unknown {
   if (err.status === 404) {
     return new DeployError('not-found', `${where} not found: 404 ${err.serverMessage}`, ctx.target, { cause: err });
   }
-  if (err.transient) {
+  if (err.transient || err.status === undefined) {
     return new DeployError('unreachable', `Argo CD API unreachable for ${where}: ${err.message}`, ctx.target, { cause: err });
   }
   if (err.status === 400) {
