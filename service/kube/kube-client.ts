@@ -137,6 +137,7 @@ export class KubeClient {
     );
     const onAbort = () => controller.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) controller.abort();
     try {
       for (;;) {
         while (queue.length > 0) yield queue.shift()!;

@@ -1,0 +1,81 @@
+import type { WatchHub } from '../../kube/watch-hub.js';
+import type { Clock } from '../../kube/kube-client.js';
+import { DeployError } from '../deployer.js';
+import type { FluxObject } from './flux-resources.js';
+import { judge, type FollowContext, type Verdict } from './verdict.js';
+
+export type Decided = Extract<Verdict, { state: 'done' }>;
+
+/**
+ * Registers on the object's shared watch (before the caller patches, so no state is missed) and
+ * resolves with the first decided verdict; times out at the deadline with the last Ready message.
+ */
+export class Follower {
+  private lastReady?: string;
+  private settle?: { resolve: (v: Decided) => void; reject: (e: unknown) => void };
+  private decided?: Decided;
+  private readonly unsubscribe: () => void;
+  private ctx?: FollowContext;
+
+  constructor(
+    private readonly hub: WatchHub<FluxObject & { metadata: { name: string } }>,
+    private readonly name: string,
+  ) {
+    this.unsubscribe = hub.subscribe(name, (obj, event) => {
+      if (event === 'DELETED') return this.fail(new DeployError('not-found', `${this.ctx?.target ?? name} was deleted while the delivery followed it`, this.ctx?.target ?? name));
+      this.offer(obj);
+    });
+  }
+
+  /** Judges states from now on with this context (the token is known only after the patch). */
+  start(ctx: FollowContext, current?: FluxObject): void {
+    this.ctx = ctx;
+    if (current) this.offer(current);
+    const cached = this.hub.current(this.name);
+    if (cached) this.offer(cached);
+  }
+
+  async wait(deadline: number, signal: AbortSignal, clock: Clock): Promise<Decided> {
+    try {
+      if (this.decided) return this.decided;
+      return await new Promise<Decided>((resolve, reject) => {
+        this.settle = { resolve, reject };
+        const timer = setTimeout(() => {
+          reject(new DeployError('timeout', `${this.ctx!.target} did not finish reconciling before the deadline; last Ready message: ${this.lastReady ?? '(none)'}`, this.ctx!.target));
+        }, Math.max(0, deadline - clock.now()));
+        const onAbort = () => reject(new DeployError('timeout', `${this.ctx!.target}: stopped following (shutting down); last Ready message: ${this.lastReady ?? '(none)'}`, this.ctx!.target, { cause: signal.reason }));
+        signal.addEventListener('abort', onAbort, { once: true });
+        const cleanup = () => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', onAbort);
+        };
+        this.settle = {
+          resolve: (v) => (cleanup(), resolve(v)),
+          reject: (e) => (cleanup(), reject(e)),
+        };
+        if (signal.aborted) onAbort();
+      });
+    } finally {
+      this.close();
+    }
+  }
+
+  close(): void {
+    this.unsubscribe();
+  }
+
+  private offer(obj: FluxObject): void {
+    if (!this.ctx || this.decided) return;
+    const verdict = judge(obj, this.ctx);
+    if (verdict.state === 'waiting') {
+      this.lastReady = verdict.readyMessage ?? this.lastReady;
+      return;
+    }
+    this.decided = verdict;
+    this.settle?.resolve(verdict);
+  }
+
+  private fail(err: DeployError): void {
+    this.settle?.reject(err);
+  }
+}
