@@ -9,6 +9,8 @@ export { parseKeptnEvent, ParseFailureReason } from './events/parse.js';
 export type { ParseResult } from './events/parse.js';
 export { encodeKeptnEvent } from './events/codec.js';
 export { createStartedEvent, createFinishedEvent, createErrorLogEvent, createSequenceTriggeredEvent, commonData } from './events/builders.js';
+export { createTaskTriggeredEvent } from './events/task-trigger.js';
+export type { TaskTriggerOptions } from './events/task-trigger.js';
 export type { ParentEvent, BuildOptions, SequenceTriggerOptions } from './events/builders.js';
 export {
   isTaskEventType,
@@ -56,4 +58,4 @@ export type { SdkMetrics } from './health/sdk-metrics.js';
 
 // Everything wired together.
 export { KeptnIntegration } from './integration.js';
-export type { KeptnIntegrationOptions, NatsMode, HttpMode } from './integration.js';
+export type { KeptnIntegrationOptions, NatsMode, HttpMode, CustomMode } from './integration.js';

@@ -3,6 +3,7 @@ import { HealthServer } from './health/health-server.js';
 import { createSdkMetrics, type SdkMetrics } from './health/sdk-metrics.js';
 import type { BackoffOptions } from './http/backoff.js';
 import type { TokenSource } from './http/json-client.js';
+import type { KeptnEvent } from './events/types.js';
 import type { Logger } from './log.js';
 import { EventLoop } from './loop/event-loop.js';
 import type { TaskHandler } from './loop/task-handler.js';
@@ -36,10 +37,19 @@ export interface HttpMode {
   pollIntervalMs?: number;
 }
 
+/** A caller-provided transport (the demo's in-process bus) with shipyard-controller for registration. */
+export interface CustomMode {
+  kind: 'custom';
+  source: EventSource;
+  sink: EventSink;
+  /** Base URL of the uniform registration API. */
+  controlPlane: string;
+}
+
 export interface KeptnIntegrationOptions {
   /** `INTEGRATION_NAME`: registration name, queue group, event source. */
   name: string;
-  mode: NatsMode | HttpMode;
+  mode: NatsMode | HttpMode | CustomMode;
   metadata: RegistrationMetadata;
   /** For the first registration; afterwards the control plane owns them. */
   subscriptions: Subscription[];
@@ -110,7 +120,7 @@ export class KeptnIntegration {
       await this.health.start();
     }
     await this.connect(signal);
-    const baseUrl = o.mode.kind === 'nats' ? o.mode.shipyardController : controlPlaneBase(o.mode.apiEndpoint);
+    const baseUrl = o.mode.kind === 'nats' ? o.mode.shipyardController : o.mode.kind === 'custom' ? o.mode.controlPlane : controlPlaneBase(o.mode.apiEndpoint);
     const token = o.mode.kind === 'http' ? o.mode.token : undefined;
     this.uniform = new UniformClient({ baseUrl, token, sslVerify: o.mode.kind === 'http' ? o.mode.sslVerify : true });
     const loop = new EventLoop({
@@ -140,6 +150,15 @@ export class KeptnIntegration {
     await this.registration.start();
   }
 
+  /**
+   * Sends an event that answers no trigger (a sequence trigger started by a GitOps notification)
+   * through the same transport as the loop's answers: NATS, or `POST /v1/event` in remote mode.
+   */
+  async publish(event: KeptnEvent): Promise<void> {
+    if (!this.sink) throw new Error('the integration is not started');
+    await this.sink.publish(event);
+  }
+
   /** Stops intake and pings, lets handlers finish (up to `deadlineMs`), drains the transport. */
   async stop(options: { deadlineMs?: number } = {}): Promise<void> {
     await this.registration?.stop();
@@ -151,6 +170,11 @@ export class KeptnIntegration {
 
   private async connect(signal?: AbortSignal): Promise<void> {
     const { mode, name, logger } = this.options;
+    if (mode.kind === 'custom') {
+      this.source = mode.source;
+      this.sink = mode.sink;
+      return;
+    }
     if (mode.kind === 'http') {
       const http = new HttpTransport({ apiEndpoint: mode.apiEndpoint, token: mode.token, sslVerify: mode.sslVerify, logger, pollIntervalMs: mode.pollIntervalMs });
       this.source = http;

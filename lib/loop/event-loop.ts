@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createFinishedEvent, createStartedEvent, type ParentEvent } from '../events/builders.js';
 import { isTaskEventType, parseTaskEventType } from '../events/event-type.js';
 import { parseKeptnEvent } from '../events/parse.js';
@@ -65,6 +66,7 @@ export class EventLoop {
   constructor(private readonly options: EventLoopOptions) {
     this.seen = new BoundedSet(options.dedupeCapacity ?? 10_000);
     this.bound = new Semaphore(options.concurrency ?? 1000);
+    setMaxListeners(0, this.shutdown.signal);
   }
 
   /** Registers the handler for `task` (e.g. `deliver`) or `*`. */
