@@ -34,6 +34,8 @@ const BUILTIN: ResourceType[] = [
   },
 ];
 
+const crdCache = new Map<string, ResourceType[]>();
+
 interface CrdDocument {
   kind?: string;
   spec?: {
@@ -46,6 +48,9 @@ interface CrdDocument {
 
 /** The CRDs under `service/sandbox/crds/` as resource types (every served version). */
 export function loadCrdTypes(dir = join(packageRoot(), 'service', 'sandbox', 'crds')): ResourceType[] {
+  // Parsed once per directory: the Argo CD CRD alone is 400 KB of YAML.
+  const cached = crdCache.get(dir);
+  if (cached) return cached;
   const types: ResourceType[] = [];
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort()) {
     const doc = parse(readFileSync(join(dir, file), 'utf8')) as CrdDocument;
@@ -63,6 +68,7 @@ export function loadCrdTypes(dir = join(packageRoot(), 'service', 'sandbox', 'cr
       });
     }
   }
+  crdCache.set(dir, types);
   return types;
 }
 

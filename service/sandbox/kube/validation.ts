@@ -6,16 +6,17 @@ import { ApiStatusError } from './status.js';
  * Validates objects of CRD kinds against their openAPIV3Schema, as the API server does on every
  * write. The schemas carry `x-kubernetes-*` keywords and formats ajv does not know, hence not strict.
  */
-export class SchemaValidator {
-  private readonly ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
-  private readonly compiled = new Map<ResourceType, ValidateFunction>();
+const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+/** Compiled once per resource type for the whole process (compiling the Argo CD schema is slow). */
+const compiled = new WeakMap<ResourceType, ValidateFunction>();
 
+export class SchemaValidator {
   validate(type: ResourceType, object: Record<string, unknown>): void {
     if (!type.schema) return;
-    let fn = this.compiled.get(type);
+    let fn = compiled.get(type);
     if (!fn) {
-      fn = this.ajv.compile(type.schema);
-      this.compiled.set(type, fn);
+      fn = ajv.compile(type.schema);
+      compiled.set(type, fn);
     }
     if ((fn as (data: unknown) => boolean)(object)) return;
     const meta = (object.metadata ?? {}) as { name?: string };

@@ -44,7 +44,7 @@ describe('FluxDeployer', () => {
     sandbox = await startKubeSandbox();
     flux = new FluxControllerSimulator(sandbox.sim, { delayMs: 20 });
     registry = new Registry();
-    deployer = new FluxDeployer({ kubeConfig: sandbox.kubeConfig, logger: silentLogger, metrics: createServiceMetrics(registry), retry: { baseMs: 5, maxMs: 40 }, requestTimeoutMs: 500 });
+    deployer = new FluxDeployer({ kubeConfig: sandbox.kubeConfig, logger: silentLogger, metrics: createServiceMetrics(registry), retry: { baseMs: 5, maxMs: 40 }, requestTimeoutMs: 3000 });
     seedGitRepository(sandbox.sim, { name: 'podinfo', revision: REV });
     seedKustomization(sandbox.sim, { name: 'podinfo', sourceRef: { kind: 'GitRepository', name: 'podinfo' } });
   });
@@ -226,8 +226,11 @@ describe('FluxDeployer', () => {
     sandbox.sim.clearRequestLog();
     const results = await Promise.all(Array.from({ length: 200 }, (_, i) => deployer.deploy(request(target('Kustomization', `app-${i}`, 'apps'), delivery({}, 15_000)))));
     expect(results.every((r) => r.result === 'pass')).to.equal(true);
+    // One GET and one PATCH per delivery, plus one LIST and one WATCH shared by all of them.
     expect(sandbox.sim.requestCount({ verb: 'watch' })).to.equal(1);
-    const perDelivery = (sandbox.sim.requests.length - 2) / 200;
-    expect(perDelivery).to.equal(2);
+    expect(sandbox.sim.requestCount({ verb: 'list' })).to.equal(1);
+    expect(sandbox.sim.requestCount({ verb: 'get' })).to.equal(200);
+    expect(sandbox.sim.requestCount({ verb: 'patch' })).to.equal(200);
+    expect(sandbox.sim.requests.length).to.equal(402);
   });
 });
