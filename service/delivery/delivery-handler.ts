@@ -1,0 +1,117 @@
+import { DEFER_FINISHED, parseTaskEventType, type KeptnEvent, type Logger, type TaskContext, type TaskHandler, type TaskResult } from '../../lib/index.js';
+import type { GitopsConfig, ResolvedTarget, Scope } from '../config/gitops-config.js';
+import { describeScope, resolveTarget } from '../config/resolve-target.js';
+import { DeployError, type DeliveryRecord, type DeployRequest } from '../deployers/deployer.js';
+import type { ServiceMetrics } from '../metrics.js';
+import { deploymentStrategy, finishedFromError, finishedFromResult } from './finished-data.js';
+import { requestedRevision } from './requested-revision.js';
+import { ActiveDeliveries } from './active-deliveries.js';
+import { deployerFor, MISSING_DEPLOYER_HINT, type ToolDeployers } from './tool-deployers.js';
+
+export interface DeliveryHandlerOptions {
+  /** The current targets file; read once per delivery, so a running delivery keeps its target. */
+  getConfig: () => GitopsConfig;
+  deployers: ToolDeployers;
+  logger: Logger;
+  metrics?: ServiceMetrics;
+  /** Targets being delivered now (for GitOps notifications); default a private tracker. */
+  active?: ActiveDeliveries;
+  now?: () => number;
+}
+
+/**
+ * Handles `<task>.triggered` for the deployment tasks: resolve the target, let its deployer deploy
+ * and follow, and turn what happened into the `.finished` data of product.md's outcome table.
+ * It never publishes: the SDK's event loop sends `.started` and `.finished`.
+ */
+export class DeliveryHandler implements TaskHandler {
+  private readonly now: () => number;
+  readonly active: ActiveDeliveries;
+
+  constructor(private readonly options: DeliveryHandlerOptions) {
+    this.now = options.now ?? Date.now;
+    this.active = options.active ?? new ActiveDeliveries();
+  }
+
+  async handle(event: KeptnEvent, ctx: TaskContext): Promise<TaskResult> {
+    const scope = scopeOf(event);
+    const config = this.options.getConfig();
+    const target = resolveTarget(config, scope);
+    if (!target) {
+      return {
+        status: 'errored',
+        result: 'fail',
+        message: `no target in ${config.file} matches ${describeScope(scope)}: add a rule for it, or narrow this integration's subscription in the Bridge`,
+      };
+    }
+    return this.run(target, deliveryRecord(event, target, this.now()), event.data, ctx, 'deploy');
+  }
+
+  /** Finishes a delivery another instance started (its durable record), without triggering again. */
+  async resume(target: ResolvedTarget, record: DeliveryRecord, ctx: TaskContext): Promise<TaskResult> {
+    return this.run(target, record, { project: record.project, stage: record.stage, service: record.service }, ctx, 'resume');
+  }
+
+  private async run(
+    target: ResolvedTarget,
+    delivery: DeliveryRecord,
+    data: Record<string, unknown>,
+    ctx: TaskContext,
+    mode: 'deploy' | 'resume',
+  ): Promise<TaskResult> {
+    const deployer = deployerFor(this.options.deployers, target);
+    if (!deployer) return finishedFromError(new Error(`cannot deliver through ${target.tool}: ${MISSING_DEPLOYER_HINT[target.tool]}`));
+
+    const request: DeployRequest = { target, delivery, signal: ctx.signal };
+    const task = parseTaskEventType(delivery.type)?.task ?? 'deliver';
+    const started = this.now();
+    const release = this.active.add(target);
+    try {
+      const result = await (mode === 'deploy' ? deployer.deploy(request) : deployer.resume(request));
+      ctx.afterFinished(() => deployer.settle(request));
+      this.count(target, 'succeeded', result.result, started);
+      return finishedFromResult(result, target, deploymentStrategy(data, task));
+    } catch (err) {
+      if (ctx.signal.aborted) {
+        // Shutting down: the durable record stays, and the instance that adopts it sends the `.finished`.
+        ctx.logger.info('delivery handed over: the service is shutting down', { target: target.tool, triggeredid: delivery.triggeredid });
+        return DEFER_FINISHED;
+      }
+      ctx.afterFinished(() => deployer.settle(request));
+      this.count(target, 'errored', 'fail', started);
+      if (!(err instanceof DeployError)) {
+        ctx.logger.error('delivery failed unexpectedly', { error: (err as Error).stack ?? String(err) });
+        return finishedFromError(new Error(`${target.tool} delivery failed unexpectedly: ${(err as Error).message}`));
+      }
+      return finishedFromError(err, target.tool);
+    } finally {
+      release();
+    }
+  }
+
+  private count(target: ResolvedTarget, status: string, result: string, started: number): void {
+    this.options.metrics?.deliveries.inc({ tool: target.tool, status, result });
+    this.options.metrics?.deliveryDuration.observe({ tool: target.tool }, (this.now() - started) / 1000);
+  }
+}
+
+function scopeOf(event: KeptnEvent): Scope {
+  const { project = '', stage = '', service = '' } = event.data;
+  return { project, stage, service };
+}
+
+function deliveryRecord(event: KeptnEvent, target: ResolvedTarget, now: number): DeliveryRecord {
+  const record: DeliveryRecord = {
+    ...scopeOf(event),
+    type: event.type,
+    shkeptncontext: event.shkeptncontext ?? '',
+    triggeredid: event.id,
+    labels: { ...(event.data.labels ?? {}) },
+    startedAt: new Date(now).toISOString(),
+    deadline: now + target.timeoutMs,
+  };
+  if (event.gitcommitid) record.gitcommitid = event.gitcommitid;
+  const revision = requestedRevision(event.data);
+  if (revision) record.requestedRevision = revision;
+  return record;
+}

@@ -1,0 +1,146 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import { Registry } from 'prom-client';
+import { createSequenceTriggeredEvent, KeptnIntegration, type EventSink, type EventSource, type Logger } from '../lib/index.js';
+import { ConfigWatcher } from './config/config-watcher.js';
+import type { ServiceEnv } from './config/env.js';
+import { loadTargetsFile } from './config/targets-loader.js';
+import { deriveSubscriptions } from './config/subscriptions.js';
+import { ArgoCdDeployer } from './deployers/argocd/index.js';
+import { MemoryDeliveryStore, type DeliveryStore } from './deployers/delivery-store.js';
+import { FluxDeployer } from './deployers/flux/index.js';
+import { DeliveryHandler } from './delivery/delivery-handler.js';
+import type { ToolDeployers } from './delivery/tool-deployers.js';
+import { loadKubeConfig } from './kube/kube-client.js';
+import { createServiceMetrics } from './metrics.js';
+import { ConfigMapSeenRevisions } from './webhooks/configmap-seen-revisions.js';
+import { KubeFluxSourceLookup, StaticFluxSourceLookup } from './webhooks/flux-sources.js';
+import { NotificationHandler } from './webhooks/notification-handler.js';
+import { MemorySeenRevisions } from './webhooks/seen-revisions.js';
+import type { SequenceTrigger } from './webhooks/sequence-trigger.js';
+import { createWebhookServer } from './webhooks/webhook-server.js';
+
+export interface GitopsServiceOptions {
+  env: ServiceEnv;
+  logger: Logger;
+  /** The demo's in-process bus, used instead of NATS/HTTP when set. */
+  transport?: EventSource & EventSink;
+}
+
+export interface RunningGitopsService {
+  readonly healthPort: number | undefined;
+  readonly webhookPort: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * The composition root of `keptn-gitops serve`: targets file, deployers, the SDK's integration with
+ * one delivery handler per task, the webhook endpoints, and the reloader. Nothing here decides
+ * anything; each part owns its job.
+ */
+export async function startGitopsService(options: GitopsServiceOptions): Promise<RunningGitopsService> {
+  const { env, logger } = options;
+  const initial = loadTargetsFile(env.configFile, env.raw);
+  const registry = new Registry();
+  const metrics = createServiceMetrics(registry);
+  const watcher = new ConfigWatcher({ file: env.configFile, initial, env: env.raw, logger, metrics });
+  const getConfig = () => watcher.current;
+
+  const kubeConfig = kubeConfigFor(env, initial.rules.some((r) => r.flux), logger);
+  const store: DeliveryStore = new MemoryDeliveryStore();
+  const flux = kubeConfig ? new FluxDeployer({ kubeConfig, logger, metrics }) : undefined;
+  const argocd = initial.instances.size > 0 ? new ArgoCdDeployer({ instances: initial.instances, logger, metrics, store }) : undefined;
+  const deployers: ToolDeployers = {
+    flux: flux && {
+      deploy: (r) => flux.deploy(r),
+      resume: (r) => flux.resume(r),
+      settle: (r) => flux.clearMarker(r.target, { deadline: Date.now() + 30_000 }),
+    },
+    argocd: argocd && {
+      deploy: (r) => argocd.deploy(r),
+      resume: (r) => argocd.resume(r),
+      settle: (r) => argocd.forget(r.delivery.triggeredid),
+    },
+  };
+  const handler = new DeliveryHandler({ getConfig, deployers, logger, metrics });
+
+  const integration = new KeptnIntegration({
+    name: env.integrationName,
+    mode: options.transport
+      ? { kind: 'custom', source: options.transport, sink: options.transport, controlPlane: env.shipyardController }
+      : env.keptnApiEndpoint
+        ? { kind: 'http', apiEndpoint: env.keptnApiEndpoint, token: env.keptnApiToken, sslVerify: env.httpSslVerify }
+        : { kind: 'nats', servers: env.eventBroker, shipyardController: env.shipyardController, jetstream: env.jetstream },
+    metadata: {
+      hostname: env.nodeName,
+      integrationVersion: env.deploymentVersion,
+      location: env.location,
+      namespace: env.namespace,
+      podName: env.podName,
+      deploymentName: env.deploymentName,
+    },
+    subscriptions: deriveSubscriptions(initial, env.tasks, env.pubsubTopics),
+    logger,
+    registry,
+    healthPort: env.healthPort,
+  });
+  for (const task of env.tasks) integration.handle(task, handler);
+
+  const notifications = new NotificationHandler({
+    logger,
+    metrics,
+    getConfig,
+    seen: kubeConfig ? new ConfigMapSeenRevisions({ kubeConfig, namespace: env.namespace, integrationName: env.integrationName }) : new MemorySeenRevisions(),
+    sources: kubeConfig ? new KubeFluxSourceLookup({ kubeConfig }) : new StaticFluxSourceLookup({ objects: [] }),
+    startSequence: (trigger: SequenceTrigger) => integration.publish(sequenceEvent(trigger, env.integrationName)),
+    isFollowing: (tool, target) => handler.active.has(tool, target),
+    wakeFollower: (tool, target) => void (tool === 'flux' ? flux?.nudge(target) : argocd?.nudge(target)),
+  });
+  const webhooks = await createWebhookServer({ port: env.webhookPort, logger, metrics, getConfig, handler: notifications });
+
+  await watcher.start();
+  await integration.start();
+  logger.info('keptn-gitops-service started', {
+    tasks: env.tasks,
+    mode: options.transport ? 'in-process' : env.keptnApiEndpoint ? 'remote' : 'nats',
+    targets: initial.rules.length,
+    flux: Boolean(flux),
+    argocd: [...initial.instances.keys()],
+    healthPort: integration.healthPort,
+    webhookPort: webhooks.port,
+  });
+
+  return {
+    healthPort: integration.healthPort,
+    webhookPort: webhooks.port,
+    async stop() {
+      watcher.stop();
+      await webhooks.close();
+      await notifications.idle();
+      await integration.stop({ deadlineMs: env.shutdownTimeoutMs });
+      flux?.close();
+      argocd?.close();
+    },
+  };
+}
+
+function sequenceEvent(trigger: SequenceTrigger, source: string) {
+  return createSequenceTriggeredEvent({
+    stage: trigger.stage,
+    sequence: trigger.sequence,
+    source,
+    shkeptncontext: trigger.shkeptncontext,
+    data: trigger.data as { project: string; service: string },
+  });
+}
+
+/** The Kubernetes API that runs Flux: KUBECONFIG, else in-cluster when Flux targets need it. */
+function kubeConfigFor(env: ServiceEnv, needed: boolean, logger: Logger): KubeConfig | undefined {
+  if (!env.kubeconfig && !needed) return undefined;
+  try {
+    return loadKubeConfig(env.kubeconfig);
+  } catch (err) {
+    if (needed) throw new Error(`Flux targets need a Kubernetes API, but no kubeconfig could be loaded (${env.kubeconfig ?? 'in-cluster'}): ${(err as Error).message}`);
+    logger.warn('no Kubernetes API: notifications dedupe in memory only', { error: (err as Error).message });
+    return undefined;
+  }
+}
