@@ -57,6 +57,7 @@ export class ControlPlaneSimulator {
       this.nc = await connect({ servers: options.natsUrl, name: 'controlplane-simulator', maxReconnectAttempts: -1, reconnectTimeWait: 100 });
       if (options.jetstream) await this.followStream(this.nc);
       else void this.follow(this.nc);
+      await this.nc.flush();
     }
     const server = createServer((req, res) => void this.route(req, res));
     this.server = server;
@@ -102,6 +103,7 @@ export class ControlPlaneSimulator {
 
   /** Adds an open task trigger that `/v1/event/triggered/{type}` returns until a matching .finished arrives. */
   injectTriggered(event: KeptnEvent): void {
+    this.recordedIds.delete(event.id);
     this.record(event);
   }
 

@@ -1,0 +1,109 @@
+import { expect } from 'chai';
+import { EventLoop, HttpTransport, KeptnIntegration, silentLogger, UniformClient, type IncomingMessage } from '../../../lib/index.js';
+import { ControlPlaneSimulator } from '../../../service/sandbox/controlplane/control-plane-simulator.js';
+import { eventually } from '../../support/eventually.js';
+import { metadata, taskTrigger } from '../harness.js';
+
+const TOKEN = 'sekret-token';
+
+describe('HTTP mode (remote execution plane)', () => {
+  let sim: ControlPlaneSimulator;
+  const stops: (() => Promise<void>)[] = [];
+  beforeEach(async () => {
+    sim = await ControlPlaneSimulator.start({ token: TOKEN });
+  });
+  afterEach(async () => {
+    for (const s of stops.splice(0)) await s();
+    await sim.stop();
+  });
+
+  const kinds = (id: string) => sim.events({ triggeredid: id }).map((e) => e.type.split('.').pop());
+
+  it('registers through the gateway, polls open triggers and answers each once', async () => {
+    let calls = 0;
+    const i = new KeptnIntegration({
+      name: 'gitops-service',
+      mode: { kind: 'http', apiEndpoint: sim.apiUrl, token: { reveal: () => TOKEN }, pollIntervalMs: 20 },
+      metadata: { ...metadata, location: 'remote-execution-plane' },
+      subscriptions: [{ event: 'sh.keptn.event.deliver.triggered', filter: { projects: ['sockshop'] } }],
+      logger: silentLogger,
+      pingIntervalMs: 50,
+    }).handle('deliver', async () => {
+      calls++;
+      await new Promise((r) => setTimeout(r, 100));
+      return { message: 'ok' };
+    });
+    stops.push(() => i.stop({ deadlineMs: 500 }));
+    await i.start();
+    expect(sim.registrations()[0]!.metadata.location).to.equal('remote-execution-plane');
+    const t = taskTrigger('deliver');
+    sim.injectTriggered(t);
+    await eventually(() => expect(kinds(t.id)).to.deep.equal(['started', 'finished']));
+    expect(calls).to.equal(1);
+    const finished = sim.events({ triggeredid: t.id })[1]!;
+    expect(finished.data).to.include({ status: 'succeeded', result: 'pass', message: 'ok', project: 'sockshop' });
+    expect(finished.shkeptncontext).to.equal(t.shkeptncontext);
+    const after = (await (await fetch(`${sim.url}/v1/event/triggered/sh.keptn.event.deliver.triggered`)).json()) as { events: unknown[] };
+    expect(after.events).to.deep.equal([]);
+  });
+
+  it('pages through open triggers and sends x-token', async () => {
+    const transport = new HttpTransport({ apiEndpoint: sim.apiUrl, token: TOKEN, logger: silentLogger, pollIntervalMs: 20, pageSize: 3 });
+    const got: IncomingMessage[] = [];
+    await transport.setSubscriptions([{ id: 's1', event: 'sh.keptn.event.deliver.triggered' }]);
+    await transport.start((m) => got.push(m));
+    stops.push(() => transport.close());
+    const triggers = Array.from({ length: 8 }, () => taskTrigger('deliver'));
+    for (const t of triggers) sim.injectTriggered(t);
+    await eventually(() => got.length === 8);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(got).to.have.length(8);
+    expect(got.every((m) => m.subscriptionId === 's1')).to.equal(true);
+    expect(transport.isSubscribed()).to.equal(true);
+  });
+
+  it('forgets a seen trigger only when it is gone from the latest poll', async () => {
+    const transport = new HttpTransport({ apiEndpoint: sim.apiUrl, token: TOKEN, logger: silentLogger, pollIntervalMs: 20 });
+    const loopless: string[] = [];
+    await transport.setSubscriptions([{ id: 's1', event: 'sh.keptn.event.deliver.triggered' }]);
+    await transport.start((m) => loopless.push(JSON.parse(String(m.data)).id));
+    stops.push(() => transport.close());
+    const t = taskTrigger('deliver');
+    sim.injectTriggered(t);
+    await eventually(() => loopless.length === 1);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(loopless).to.deep.equal([t.id]);
+    await transport.publish({ ...taskTrigger('deliver'), type: 'sh.keptn.event.deliver.finished', triggeredid: t.id, data: { project: 'sockshop', stage: 'dev', service: 'carts', status: 'succeeded', result: 'pass' } });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(loopless).to.have.length(1);
+    sim.injectTriggered(t);
+    await eventually(() => loopless.length === 2);
+  });
+
+  it('retries sends on 5xx and rejects a wrong token with 401', async () => {
+    const transport = new HttpTransport({ apiEndpoint: sim.apiUrl, token: TOKEN, logger: silentLogger, retry: { initialMs: 10, maxMs: 20 } });
+    stops.push(() => transport.close());
+    sim.failNext(2, 503);
+    const t = taskTrigger('deliver');
+    await transport.publish({ ...t, type: 'sh.keptn.event.deliver.started', triggeredid: t.id });
+    expect(sim.events({ triggeredid: t.id })).to.have.length(1);
+    const wrong = new UniformClient({ baseUrl: `${sim.apiUrl}/controlPlane`, token: 'nope' });
+    const err = await wrong.register({ name: 'x', metadata: { hostname: 'h', integrationversion: '', distributorversion: '', location: '', kubernetesmetadata: { namespace: 'n', podname: '', deploymentname: '' } }, subscriptions: [] }).catch((e: Error) => e);
+    wrong.close();
+    expect((err as Error).message).to.include('401').and.not.include('nope');
+  });
+
+  it('answers triggers end to end with a bare EventLoop on the HTTP transport', async () => {
+    const transport = new HttpTransport({ apiEndpoint: sim.apiUrl, token: TOKEN, logger: silentLogger, pollIntervalMs: 20 });
+    const loop = new EventLoop({ name: 'x', source: transport, sink: transport, logger: silentLogger }).handle('*', async () => {
+      throw new Error('nope');
+    });
+    await loop.setSubscriptions([{ id: 'a', event: 'sh.keptn.event.test.triggered' }]);
+    await loop.start();
+    stops.push(() => loop.stop({ deadlineMs: 200 }));
+    const t = taskTrigger('test');
+    sim.injectTriggered(t);
+    await eventually(() => expect(kinds(t.id)).to.deep.equal(['started', 'finished']));
+    expect(sim.events({ triggeredid: t.id })[1]!.data).to.include({ status: 'errored', result: 'fail', message: 'nope' });
+  });
+});
