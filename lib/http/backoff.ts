@@ -8,11 +8,11 @@ export interface BackoffOptions {
 }
 
 /** Capped exponential backoff with jitter: initial, 2x, 4x ... up to max. */
-export function backoffDelay(attempt: number, options: BackoffOptions = {}): number {
+export function backoffDelay(attempt: number, options: BackoffOptions = {}, random: () => number = Math.random): number {
   const initial = options.initialMs ?? 500;
   const max = options.maxMs ?? 30_000;
-  const base = Math.min(max, initial * 2 ** attempt);
-  return Math.round(base / 2 + (Math.random() * base) / 2);
+  const base = Math.min(max, initial * 2 ** Math.min(attempt, 30));
+  return Math.round(base / 2 + (random() * base) / 2);
 }
 
 /** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */

@@ -1,7 +1,7 @@
 import { CustomObjectsApi, KubeConfig, Observable, PatchStrategy, Watch, type RequestContext } from '@kubernetes/client-node';
-import type { Logger } from '../../lib/log.js';
+import type { Logger } from '../../lib/index.js';
 import type { ServiceMetrics } from '../metrics.js';
-import { backoffDelay, delay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { backoffDelay, delay, DEFAULT_BACKOFF, type BackoffOptions } from '../util/backoff.js';
 import { KubeApiError, toKubeApiError, type KubeRequestContext } from './kube-errors.js';
 
 /** Group, version and plural of a custom resource, plus its kind for messages. */

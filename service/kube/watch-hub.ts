@@ -1,6 +1,6 @@
-import type { Logger } from '../../lib/log.js';
+import type { Logger } from '../../lib/index.js';
 import type { ServiceMetrics } from '../metrics.js';
-import { backoffDelay, delay } from './backoff.js';
+import { backoffDelay, delay } from '../util/backoff.js';
 import type { KubeClient, ResourceRef } from './kube-client.js';
 import { KubeApiError } from './kube-errors.js';
 

@@ -2,10 +2,13 @@ import { readFileSync } from 'node:fs';
 import { Agent, fetch as undiciFetch } from 'undici';
 import type { ArgoInstance } from '../../config/gitops-config.js';
 import type { ServiceMetrics } from '../../metrics.js';
-import type { Logger } from '../../../lib/log.js';
+import type { Logger } from '../../../lib/index.js';
 import type { Application, ApplicationList, InfoEntry } from './application.js';
 import { ArgoApiError, RETRY_REASONS, retryReasonForStatus, type RetryReason } from './errors.js';
-import { abortableSleep, backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { backoffDelay, delay as abortableSleep, type BackoffOptions } from '../../util/backoff.js';
+
+/** Argo CD's API is slower to recover than the Kubernetes API: start at 500 ms, cap at 15 s. */
+export const ARGOCD_BACKOFF: BackoffOptions = { baseMs: 500, maxMs: 15_000 };
 
 export type FetchFn = typeof globalThis.fetch;
 
@@ -73,7 +76,7 @@ export class ArgoCdClient {
     this.logger = options.logger.child({ argocdInstance: options.instance.name });
     this.metrics = options.metrics;
     this.clock = options.clock ?? Date.now;
-    this.retry = options.retry ?? DEFAULT_BACKOFF;
+    this.retry = options.retry ?? ARGOCD_BACKOFF;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.random = options.random ?? Math.random;
     const { caFile, insecure } = options.instance;

@@ -1,6 +1,6 @@
 import type { ArgoInstance, ResolvedArgoTarget } from '../../config/gitops-config.js';
 import type { ServiceMetrics } from '../../metrics.js';
-import type { Logger } from '../../../lib/log.js';
+import type { Logger } from '../../../lib/index.js';
 import { DeployError, type DeliveryRecord, type Deployer, type DeployRequest, type DeployResult } from '../deployer.js';
 import type { DeliveryStore } from '../delivery-store.js';
 import { revisionMatches } from '../revision.js';
@@ -8,7 +8,8 @@ import { INFO_NAMES, OPERATION_PHASES, applicationTarget, initiatorOf, isOurOper
 import { ArgoCdClient, type AppScope, type FetchFn } from './argocd-client.js';
 import { ApplicationFollower, FollowTimeoutError } from './application-follower.js';
 import { judgeFinished, operationFinished, whereItStood, type Verdict } from './completion.js';
-import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import type { BackoffOptions } from '../../util/backoff.js';
+import { ARGOCD_BACKOFF } from './argocd-client.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { SYNC_REFUSALS, syncRefusal, toDeployError } from './refusals.js';
 
@@ -136,7 +137,7 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
       signal: AbortSignal.any([request.signal, this.closing.signal]),
       deadline: request.delivery.deadline,
       pollIntervalMs: this.options.pollIntervalMs ?? 5000,
-      retry: this.options.retry ?? DEFAULT_BACKOFF,
+      retry: this.options.retry ?? ARGOCD_BACKOFF,
       logger,
       metrics: this.options.metrics,
       clock: this.clock,

@@ -1,8 +1,8 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { Logger } from '../../../lib/log.js';
+import type { Logger } from '../../../lib/index.js';
 import type { ResolvedFluxTarget } from '../../config/gitops-config.js';
 import type { ServiceMetrics } from '../../metrics.js';
-import type { BackoffOptions } from '../../kube/backoff.js';
+import type { BackoffOptions } from '../../util/backoff.js';
 import { KubeClient, systemClock, type Clock } from '../../kube/kube-client.js';
 import { WatchHubs } from '../../kube/watch-hub.js';
 import { DeployError, type Deployer, type DeployRequest, type DeployResult } from '../deployer.js';
