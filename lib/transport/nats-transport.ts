@@ -64,10 +64,13 @@ export class NatsTransport implements EventSource, EventSink {
     this.deliver = deliver;
     this.intakeStopped = false;
     this.subscribeAll();
+    await this.connection.flush().catch(() => {});
   }
 
+  /** Resolves once the server has the new subscriptions (a PING/PONG after the SUBs). */
   async setSubscriptions(subscriptions: readonly Subscription[]): Promise<void> {
     this.setSubjects(subjectsOf(subscriptions));
+    await this.connection.flush().catch(() => {});
   }
 
   /** Resubscribes only when the set of subjects changed. */
