@@ -1,0 +1,207 @@
+import { spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { createTaskTriggeredEvent, encodeKeptnEvent, type KeptnEvent } from '../../lib/index.js';
+import { ArgoCdSimulator } from '../../service/sandbox/argocd/index.js';
+import { ControlPlaneSimulator } from '../../service/sandbox/controlplane/control-plane-simulator.js';
+import { FluxControllerSimulator } from '../../service/sandbox/flux/index.js';
+import { KubeApiSimulator } from '../../service/sandbox/kube/kube-api-simulator.js';
+import { writeSandboxKubeconfig } from '../../service/sandbox/kube/kubeconfig.js';
+import { eventually } from './eventually.js';
+import { NatsServer } from './nats-server.js';
+import { repoRoot } from './paths.js';
+import { freePort } from './ports.js';
+import { ServiceProcess } from './service-process.js';
+
+export const E2E_ARGOCD_TOKEN = 'e2e-argocd-token-0f6b3c';
+export const E2E_KEPTN_TOKEN = 'e2e-keptn-api-token-9d2a71';
+
+export interface E2eSandboxOptions {
+  /** Start a nats-server and let the control plane follow it (default true). */
+  nats?: boolean;
+  /** The Keptn API token the control plane's gateway paths require. */
+  controlPlaneToken?: string;
+  fluxDelayMs?: number;
+  argoStepMs?: number;
+}
+
+export interface RunningService {
+  proc: ServiceProcess;
+  healthPort: number;
+  webhookPort: number;
+}
+
+export interface Answers {
+  started: KeptnEvent[];
+  finished: KeptnEvent[];
+}
+
+/**
+ * One end-to-end sandbox: a real nats-server, the simulated Keptn control plane (following
+ * `sh.keptn.>` as a tiny shipyard-controller, recording every event), a Kubernetes API with the Flux
+ * controllers, Argo CD, a kubeconfig and a targets file; and the real service started from it as a
+ * child process with environment variables only.
+ */
+export class E2eSandbox {
+  nats?: NatsServer;
+  readonly controlPlane = new ControlPlaneSimulator();
+  readonly kube = new KubeApiSimulator();
+  readonly argocd = new ArgoCdSimulator();
+  flux!: FluxControllerSimulator;
+  readonly dir = mkdtempSync(join(tmpdir(), 'keptn-gitops-e2e-'));
+  readonly targetsFile = join(this.dir, 'config.yaml');
+  kubeconfig = '';
+  private nc?: NatsConnection;
+  private readonly services: ServiceProcess[] = [];
+
+  static async start(options: E2eSandboxOptions = {}): Promise<E2eSandbox> {
+    const sandbox = new E2eSandbox();
+    await sandbox.launch(options);
+    return sandbox;
+  }
+
+  private async launch(options: E2eSandboxOptions): Promise<void> {
+    if (options.nats !== false) {
+      this.nats = await NatsServer.start();
+      this.nc = await connect({ servers: this.nats.url, name: 'e2e-shipyard-controller' });
+    }
+    await this.controlPlane.start({
+      ...(this.nats ? { natsUrl: this.nats.url } : {}),
+      ...(options.controlPlaneToken ? { token: options.controlPlaneToken } : {}),
+    });
+    await this.kube.start();
+    this.flux = new FluxControllerSimulator(this.kube, { delayMs: options.fluxDelayMs ?? 60 });
+    await this.argocd.start({ tokens: [E2E_ARGOCD_TOKEN], stepMs: options.argoStepMs ?? 30 });
+    this.kubeconfig = writeSandboxKubeconfig({ server: this.kube.url, path: join(this.dir, 'kubeconfig'), namespace: 'keptn' });
+  }
+
+  get natsUrl(): string {
+    if (!this.nats) throw new Error('this sandbox has no NATS server');
+    return this.nats.url;
+  }
+
+  /** Replaces the targets file atomically (a temporary file renamed over it, as a ConfigMap update does). */
+  writeTargets(yaml: string, file = this.targetsFile): string {
+    const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+    writeFileSync(tmp, yaml);
+    renameSync(tmp, file);
+    return file;
+  }
+
+  /** The environment an operator sets for this sandbox (NATS mode unless overridden). */
+  env(extra: Record<string, string> = {}): Record<string, string> {
+    return {
+      ...(this.nats ? { EVENTBROKER: this.nats.url } : {}),
+      SHIPYARD_CONTROLLER: this.controlPlane.url,
+      GITOPS_CONFIG: this.targetsFile,
+      KUBECONFIG: this.kubeconfig,
+      ARGOCD_SERVER: this.argocd.url,
+      ARGOCD_AUTH_TOKEN: E2E_ARGOCD_TOKEN,
+      K8S_NAMESPACE: 'keptn',
+      LOG_LEVEL: 'info',
+      ...extra,
+    };
+  }
+
+  /** `node dist/service/cli/main.js serve` with this sandbox's environment; resolves once /ready is 200. */
+  async startService(extra: Record<string, string> = {}): Promise<RunningService> {
+    const [healthPort, webhookPort] = [await freePort(), await freePort()];
+    const proc = new ServiceProcess({ env: this.env({ HEALTH_ENDPOINT_PORT: String(healthPort), WEBHOOK_PORT: String(webhookPort), ...extra }) });
+    this.services.push(proc);
+    await proc.ready(healthPort, 20_000);
+    return { proc, healthPort, webhookPort };
+  }
+
+  /** A task trigger as shipyard-controller publishes it (contract 6.2): no triggeredid, gitcommitid set, datacontenttype. */
+  taskTrigger(scope: { project?: string; stage?: string; service?: string }, data: Record<string, unknown> = {}, task = 'deliver'): KeptnEvent {
+    const event = createTaskTriggeredEvent({
+      task,
+      source: 'shipyard-controller',
+      shkeptncontext: randomUUID(),
+      gitcommitid: randomBytes(20).toString('hex'),
+      data: { ...scope, labels: { buildId: 'e2e-42' }, ...data },
+    });
+    delete event.contenttype;
+    return event;
+  }
+
+  async publish(event: KeptnEvent): Promise<void> {
+    if (!this.nc) throw new Error('this sandbox has no NATS server');
+    this.nc.publish(event.type, encodeKeptnEvent(event));
+    await this.nc.flush();
+  }
+
+  /** The `.started` and `.finished` answers to one trigger, as the control plane recorded them. */
+  answers(trigger: KeptnEvent): Answers {
+    const task = trigger.type.split('.')[3];
+    return {
+      started: this.controlPlane.events({ type: `sh.keptn.event.${task}.started`, triggeredid: trigger.id }),
+      finished: this.controlPlane.events({ type: `sh.keptn.event.${task}.finished`, triggeredid: trigger.id }),
+    };
+  }
+
+  /** Waits for the trigger's `.finished` and returns it. */
+  async finished(trigger: KeptnEvent, timeoutMs = 15_000): Promise<KeptnEvent> {
+    return eventually(() => {
+      const [finished] = this.answers(trigger).finished;
+      if (!finished) throw new Error(`no .finished for ${trigger.data.service} (${trigger.id}) yet`);
+      return finished;
+    }, timeoutMs, 20);
+  }
+
+  /** Publishes a trigger and waits for its `.finished`. */
+  async deliver(trigger: KeptnEvent, timeoutMs = 15_000): Promise<KeptnEvent> {
+    await this.publish(trigger);
+    return this.finished(trigger, timeoutMs);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled(this.services.map((s) => s.stop()));
+    this.flux?.stop();
+    if (this.nc && !this.nc.isClosed()) await this.nc.close();
+    await Promise.allSettled([this.controlPlane.stop(), this.kube.stop(), this.argocd.stop()]);
+    await this.nats?.dispose();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `node dist/service/cli/main.js <args>` with these environment variables only. */
+export function runCli(args: string[], env: Record<string, string>, timeoutMs = 30_000): Promise<CliResult> {
+  const bin = join(repoRoot, 'dist', 'service', 'cli', 'main.js');
+  const child = spawn(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`keptn-gitops ${args.join(' ')} did not exit within ${timeoutMs} ms:\n${stdout}\n${stderr}`));
+    }, timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Reads the Prometheus text of a running service. */
+export async function metricsText(service: RunningService): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${service.healthPort}/metrics`);
+  return res.text();
+}
+
+/** The value of one sample (name and exact label set text), or 0 when absent. */
+export function metricValue(text: string, sample: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
+  return line ? Number(line.slice(sample.length + 1)) : 0;
+}
