@@ -6,8 +6,13 @@ import type { ServiceEnv } from './config/env.js';
 import { loadTargetsFile } from './config/targets-loader.js';
 import { deriveSubscriptions } from './config/subscriptions.js';
 import { ArgoCdDeployer } from './deployers/argocd/index.js';
-import { MemoryDeliveryStore, type DeliveryStore } from './deployers/delivery-store.js';
-import { FluxDeployer } from './deployers/flux/index.js';
+import { MemoryDeliveryStore } from './deployers/delivery-store.js';
+import { ANNOTATIONS, FLUX_RESOURCES, FluxDeployer, parseMarker, type FluxObject } from './deployers/flux/index.js';
+import type { ResolvedFluxTarget } from './config/gitops-config.js';
+import { DeliveryAdopter } from './delivery/delivery-adopter.js';
+import type { DeliveryJournal } from './delivery/delivery-journal.js';
+import { ConfigMapDeliveryStore } from './state/configmap-delivery-store.js';
+import { ReplicaLease } from './state/replica-lease.js';
 import { DeliveryHandler } from './delivery/delivery-handler.js';
 import type { ToolDeployers } from './delivery/tool-deployers.js';
 import { loadKubeConfig } from './kube/kube-client.js';
@@ -46,9 +51,16 @@ export async function startGitopsService(options: GitopsServiceOptions): Promise
   const getConfig = () => watcher.current;
 
   const kubeConfig = kubeConfigFor(env, initial.rules.some((r) => r.flux), logger);
-  const store: DeliveryStore = new MemoryDeliveryStore();
+  const identity = env.podName;
+  const state = kubeConfig
+    ? {
+        store: new ConfigMapDeliveryStore({ kubeConfig, namespace: env.namespace, integrationName: env.integrationName, owner: identity, logger }),
+        replicas: new ReplicaLease({ kubeConfig, namespace: env.namespace, integrationName: env.integrationName, podName: identity, leaseDurationSeconds: env.replicaLeaseSeconds, renewMs: Math.max(1000, (env.replicaLeaseSeconds * 1000) / 3), logger }),
+      }
+    : undefined;
+  const journal: DeliveryJournal = state?.store ?? new MemoryDeliveryStore();
   const flux = kubeConfig ? new FluxDeployer({ kubeConfig, logger, metrics }) : undefined;
-  const argocd = initial.instances.size > 0 ? new ArgoCdDeployer({ instances: initial.instances, logger, metrics, store }) : undefined;
+  const argocd = initial.instances.size > 0 ? new ArgoCdDeployer({ instances: initial.instances, logger, metrics }) : undefined;
   const deployers: ToolDeployers = {
     flux: flux && {
       deploy: (r) => flux.deploy(r),
@@ -58,10 +70,10 @@ export async function startGitopsService(options: GitopsServiceOptions): Promise
     argocd: argocd && {
       deploy: (r) => argocd.deploy(r),
       resume: (r) => argocd.resume(r),
-      settle: (r) => argocd.forget(r.delivery.triggeredid),
+      settle: async () => undefined,
     },
   };
-  const handler = new DeliveryHandler({ getConfig, deployers, logger, metrics });
+  const handler = new DeliveryHandler({ getConfig, deployers, logger, metrics, journal, owner: identity, durableJournal: Boolean(state) });
 
   const integration = new KeptnIntegration({
     name: env.integrationName,
@@ -98,7 +110,20 @@ export async function startGitopsService(options: GitopsServiceOptions): Promise
   const webhooks = await createWebhookServer({ port: env.webhookPort, logger, metrics, getConfig, handler: notifications });
 
   await watcher.start();
+  await state?.replicas.start();
   await integration.start();
+  const adopter =
+    state &&
+    new DeliveryAdopter({
+      ...state,
+      handler,
+      loop: () => integration.eventLoop,
+      getConfig,
+      fluxToken: (entry, target) => (flux && target.tool === 'flux' ? markerToken(flux, target, entry.triggeredid) : Promise.resolve(undefined)),
+      logger,
+      intervalMs: Math.max(1000, (env.replicaLeaseSeconds * 1000) / 2),
+    });
+  await adopter?.start();
   logger.info('keptn-gitops-service started', {
     tasks: env.tasks,
     mode: options.transport ? 'in-process' : env.keptnApiEndpoint ? 'remote' : 'nats',
@@ -114,13 +139,28 @@ export async function startGitopsService(options: GitopsServiceOptions): Promise
     webhookPort: webhooks.port,
     async stop() {
       watcher.stop();
+      adopter?.stop();
       await webhooks.close();
       await notifications.idle();
       await integration.stop({ deadlineMs: env.shutdownTimeoutMs });
       flux?.close();
       argocd?.close();
+      // Released last: with the lease gone, another replica adopts what was handed over at once.
+      await state?.replicas.stop();
     },
   };
+}
+
+/** The token our marker on the Flux object carries for this delivery; undefined if never patched. */
+async function markerToken(flux: FluxDeployer, target: ResolvedFluxTarget, triggeredid: string): Promise<string | undefined> {
+  const { kind, namespace, name } = target.flux;
+  try {
+    const obj = await flux.client.get<FluxObject>(FLUX_RESOURCES[kind], namespace, name, { deadline: Date.now() + 30_000 });
+    const marker = parseMarker(obj.metadata.annotations?.[ANNOTATIONS.delivery]);
+    return marker?.triggeredid === triggeredid ? marker.token : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function sequenceEvent(trigger: SequenceTrigger, source: string) {

@@ -132,6 +132,7 @@ export class EventLoop {
       void message.ack?.();
       return;
     }
+    log.info('accepted a task trigger', { task: target.task, project: event.data.project, stage: event.data.stage, service: event.data.service });
     const parent: ParentEvent = { type: event.type, id: event.id, shkeptncontext: event.shkeptncontext, gitcommitid: event.gitcommitid, data: event.data };
     const started = this.options.sink.publish(createStartedEvent(parent, this.options.name));
     started.then(

@@ -31,6 +31,7 @@ export const ENV_VARS = [
   'LOG_LEVEL',
   'NATS_JETSTREAM',
   'SHUTDOWN_TIMEOUT',
+  'REPLICA_LEASE_SECONDS',
 ] as const;
 
 const list = (s: string) =>
@@ -72,6 +73,8 @@ const envSchema = z.object({
   NATS_JETSTREAM: z.enum(['auto', 'true', 'false']).default('auto'),
   /** How long SIGTERM waits for running deliveries before exiting. */
   SHUTDOWN_TIMEOUT: z.coerce.number().int().min(0).default(30),
+  /** How long a replica's Lease outlives its last renewal before others adopt its deliveries. */
+  REPLICA_LEASE_SECONDS: z.coerce.number().int().min(1).default(30),
 });
 
 export interface ServiceEnv {
@@ -97,6 +100,7 @@ export interface ServiceEnv {
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   jetstream: 'auto' | 'true' | 'false';
   shutdownTimeoutMs: number;
+  replicaLeaseSeconds: number;
   /** The raw environment, for the env vars the targets file names (tokenEnv, ...). */
   raw: Record<string, string | undefined>;
 }
@@ -137,6 +141,7 @@ export function readEnv(raw: Record<string, string | undefined> = process.env, p
     logLevel: e.LOG_LEVEL,
     jetstream: e.NATS_JETSTREAM,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT * 1000,
+    replicaLeaseSeconds: e.REPLICA_LEASE_SECONDS,
     raw,
   };
 }

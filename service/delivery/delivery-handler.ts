@@ -6,6 +6,7 @@ import type { ServiceMetrics } from '../metrics.js';
 import { deploymentStrategy, finishedFromError, finishedFromResult } from './finished-data.js';
 import { requestedRevision } from './requested-revision.js';
 import { ActiveDeliveries } from './active-deliveries.js';
+import { journalTarget, type DeliveryJournal } from './delivery-journal.js';
 import { deployerFor, MISSING_DEPLOYER_HINT, type ToolDeployers } from './tool-deployers.js';
 
 export interface DeliveryHandlerOptions {
@@ -16,6 +17,12 @@ export interface DeliveryHandlerOptions {
   metrics?: ServiceMetrics;
   /** Targets being delivered now (for GitOps notifications); default a private tracker. */
   active?: ActiveDeliveries;
+  /** Durable records of running deliveries, for adoption after a crash. */
+  journal?: DeliveryJournal;
+  /** This replica's identity, the owner of its journal entries. */
+  owner?: string;
+  /** The journal survives this process (a cluster store), so a shutdown may hand deliveries over. */
+  durableJournal?: boolean;
   now?: () => number;
 }
 
@@ -52,6 +59,11 @@ export class DeliveryHandler implements TaskHandler {
     return this.run(target, record, { project: record.project, stage: record.stage, service: record.service }, ctx, 'resume');
   }
 
+  /** Triggers a delivery again whose durable record shows the tool was never triggered (crash in between). */
+  async redeliver(target: ResolvedTarget, record: DeliveryRecord, ctx: TaskContext): Promise<TaskResult> {
+    return this.run(target, record, { project: record.project, stage: record.stage, service: record.service }, ctx, 'deploy');
+  }
+
   private async run(
     target: ResolvedTarget,
     delivery: DeliveryRecord,
@@ -66,18 +78,23 @@ export class DeliveryHandler implements TaskHandler {
     const task = parseTaskEventType(delivery.type)?.task ?? 'deliver';
     const started = this.now();
     const release = this.active.add(target);
+    const settle = async () => {
+      await deployer.settle(request);
+      await this.options.journal?.remove(delivery.triggeredid);
+    };
     try {
+      if (mode === 'deploy') await this.journal(target, delivery);
       const result = await (mode === 'deploy' ? deployer.deploy(request) : deployer.resume(request));
-      ctx.afterFinished(() => deployer.settle(request));
+      ctx.afterFinished(settle);
       this.count(target, 'succeeded', result.result, started);
       return finishedFromResult(result, target, deploymentStrategy(data, task));
     } catch (err) {
-      if (ctx.signal.aborted) {
+      if (ctx.signal.aborted && this.options.durableJournal) {
         // Shutting down: the durable record stays, and the instance that adopts it sends the `.finished`.
         ctx.logger.info('delivery handed over: the service is shutting down', { target: target.tool, triggeredid: delivery.triggeredid });
         return DEFER_FINISHED;
       }
-      ctx.afterFinished(() => deployer.settle(request));
+      ctx.afterFinished(settle);
       this.count(target, 'errored', 'fail', started);
       if (!(err instanceof DeployError)) {
         ctx.logger.error('delivery failed unexpectedly', { error: (err as Error).stack ?? String(err) });
@@ -87,6 +104,13 @@ export class DeliveryHandler implements TaskHandler {
     } finally {
       release();
     }
+  }
+
+  /** Recorded before the tool is triggered; a failure here fails the delivery rather than risk an orphan. */
+  private async journal(target: ResolvedTarget, delivery: DeliveryRecord): Promise<void> {
+    const { journal, owner } = this.options;
+    if (!journal) return;
+    await journal.save({ ...delivery, target: journalTarget(target), tool: target.tool, owner, resolved: target });
   }
 
   private count(target: ResolvedTarget, status: string, result: string, started: number): void {

@@ -1,0 +1,88 @@
+import type { EventLoop, Logger } from '../../lib/index.js';
+import type { GitopsConfig, ResolvedTarget } from '../config/gitops-config.js';
+import { resolveTarget } from '../config/resolve-target.js';
+import type { DeliveryRecord } from '../deployers/deployer.js';
+import { adoptOrphanedDeliveries } from '../state/adopt-orphans.js';
+import type { OwnedDeliveryStore } from '../state/configmap-delivery-store.js';
+import type { ReplicaLease } from '../state/replica-lease.js';
+import type { DeliveryHandler } from './delivery-handler.js';
+import { journalTarget, type JournalEntry } from './delivery-journal.js';
+
+export interface DeliveryAdopterOptions {
+  store: OwnedDeliveryStore;
+  replicas: ReplicaLease;
+  handler: DeliveryHandler;
+  loop: () => EventLoop | undefined;
+  getConfig: () => GitopsConfig;
+  /** The Flux token of a delivery, read from the marker on its object (undefined: never patched). */
+  fluxToken: (entry: JournalEntry, target: ResolvedTarget) => Promise<string | undefined>;
+  logger: Logger;
+  /** How often the records of dead replicas are looked for; default 15 s. */
+  intervalMs?: number;
+}
+
+/**
+ * Finishes deliveries whose replica died (SIGKILL, node loss): at start-up it takes back this
+ * replica's own records (a restarted pod), then keeps claiming the records whose owner's Lease
+ * expired. Each is resumed without triggering the tool again and answered with only a `.finished`.
+ */
+export class DeliveryAdopter {
+  private timer?: NodeJS.Timeout;
+  private scanning?: Promise<void>;
+  private readonly adopted = new Set<string>();
+
+  constructor(private readonly options: DeliveryAdopterOptions) {}
+
+  async start(): Promise<void> {
+    await this.scan(true);
+    this.timer = setInterval(() => void this.scan(false), this.options.intervalMs ?? 15_000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  scan(includeOwn: boolean): Promise<void> {
+    this.scanning ??= this.adoptAll(includeOwn)
+      .catch((err: Error) => this.options.logger.warn('could not look for orphaned deliveries; will retry', { error: err.message }))
+      .finally(() => (this.scanning = undefined));
+    return this.scanning;
+  }
+
+  private async adoptAll(includeOwn: boolean): Promise<void> {
+    const { store, replicas, logger } = this.options;
+    const entries = (await adoptOrphanedDeliveries({ store, replicas, logger, includeOwn })) as JournalEntry[];
+    for (const entry of entries) {
+      if (this.adopted.has(entry.triggeredid)) continue;
+      this.adopted.add(entry.triggeredid);
+      void this.resume(entry).finally(() => this.adopted.delete(entry.triggeredid));
+    }
+  }
+
+  private async resume(entry: JournalEntry): Promise<void> {
+    const { handler, logger } = this.options;
+    const loop = this.options.loop();
+    if (!loop) return;
+    const target = this.targetOf(entry);
+    const record: DeliveryRecord = { ...entry };
+    if (target.tool === 'flux') record.token = await this.options.fluxToken(entry, target);
+    logger.info('finishing a delivery adopted from its durable record', { shkeptncontext: entry.shkeptncontext, triggeredid: entry.triggeredid, target: entry.target });
+    const parent = {
+      type: entry.type,
+      id: entry.triggeredid,
+      shkeptncontext: entry.shkeptncontext,
+      gitcommitid: entry.gitcommitid,
+      data: { project: entry.project, stage: entry.stage, service: entry.service, labels: entry.labels },
+    };
+    await loop.finishAdopted(parent, (ctx) => (record.token || target.tool === 'argocd' ? handler.resume(target, record, ctx) : handler.redeliver(target, record, ctx)));
+  }
+
+  /** The target the delivery started with; else what the current file resolves for its scope. */
+  private targetOf(entry: JournalEntry): ResolvedTarget {
+    if (entry.resolved) return entry.resolved;
+    const current = resolveTarget(this.options.getConfig(), entry);
+    if (current && journalTarget(current) === entry.target) return current;
+    throw new Error(`cannot resume ${entry.target}: the record has no target and the targets file no longer maps ${entry.project}/${entry.stage}/${entry.service} to it`);
+  }
+}
