@@ -1,0 +1,214 @@
+import { CoordinationV1Api, type KubeConfig, type V1Lease, type V1LeaseSpec } from '@kubernetes/client-node';
+import type { Logger } from '../../lib/index.js';
+import { systemClock, type Clock } from '../kube/kube-client.js';
+import type { KubeRequestContext } from '../kube/kube-errors.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, isConflict, isNotFound, kubeCall, requestOptions } from './kube-request.js';
+import { isLeaseHeld, microTime } from './lease-time.js';
+import { repeatUntilAborted } from './repeat.js';
+import { stateLabels } from './state-labels.js';
+
+export interface LeaderElectionOptions {
+  kubeConfig: KubeConfig;
+  /** The service's namespace (K8S_NAMESPACE). */
+  namespace: string;
+  /** INTEGRATION_NAME; the lease is `<integrationName>-poller`. */
+  integrationName: string;
+  /** This replica (K8S_POD_NAME), written as the lease's holderIdentity. */
+  identity: string;
+  /** How long the lease outlives the leader's last renewal; default 15 s. */
+  leaseDurationSeconds?: number;
+  /** How often the leader renews; default 5 s. */
+  renewMs?: number;
+  /** How often a standby tries to acquire; default 2 s. */
+  retryMs?: number;
+  /**
+   * A leader that could not renew for this long steps down before its lease can expire, so two
+   * replicas never poll at once; default two thirds of the lease duration.
+   */
+  renewDeadlineMs?: number;
+  logger: Logger;
+  clock?: Clock;
+  requestTimeoutMs?: number;
+}
+
+export type LeadershipListener = (leader: boolean) => void;
+
+/**
+ * Leader election on the Lease `<integrationName>-poller`, as client-go's leaderelection does it:
+ * every write carries the read resourceVersion, so of two replicas acquiring at once one gets 409
+ * and stays standby. In remote mode only the leader polls the Keptn API.
+ */
+export class LeaderElection {
+  readonly identity: string;
+  readonly leaseName: string;
+  private readonly api: CoordinationV1Api;
+  private readonly namespace: string;
+  private readonly integrationName: string;
+  private readonly leaseDurationSeconds: number;
+  private readonly renewMs: number;
+  private readonly retryMs: number;
+  private readonly renewDeadlineMs: number;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly requestTimeoutMs: number;
+  private readonly listeners = new Set<LeadershipListener>();
+  private leader = false;
+  private renewedAt = 0;
+  private running?: { controller: AbortController; loop: Promise<void> };
+
+  constructor(options: LeaderElectionOptions) {
+    this.api = options.kubeConfig.makeApiClient(CoordinationV1Api);
+    this.namespace = options.namespace;
+    this.integrationName = options.integrationName;
+    this.identity = options.identity;
+    this.leaseName = `${options.integrationName}-poller`;
+    this.leaseDurationSeconds = options.leaseDurationSeconds ?? 15;
+    this.renewMs = options.renewMs ?? 5_000;
+    this.retryMs = options.retryMs ?? 2_000;
+    this.renewDeadlineMs = options.renewDeadlineMs ?? (this.leaseDurationSeconds * 1000 * 2) / 3;
+    this.logger = options.logger.child({ lease: this.leaseName, identity: this.identity });
+    this.clock = options.clock ?? systemClock;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  }
+
+  isLeader(): boolean {
+    return this.leader;
+  }
+
+  /** Called with `true` on becoming leader and `false` on losing it; returns the unsubscribe. */
+  onChange(listener: LeadershipListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Makes the first attempt, then keeps acquiring (standby) or renewing (leader) in the background
+   * until `stop()`. Aborting `signal` ends that without releasing the lease, as a crash would.
+   */
+  async start(signal?: AbortSignal): Promise<void> {
+    if (this.running) throw new Error(`leader election on ${this.leaseName} is already started`);
+    const controller = new AbortController();
+    const stopSignal = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
+    await this.attempt(stopSignal);
+    const loop = repeatUntilAborted({
+      intervalMs: () => (this.leader ? this.renewMs : this.retryMs),
+      signal: stopSignal,
+      waitFirst: true,
+      tick: () => this.attempt(stopSignal),
+      onError: () => {},
+    }).then(() => this.setLeader(false));
+    this.running = { controller, loop };
+  }
+
+  /** Ends the election; a leader releases the lease so that a standby takes over at once. */
+  async stop(signal?: AbortSignal): Promise<void> {
+    const running = this.running;
+    if (!running) return;
+    this.running = undefined;
+    running.controller.abort();
+    await running.loop;
+    try {
+      await this.release(signal);
+    } catch (err) {
+      this.logger.warn('cannot release the poller lease; a standby takes over when it expires', { error: (err as Error).message });
+    }
+  }
+
+  private async attempt(signal: AbortSignal): Promise<void> {
+    try {
+      const held = await this.tryAcquireOrRenew(signal);
+      if (held) this.renewedAt = this.clock.now();
+      this.setLeader(held);
+    } catch (err) {
+      if (signal.aborted) return;
+      this.logger.warn('cannot acquire or renew the poller lease', { error: (err as Error).message, leader: this.leader });
+      if (this.leader && this.clock.now() - this.renewedAt >= this.renewDeadlineMs) this.setLeader(false);
+    }
+  }
+
+  /** true when this replica holds the lease after the call; false when another one does or won the race. */
+  private async tryAcquireOrRenew(signal: AbortSignal): Promise<boolean> {
+    const now = this.clock.now();
+    const current = await this.read(signal);
+    if (!current) return this.write('create', this.newLease(undefined, now), signal);
+    const holder = current.spec?.holderIdentity;
+    if (holder && holder !== this.identity && isLeaseHeld(current, now)) return false;
+    return this.write('update', this.newLease(current, now), signal);
+  }
+
+  private newLease(current: V1Lease | undefined, now: number): V1Lease {
+    const stillOurs = current?.spec?.holderIdentity === this.identity;
+    const spec: V1LeaseSpec = {
+      holderIdentity: this.identity,
+      leaseDurationSeconds: this.leaseDurationSeconds,
+      acquireTime: stillOurs && current?.spec?.acquireTime ? current.spec.acquireTime : microTime(now),
+      renewTime: microTime(now),
+      leaseTransitions: current ? (current.spec?.leaseTransitions ?? 0) + (stillOurs ? 0 : 1) : 0,
+    };
+    return { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: this.metadata(current), spec };
+  }
+
+  /** Empties the holder (client-go's ReleaseOnCancel) when this replica still holds the lease. */
+  private async release(signal?: AbortSignal): Promise<void> {
+    const current = await this.read(signal);
+    if (current?.spec?.holderIdentity !== this.identity) return;
+    const spec: V1LeaseSpec = {
+      leaseDurationSeconds: 1,
+      acquireTime: current.spec.acquireTime,
+      renewTime: microTime(this.clock.now()),
+      leaseTransitions: current.spec.leaseTransitions ?? 0,
+    };
+    if (await this.write('update', { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: this.metadata(current), spec }, signal)) {
+      this.logger.info('released the poller lease');
+    }
+  }
+
+  private metadata(current: V1Lease | undefined): V1Lease['metadata'] {
+    return { ...current?.metadata, name: this.leaseName, namespace: this.namespace, labels: { ...current?.metadata?.labels, ...stateLabels(this.integrationName) } };
+  }
+
+  private async read(signal: AbortSignal | undefined): Promise<V1Lease | undefined> {
+    try {
+      return await kubeCall(this.request('get'), () => this.api.readNamespacedLease({ name: this.leaseName, namespace: this.namespace }, this.options(signal)));
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** false on 409 (another replica wrote first) and on 404 (the lease was deleted meanwhile). */
+  private async write(verb: 'create' | 'update', body: V1Lease, signal: AbortSignal | undefined): Promise<boolean> {
+    try {
+      await kubeCall(this.request(verb), () =>
+        verb === 'create'
+          ? this.api.createNamespacedLease({ namespace: this.namespace, body }, this.options(signal))
+          : this.api.replaceNamespacedLease({ name: this.leaseName, namespace: this.namespace, body }, this.options(signal)),
+      );
+      return true;
+    } catch (err) {
+      if (isConflict(err) || isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  private setLeader(leader: boolean): void {
+    if (leader === this.leader) return;
+    this.leader = leader;
+    this.logger.info(leader ? 'became the poller leader' : 'is no longer the poller leader');
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(leader);
+      } catch (err) {
+        this.logger.error('a leadership listener failed', { error: (err as Error).message });
+      }
+    }
+  }
+
+  private request(verb: string): KubeRequestContext {
+    return { verb, resource: 'leases.coordination.k8s.io', namespace: this.namespace, name: this.leaseName };
+  }
+
+  private options(signal: AbortSignal | undefined): object {
+    return requestOptions(signal, this.requestTimeoutMs);
+  }
+}

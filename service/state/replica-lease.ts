@@ -1,0 +1,155 @@
+import { CoordinationV1Api, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import type { Logger } from '../../lib/index.js';
+import { systemClock, type Clock } from '../kube/kube-client.js';
+import type { KubeRequestContext } from '../kube/kube-errors.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, isNotFound, kubeCall, requestOptions } from './kube-request.js';
+import { isLeaseHeld, microTime } from './lease-time.js';
+import { objectName } from './object-name.js';
+import { repeatUntilAborted } from './repeat.js';
+import { labelSelector, stateLabels } from './state-labels.js';
+
+export interface ReplicaLeaseOptions {
+  kubeConfig: KubeConfig;
+  /** The service's namespace (K8S_NAMESPACE). */
+  namespace: string;
+  /** INTEGRATION_NAME; leases are `<integrationName>-replica-<podName>`. */
+  integrationName: string;
+  /** This replica (K8S_POD_NAME); it is the lease's holderIdentity and the owner of its records. */
+  podName: string;
+  /** How often the lease is renewed; default 10 s. */
+  renewMs?: number;
+  /** How long a lease outlives its last renewal; default 30 s. */
+  leaseDurationSeconds?: number;
+  logger: Logger;
+  clock?: Clock;
+  requestTimeoutMs?: number;
+}
+
+/**
+ * One Lease per running replica, renewed while the replica lives. Other replicas read them to
+ * tell a dead replica's delivery records (owner not alive) from a live one's, and adopt the former.
+ */
+export class ReplicaLease {
+  readonly identity: string;
+  readonly leaseName: string;
+  private readonly api: CoordinationV1Api;
+  private readonly namespace: string;
+  private readonly integrationName: string;
+  private readonly renewMs: number;
+  private readonly leaseDurationSeconds: number;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly requestTimeoutMs: number;
+  private running?: { controller: AbortController; loop: Promise<void> };
+
+  constructor(options: ReplicaLeaseOptions) {
+    this.api = options.kubeConfig.makeApiClient(CoordinationV1Api);
+    this.namespace = options.namespace;
+    this.integrationName = options.integrationName;
+    this.identity = options.podName;
+    this.leaseName = objectName(this.prefix, options.podName);
+    this.renewMs = options.renewMs ?? 10_000;
+    this.leaseDurationSeconds = options.leaseDurationSeconds ?? 30;
+    this.logger = options.logger.child({ lease: this.leaseName });
+    this.clock = options.clock ?? systemClock;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  }
+
+  /**
+   * Writes the lease (throws a KubeApiError when it cannot), then renews it in the background until
+   * `stop()`. Aborting `signal` ends the renewals without removing the lease, as a crash would.
+   */
+  async start(signal?: AbortSignal): Promise<void> {
+    if (this.running) throw new Error(`replica lease ${this.leaseName} is already started`);
+    const controller = new AbortController();
+    const stopSignal = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
+    await this.renew(stopSignal);
+    const loop = repeatUntilAborted({
+      intervalMs: this.renewMs,
+      signal: stopSignal,
+      waitFirst: true,
+      tick: () => this.renew(stopSignal),
+      onError: (err) => this.logger.warn('cannot renew the replica lease', { error: (err as Error).message }),
+    });
+    this.running = { controller, loop };
+  }
+
+  /** Ends the renewals and deletes the lease, so the other replicas see at once that this one is gone. */
+  async stop(signal?: AbortSignal): Promise<void> {
+    const running = this.running;
+    if (!running) return;
+    this.running = undefined;
+    running.controller.abort();
+    await running.loop;
+    try {
+      await kubeCall(this.request('delete'), () => this.api.deleteNamespacedLease({ name: this.leaseName, namespace: this.namespace }, this.options(signal)));
+    } catch (err) {
+      if (!isNotFound(err)) this.logger.warn('cannot delete the replica lease; it will expire', { error: (err as Error).message });
+    }
+  }
+
+  /** Identities of the replicas whose lease has not expired (this one included while it runs). */
+  async liveReplicas(signal?: AbortSignal): Promise<Set<string>> {
+    const list = await kubeCall(this.request('list'), () =>
+      this.api.listNamespacedLease({ namespace: this.namespace, labelSelector: labelSelector(stateLabels(this.integrationName)) }, this.options(signal)),
+    );
+    const now = this.clock.now();
+    const live = new Set<string>();
+    for (const lease of list.items) {
+      if (!lease.metadata?.name?.startsWith(`${this.prefix}-`)) continue;
+      if (isLeaseHeld(lease, now)) live.add(lease.spec!.holderIdentity!);
+    }
+    return live;
+  }
+
+  /** Whether the replica `identity` holds an unexpired lease. */
+  async isAlive(identity: string, signal?: AbortSignal): Promise<boolean> {
+    const name = objectName(this.prefix, identity);
+    try {
+      const lease = await kubeCall(this.request('get', name), () => this.api.readNamespacedLease({ name, namespace: this.namespace }, this.options(signal)));
+      return lease.spec?.holderIdentity === identity && isLeaseHeld(lease, this.clock.now());
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  private async renew(signal: AbortSignal): Promise<void> {
+    const now = microTime(this.clock.now());
+    let current: V1Lease | undefined;
+    try {
+      current = await kubeCall(this.request('get'), () => this.api.readNamespacedLease({ name: this.leaseName, namespace: this.namespace }, this.options(signal)));
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    const sameHolder = current?.spec?.holderIdentity === this.identity;
+    const body: V1Lease = {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { ...current?.metadata, name: this.leaseName, namespace: this.namespace, labels: { ...current?.metadata?.labels, ...stateLabels(this.integrationName) } },
+      spec: {
+        holderIdentity: this.identity,
+        leaseDurationSeconds: this.leaseDurationSeconds,
+        acquireTime: sameHolder && current?.spec?.acquireTime ? current.spec.acquireTime : now,
+        renewTime: now,
+      },
+    };
+    if (!current) {
+      await kubeCall(this.request('create'), () => this.api.createNamespacedLease({ namespace: this.namespace, body }, this.options(signal)));
+      return;
+    }
+    await kubeCall(this.request('update'), () => this.api.replaceNamespacedLease({ name: this.leaseName, namespace: this.namespace, body }, this.options(signal)));
+  }
+
+  private get prefix(): string {
+    return `${this.integrationName}-replica`;
+  }
+
+  private request(verb: string, name = this.leaseName): KubeRequestContext {
+    return { verb, resource: 'leases.coordination.k8s.io', namespace: this.namespace, name: verb === 'list' ? undefined : name };
+  }
+
+  private options(signal: AbortSignal | undefined): object {
+    return requestOptions(signal, this.requestTimeoutMs);
+  }
+}
