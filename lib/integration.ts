@@ -35,6 +35,8 @@ export interface HttpMode {
   token?: TokenSource;
   sslVerify?: boolean;
   pollIntervalMs?: number;
+  /** Poll only while this is true (leader election among replicas); default always. */
+  pollWhen?: () => boolean;
 }
 
 /** A caller-provided transport (the demo's in-process bus) with shipyard-controller for registration. */
@@ -176,7 +178,7 @@ export class KeptnIntegration {
       return;
     }
     if (mode.kind === 'http') {
-      const http = new HttpTransport({ apiEndpoint: mode.apiEndpoint, token: mode.token, sslVerify: mode.sslVerify, logger, pollIntervalMs: mode.pollIntervalMs });
+      const http = new HttpTransport({ apiEndpoint: mode.apiEndpoint, token: mode.token, sslVerify: mode.sslVerify, logger, pollIntervalMs: mode.pollIntervalMs, pollWhen: mode.pollWhen });
       this.source = http;
       this.sink = http;
       return;

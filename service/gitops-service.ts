@@ -13,6 +13,8 @@ import { DeliveryAdopter } from './delivery/delivery-adopter.js';
 import type { DeliveryJournal } from './delivery/delivery-journal.js';
 import { ConfigMapDeliveryStore } from './state/configmap-delivery-store.js';
 import { ReplicaLease } from './state/replica-lease.js';
+import { LeaderElection } from './state/leader-election.js';
+import { PollerLeadership } from './delivery/poller-leadership.js';
 import { DeliveryHandler } from './delivery/delivery-handler.js';
 import type { ToolDeployers } from './delivery/tool-deployers.js';
 import { loadKubeConfig } from './kube/kube-client.js';
@@ -55,7 +57,7 @@ export async function startGitopsService(options: GitopsServiceOptions): Promise
   const state = kubeConfig
     ? {
         store: new ConfigMapDeliveryStore({ kubeConfig, namespace: env.namespace, integrationName: env.integrationName, owner: identity, logger }),
-        replicas: new ReplicaLease({ kubeConfig, namespace: env.namespace, integrationName: env.integrationName, podName: identity, leaseDurationSeconds: env.replicaLeaseSeconds, renewMs: Math.max(1000, (env.replicaLeaseSeconds * 1000) / 3), logger }),
+        replicas: new ReplicaLease({ kubeConfig, namespace: env.namespace, integrationName: env.integrationName, podName: identity, ...leaseTiming(env.replicaLeaseSeconds), logger }),
       }
     : undefined;
   const journal: DeliveryJournal = state?.store ?? new MemoryDeliveryStore();
@@ -73,6 +75,8 @@ export async function startGitopsService(options: GitopsServiceOptions): Promise
       settle: async () => undefined,
     },
   };
+  // Remote mode with a cluster: only the holder of the poller Lease polls the Keptn API.
+  let poller: PollerLeadership | undefined;
   const handler = new DeliveryHandler({ getConfig, deployers, logger, metrics, journal, owner: identity, durableJournal: Boolean(state) });
 
   const integration = new KeptnIntegration({
@@ -80,7 +84,7 @@ export async function startGitopsService(options: GitopsServiceOptions): Promise
     mode: options.transport
       ? { kind: 'custom', source: options.transport, sink: options.transport, controlPlane: env.shipyardController }
       : env.keptnApiEndpoint
-        ? { kind: 'http', apiEndpoint: env.keptnApiEndpoint, token: env.keptnApiToken, sslVerify: env.httpSslVerify }
+        ? { kind: 'http', apiEndpoint: env.keptnApiEndpoint, token: env.keptnApiToken, sslVerify: env.httpSslVerify, pollWhen: () => poller?.isPolling() ?? true }
         : { kind: 'nats', servers: env.eventBroker, shipyardController: env.shipyardController, jetstream: env.jetstream },
     metadata: {
       hostname: env.nodeName,
@@ -112,6 +116,15 @@ export async function startGitopsService(options: GitopsServiceOptions): Promise
   await watcher.start();
   await state?.replicas.start();
   await integration.start();
+  if (env.keptnApiEndpoint && state) {
+    poller = new PollerLeadership({
+      election: new LeaderElection({ kubeConfig: kubeConfig!, namespace: env.namespace, integrationName: env.integrationName, identity, logger, ...leaseTiming(env.replicaLeaseSeconds) }),
+      takenElsewhere: async () => (await state.store.list()).map((r) => r.triggeredid),
+      ignore: (id) => integration.eventLoop?.ignore(id),
+      logger,
+    });
+    await poller.start();
+  }
   const adopter =
     state &&
     new DeliveryAdopter({
@@ -140,6 +153,7 @@ export async function startGitopsService(options: GitopsServiceOptions): Promise
     async stop() {
       watcher.stop();
       adopter?.stop();
+      await poller?.stop();
       await webhooks.close();
       await notifications.idle();
       await integration.stop({ deadlineMs: env.shutdownTimeoutMs });
@@ -149,6 +163,12 @@ export async function startGitopsService(options: GitopsServiceOptions): Promise
       await state?.replicas.stop();
     },
   };
+}
+
+/** Renew a Lease three times per duration; standbys try to acquire four times per duration. */
+function leaseTiming(leaseDurationSeconds: number) {
+  const ms = leaseDurationSeconds * 1000;
+  return { leaseDurationSeconds, renewMs: Math.max(300, ms / 3), retryMs: Math.max(250, Math.min(2000, ms / 4)) };
 }
 
 /** The token our marker on the Flux object carries for this delivery; undefined if never patched. */

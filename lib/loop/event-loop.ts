@@ -100,6 +100,14 @@ export class EventLoop {
     return this.run(parent, task, (ctx) => work(ctx), Promise.resolve());
   }
 
+  /**
+   * Marks a trigger as taken elsewhere (another replica is delivering it), so a source that
+   * re-delivers open triggers (HTTP polling) does not answer it a second time.
+   */
+  ignore(triggerId: string): void {
+    this.seen.add(triggerId);
+  }
+
   /** Stops intake, lets handlers finish until `deadlineMs`, aborts the rest, then closes the sink. */
   async stop(options: { deadlineMs?: number } = {}): Promise<void> {
     const deadlineMs = options.deadlineMs ?? 30_000;

@@ -14,6 +14,11 @@ export interface HttpTransportOptions {
   logger: Logger;
   /** Default 1000 ms. */
   pollIntervalMs?: number;
+  /**
+   * Polls only while this says so (default always): with several replicas in remote mode, only the
+   * holder of the poller Lease polls, so one trigger is not taken by two replicas.
+   */
+  pollWhen?: () => boolean;
   /** Page size asked of `/event/triggered`; default 50. */
   pageSize?: number;
   /** Backoff for sends and page fetches (network errors and 5xx). */
@@ -99,7 +104,8 @@ export class HttpTransport implements EventSource, EventSink {
   private async pollLoop(deliver: (message: IncomingMessage) => void, signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       let ok = true;
-      for (const sub of this.subscriptions) {
+      const active = this.options.pollWhen?.() ?? true;
+      for (const sub of active ? this.subscriptions : []) {
         if (signal.aborted) break;
         ok = (await this.pollSubscription(sub, deliver, signal)) && ok;
       }
