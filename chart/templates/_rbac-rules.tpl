@@ -21,10 +21,10 @@ stripped), so a review or a test can compare them with the code.
 {{- define "keptn-gitops-service.rules.state" }}
 - apiGroups: [""]
   resources: ["configmaps"]
-  verbs: ["get", "list", "watch", "create", "update", "patch"]
+  verbs: ["get", "list", "create", "update", "delete"]
 - apiGroups: ["coordination.k8s.io"]
   resources: ["leases"]
-  verbs: ["get", "list", "watch", "create", "update", "patch"]
+  verbs: ["get", "list", "create", "update", "delete"]
 {{- end }}
 
 {{/* `keptn-gitops check` asks the API server whether the patches above are allowed. */}}
