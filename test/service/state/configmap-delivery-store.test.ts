@@ -1,0 +1,127 @@
+import { expect } from 'chai';
+import type { V1ConfigMap } from '@kubernetes/client-node';
+import { silentLogger } from '../../../lib/log.js';
+import { KubeApiError } from '../../../service/kube/kube-errors.js';
+import { ConfigMapDeliveryStore, type ConfigMapDeliveryStoreOptions } from '../../../service/state/configmap-delivery-store.js';
+import { sandboxKubeConfig, startKubeSandbox, type KubeSandbox } from '../../support/kube.js';
+import { freePort } from '../../support/ports.js';
+import { Cleanup, deliveryRecord, INTEGRATION, NAMESPACE } from './harness.js';
+
+const ID = '442c9ff6-c37e-4733-8206-ab88522fa526';
+
+describe('ConfigMapDeliveryStore', () => {
+  let kube: KubeSandbox;
+  let cleanup: Cleanup;
+  beforeEach(async () => {
+    cleanup = new Cleanup();
+    kube = await startKubeSandbox();
+    cleanup.add(kube.sim, (sim) => sim.stop());
+  });
+  afterEach(() => cleanup.run());
+
+  const store = (options: Partial<ConfigMapDeliveryStoreOptions> = {}) =>
+    new ConfigMapDeliveryStore({ kubeConfig: kube.kubeConfig, namespace: NAMESPACE, integrationName: INTEGRATION, owner: 'pod-a', logger: silentLogger, ...options });
+  const configMap = (name: string) => kube.sim.get('ConfigMap', NAMESPACE, name) as unknown as V1ConfigMap | undefined;
+
+  it('keeps a record in <integration>-delivery-<triggeredid> with the labels and the owner', async () => {
+    await store().save(deliveryRecord(ID));
+    const cm = configMap(`${INTEGRATION}-delivery-${ID}`);
+    expect(cm?.metadata?.labels).to.deep.equal({ 'app.kubernetes.io/managed-by': 'keptn-gitops-service', 'keptn.sh/integration': INTEGRATION, 'keptn.sh/delivery': 'true' });
+    expect(JSON.parse(cm!.data!.record!)).to.deep.equal({ ...deliveryRecord(ID), owner: 'pod-a' });
+  });
+
+  it('lists what it saved, as saved, after a restart (a new store)', async () => {
+    await store().save(deliveryRecord(ID, { requestedRevision: 'abc1234', gitcommitid: 'def5678' }));
+    await store().save(deliveryRecord('second', { tool: 'flux', target: 'Kustomization/flux-system/podinfo' }));
+    const listed = await store({ owner: 'pod-b' }).list();
+    expect(listed.sort((x, y) => x.triggeredid.localeCompare(y.triggeredid))).to.deep.equal([
+      { ...deliveryRecord(ID, { requestedRevision: 'abc1234', gitcommitid: 'def5678' }), owner: 'pod-a' },
+      { ...deliveryRecord('second', { tool: 'flux', target: 'Kustomization/flux-system/podinfo' }), owner: 'pod-a' },
+    ]);
+  });
+
+  it('overwrites a record on a second save and keeps its owner', async () => {
+    await store().save(deliveryRecord(ID));
+    await store({ owner: 'pod-b' }).save(deliveryRecord(ID, { token: 'sync-2' }));
+    expect(await store().list()).to.deep.equal([{ ...deliveryRecord(ID, { token: 'sync-2' }), owner: 'pod-a' }]);
+  });
+
+  it('lists only its own integration and leaves out records it cannot read', async () => {
+    await store().save(deliveryRecord(ID));
+    await store({ integrationName: 'other-service' }).save(deliveryRecord('other'));
+    kube.sim.create('ConfigMap', {
+      metadata: { name: `${INTEGRATION}-delivery-broken`, namespace: NAMESPACE, labels: { 'app.kubernetes.io/managed-by': 'keptn-gitops-service', 'keptn.sh/integration': INTEGRATION, 'keptn.sh/delivery': 'true' } },
+      data: { record: '{"triggeredid": 42' },
+    });
+    expect((await store().list()).map((r) => r.triggeredid)).to.deep.equal([ID]);
+  });
+
+  it('removes a record, and a record that is already gone without an error', async () => {
+    await store().save(deliveryRecord(ID));
+    await store().remove(ID);
+    expect(configMap(`${INTEGRATION}-delivery-${ID}`)).to.equal(undefined);
+    await store().remove(ID);
+    expect(await store().list()).to.deep.equal([]);
+  });
+
+  it('hashes a trigger id that is no valid object name and still finds it', async () => {
+    const odd = 'Trigger/With Spaces_and_CAPS';
+    const s = store();
+    await s.save(deliveryRecord(odd));
+    expect(s.configMapName(odd)).to.match(/^gitops-service-delivery-h[0-9a-f]{40}$/);
+    expect((await s.list())[0]?.triggeredid).to.equal(odd);
+    expect(await s.claim(odd, 'pod-b', 'pod-a')).to.equal(true);
+    await s.remove(odd);
+    expect(await s.list()).to.deep.equal([]);
+  });
+
+  it('claims a record only from the expected owner', async () => {
+    await store().save(deliveryRecord(ID));
+    expect(await store().claim(ID, 'pod-c', 'pod-b')).to.equal(false);
+    expect(await store().claim(ID, 'pod-b', 'pod-a')).to.equal(true);
+    expect((await store().list())[0]?.owner).to.equal('pod-b');
+    expect(await store().claim('missing', 'pod-b', 'pod-a')).to.equal(false);
+  });
+
+  it('claims a record saved without an owner from no owner', async () => {
+    await store({ owner: undefined }).save(deliveryRecord(ID));
+    expect((await store().list())[0]?.owner).to.equal(undefined);
+    expect(await store().claim(ID, 'pod-b', undefined)).to.equal(true);
+  });
+
+  it('lets exactly one of two concurrent claimants win', async () => {
+    await store().save(deliveryRecord(ID));
+    for (let round = 0; round < 10; round++) {
+      const from = (await store().list())[0]!.owner;
+      const results = await Promise.all([store().claim(ID, `b-${round}`, from), store().claim(ID, `c-${round}`, from)]);
+      expect(results.filter(Boolean)).to.have.length(1);
+      const winner = results[0] ? `b-${round}` : `c-${round}`;
+      expect((await store().list())[0]?.owner).to.equal(winner);
+    }
+  });
+
+  it('answers false when another replica writes between its read and its write (409)', async () => {
+    await store().save(deliveryRecord(ID));
+    kube.sim.failNext({ status: 409, match: { verb: 'update', resource: 'configmaps' } });
+    expect(await store().claim(ID, 'pod-b', 'pod-a')).to.equal(false);
+    expect((await store().list())[0]?.owner).to.equal('pod-a');
+  });
+
+  it('retries a save that meets a 409', async () => {
+    await store().save(deliveryRecord(ID));
+    kube.sim.failNext({ status: 409, match: { verb: 'update', resource: 'configmaps' } });
+    await store().save(deliveryRecord(ID, { token: 'sync-2' }));
+    expect((await store().list())[0]?.token).to.equal('sync-2');
+  });
+
+  it('fails with a transient KubeApiError naming the ConfigMap when the API is unreachable', async () => {
+    const s = new ConfigMapDeliveryStore({ kubeConfig: sandboxKubeConfig(`http://127.0.0.1:${await freePort()}`), namespace: NAMESPACE, integrationName: INTEGRATION, logger: silentLogger });
+    const err = await s.save(deliveryRecord(ID)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).to.be.instanceOf(KubeApiError);
+    expect((err as KubeApiError).transient).to.equal(true);
+    expect((err as KubeApiError).message).to.include(`${INTEGRATION}-delivery-${ID}`).and.include(NAMESPACE);
+  });
+});
