@@ -1,0 +1,27 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DEMO_ARGOCD_TOKEN } from '../../service/demo/demo-sandbox.js';
+import { E2E_ARGOCD_TOKEN, E2E_KEPTN_TOKEN } from './e2e-harness.js';
+import { SERVICE_LOG_FILE } from './service-process.js';
+
+/** Credentials the suite hands to service processes; none may ever reach their output. */
+const TEST_SECRETS = [E2E_ARGOCD_TOKEN, E2E_KEPTN_TOKEN, DEMO_ARGOCD_TOKEN];
+
+/**
+ * Root hooks: every service process the suite starts appends its output to one file; after the
+ * whole run that file is scanned for the test credentials. A token in a log line fails the run.
+ */
+export const mochaHooks = {
+  beforeAll(): void {
+    mkdirSync(dirname(SERVICE_LOG_FILE), { recursive: true });
+    writeFileSync(SERVICE_LOG_FILE, '');
+  },
+  afterAll(): void {
+    if (!existsSync(SERVICE_LOG_FILE)) return;
+    const output = readFileSync(SERVICE_LOG_FILE, 'utf8');
+    const leaked = TEST_SECRETS.filter((secret) => output.includes(secret));
+    if (leaked.length > 0) {
+      throw new Error(`${leaked.length} test credential(s) appeared in service log output (${SERVICE_LOG_FILE}); secrets must never be logged`);
+    }
+  },
+};
