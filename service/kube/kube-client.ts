@@ -1,3 +1,5 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { CustomObjectsApi, KubeConfig, Observable, PatchStrategy, Watch, type RequestContext } from '@kubernetes/client-node';
 import type { Logger } from '../../lib/index.js';
 import type { ServiceMetrics } from '../metrics.js';
@@ -23,7 +25,36 @@ export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
   const kc = new KubeConfig();
   if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
   else kc.loadFromCluster();
+  reuseConnections(kc);
   return kc;
+}
+
+/** The agent options client-node derives from the kubeconfig; equal options mean an equal agent. */
+const AGENT_KEYS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername'] as const;
+
+/**
+ * client-node 1.x builds a new http(s).Agent for every API call (`applySecurityAuthentication`), so
+ * every request opens a new connection, and against a real API server does a new TLS handshake.
+ * This keeps one keep-alive agent per distinct set of TLS options instead (rotated client
+ * certificates give new options, hence a new agent). Proxy agents are left as they are.
+ */
+function reuseConnections(kc: KubeConfig): void {
+  const apply = kc.applySecurityAuthentication.bind(kc);
+  const agents = new Map<string, HttpAgent>();
+  kc.applySecurityAuthentication = async (context: RequestContext) => {
+    await apply(context);
+    const fresh = context.getAgent();
+    if (!fresh || (fresh.constructor !== HttpAgent && fresh.constructor !== HttpsAgent)) return;
+    const options = (fresh as HttpAgent & { options: Record<string, unknown> }).options;
+    const key = (fresh instanceof HttpsAgent ? 'https' : 'http') + JSON.stringify(AGENT_KEYS.map((k) => String(options[k] ?? '')));
+    let agent = agents.get(key);
+    if (!agent) {
+      const picked = Object.fromEntries(AGENT_KEYS.filter((k) => options[k] !== undefined).map((k) => [k, options[k]]));
+      agent = fresh instanceof HttpsAgent ? new HttpsAgent({ ...picked, keepAlive: true }) : new HttpAgent({ keepAlive: true });
+      agents.set(key, agent);
+    }
+    context.setAgent(agent);
+  };
 }
 
 export interface KubeClientOptions {
