@@ -196,6 +196,9 @@ export class EventLoop {
     const { metrics } = this.options;
     const callbacks: (() => Promise<void> | void)[] = [];
     const ctx: TaskContext = { signal: delivery.controller.signal, logger: delivery.logger, afterFinished: (cb) => void callbacks.push(cb) };
+    // Let the `.started` of every trigger in this batch reach the socket before any handler's
+    // synchronous start-up work runs: under a burst, intake must not queue behind deployments.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     const acquired = await this.bound.acquire(delivery.controller.signal);
     metrics?.handlersActive.inc();
     const timer = metrics?.handlerDuration.startTimer({ task: delivery.task });
