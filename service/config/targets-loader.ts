@@ -44,7 +44,7 @@ export function parseTargetsFile(text: string, file: string, env: Env = process.
 function formatIssue(issue: z.core.$ZodIssue): string {
   const path = formatPath(issue.path);
   const message = issue.code === 'unrecognized_keys' ? `unknown key(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}` : issue.message;
-  return path ? `${path}: ${message}` : message;
+  return `${path || '(top level)'}: ${message}`;
 }
 
 export function formatPath(path: readonly PropertyKey[]): string {

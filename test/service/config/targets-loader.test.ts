@@ -82,7 +82,7 @@ describe('targets file loader', () => {
     it('an unknown top-level key', () => {
       const err = problemsOf('targetz: []\n');
       expect(err.message).to.include('/etc/keptn-gitops/config.yaml');
-      expect(err.problems).to.deep.equal(["unknown key(s) 'targetz'"]);
+      expect(err.problems).to.deep.equal(["(top level): unknown key(s) 'targetz'"]);
     });
 
     it('an unknown key in a rule, in match, in argocd, in flux, in webhooks, in an instance and in onChange', () => {
