@@ -18,6 +18,8 @@ import { ServiceProcess } from './service-process.js';
 
 export const E2E_ARGOCD_TOKEN = 'e2e-argocd-token-0f6b3c';
 export const E2E_KEPTN_TOKEN = 'e2e-keptn-api-token-9d2a71';
+export const E2E_ARGOCD_WEBHOOK_TOKEN = 'e2e-argocd-webhook-token-77f1';
+export const E2E_FLUX_HMAC_KEY = 'e2e-flux-hmac-key-2c90';
 
 export interface E2eSandboxOptions {
   /** Start a nats-server and let the control plane follow it (default true). */

@@ -1,11 +1,11 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DEMO_ARGOCD_TOKEN } from '../../service/demo/demo-sandbox.js';
-import { E2E_ARGOCD_TOKEN, E2E_KEPTN_TOKEN } from './e2e-harness.js';
+import { E2E_ARGOCD_TOKEN, E2E_ARGOCD_WEBHOOK_TOKEN, E2E_FLUX_HMAC_KEY, E2E_KEPTN_TOKEN } from './e2e-harness.js';
 import { SERVICE_LOG_FILE } from './service-process.js';
 
 /** Credentials the suite hands to service processes; none may ever reach their output. */
-const TEST_SECRETS = [E2E_ARGOCD_TOKEN, E2E_KEPTN_TOKEN, DEMO_ARGOCD_TOKEN];
+const TEST_SECRETS = [E2E_ARGOCD_TOKEN, E2E_KEPTN_TOKEN, DEMO_ARGOCD_TOKEN, E2E_ARGOCD_WEBHOOK_TOKEN, E2E_FLUX_HMAC_KEY];
 
 /**
  * Root hooks: every service process the suite starts appends its output to one file; after the
