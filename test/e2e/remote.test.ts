@@ -66,6 +66,15 @@ describe('e2e: remote execution plane (KEPTN_API_ENDPOINT)', function () {
     expect(result.stdout).to.include(finished.shkeptncontext);
   });
 
+  it('follows a sequence started through the Keptn API to the task result with --wait', async () => {
+    const result = await runCli(['trigger', '--project', 'remote', '--stage', 'dev', '--service', 'podinfo', '--sequence', 'delivery', '--wait', '--timeout', '30s'], {
+      KEPTN_API_ENDPOINT: sandbox.controlPlane.apiUrl,
+      KEPTN_API_TOKEN: E2E_KEPTN_TOKEN,
+    });
+    expect(result.code, result.stdout + result.stderr).to.equal(0);
+    expect(result.stdout).to.match(/result:\s+pass/).and.match(/revision:\s+main@sha1:/);
+  });
+
   it('refuses a task trigger from the CLI in remote mode, naming the reason', async () => {
     const result = await runCli(['trigger', '--project', 'remote', '--stage', 'dev', '--service', 'podinfo', '--wait'], {
       KEPTN_API_ENDPOINT: sandbox.controlPlane.apiUrl,

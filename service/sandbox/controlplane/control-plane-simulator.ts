@@ -183,6 +183,8 @@ export class ControlPlaneSimulator {
         if (this.options.token && req.headers['x-token'] !== this.options.token) return send(res, 401, UNAUTHENTICATED);
         path = path.startsWith('/api/controlPlane/') ? path.slice('/api/controlPlane'.length) : path.slice('/api'.length);
         if (path === '/v1/event' && req.method === 'POST') return send(res, 200, await this.postEvent(await readJson(req)));
+        // mongodb-datastore through the gateway: the events of one context, as `keptn get event` reads them.
+        if (path === '/mongodb-datastore/event' && req.method === 'GET') return send(res, 200, this.storedEvents(url.searchParams));
       }
       const body = req.method === 'POST' || req.method === 'PUT' ? await readJson(req) : undefined;
       const [status, payload] = this.internal(req.method ?? 'GET', path, url.searchParams, body);
@@ -228,6 +230,13 @@ export class ControlPlaneSimulator {
       }
     }
     throw new ApiError(404, `no route ${method} ${path}`);
+  }
+
+  private storedEvents(query: URLSearchParams): unknown {
+    const context = query.get('keptnContext');
+    const project = query.get('project');
+    const events = this.events().filter((e) => (!context || e.shkeptncontext === context) && (!project || e.data.project === project));
+    return { events, nextPageKey: '0', pageSize: events.length, totalCount: events.length };
   }
 
   private openTriggers(type: string, query: URLSearchParams): unknown {
