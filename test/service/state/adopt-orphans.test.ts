@@ -1,28 +1,20 @@
 import { expect } from 'chai';
-import { silentLogger } from '../../../lib/log.js';
+import { silentLogger } from '../../../lib/index.js';
 import { adoptOrphanedDeliveries } from '../../../service/state/adopt-orphans.js';
 import { ConfigMapDeliveryStore } from '../../../service/state/configmap-delivery-store.js';
 import { ReplicaLease } from '../../../service/state/replica-lease.js';
 import { eventually } from '../../support/eventually.js';
-import { startKubeSandbox, type KubeSandbox } from '../../support/kube.js';
-import { Cleanup, deliveryRecord, INTEGRATION, NAMESPACE } from './harness.js';
+import { kubeSandboxPerTest, deliveryRecord, INTEGRATION, NAMESPACE } from './harness.js';
 
 describe('adopting the deliveries of a dead replica', () => {
-  let kube: KubeSandbox;
-  let cleanup: Cleanup;
-  beforeEach(async () => {
-    cleanup = new Cleanup();
-    kube = await startKubeSandbox();
-    cleanup.add(kube.sim, (sim) => sim.stop());
-  });
-  afterEach(() => cleanup.run());
+  const ctx = kubeSandboxPerTest();
 
   const replica = (podName: string) => {
-    const lease = cleanup.add(
-      new ReplicaLease({ kubeConfig: kube.kubeConfig, namespace: NAMESPACE, integrationName: INTEGRATION, podName, renewMs: 100, leaseDurationSeconds: 1, logger: silentLogger }),
+    const lease = ctx.cleanup.add(
+      new ReplicaLease({ kubeConfig: ctx.kube.kubeConfig, namespace: NAMESPACE, integrationName: INTEGRATION, podName, renewMs: 100, leaseDurationSeconds: 1, logger: silentLogger }),
       (r) => r.stop(),
     );
-    const store = new ConfigMapDeliveryStore({ kubeConfig: kube.kubeConfig, namespace: NAMESPACE, integrationName: INTEGRATION, owner: podName, logger: silentLogger });
+    const store = new ConfigMapDeliveryStore({ kubeConfig: ctx.kube.kubeConfig, namespace: NAMESPACE, integrationName: INTEGRATION, owner: podName, logger: silentLogger });
     return { lease, store, adopt: (includeOwn = false) => adoptOrphanedDeliveries({ store, replicas: lease, logger: silentLogger, includeOwn }) };
   };
 
@@ -59,7 +51,7 @@ describe('adopting the deliveries of a dead replica', () => {
   it('adopts records without an owner and, at start-up, returns its own', async () => {
     const b = replica('pod-b');
     await b.lease.start();
-    await new ConfigMapDeliveryStore({ kubeConfig: kube.kubeConfig, namespace: NAMESPACE, integrationName: INTEGRATION, logger: silentLogger }).save(deliveryRecord('ownerless'));
+    await new ConfigMapDeliveryStore({ kubeConfig: ctx.kube.kubeConfig, namespace: NAMESPACE, integrationName: INTEGRATION, logger: silentLogger }).save(deliveryRecord('ownerless'));
     await b.store.save(deliveryRecord('own'));
     expect((await b.adopt()).map((r) => r.triggeredid)).to.deep.equal(['ownerless']);
     expect((await b.adopt(true)).map((r) => r.triggeredid).sort()).to.deep.equal(['own', 'ownerless']);

@@ -1,27 +1,20 @@
 import { expect } from 'chai';
 import type { V1ConfigMap } from '@kubernetes/client-node';
-import { silentLogger } from '../../../lib/log.js';
+import { silentLogger } from '../../../lib/index.js';
 import { KubeApiError } from '../../../service/kube/kube-errors.js';
 import { ConfigMapDeliveryStore, type ConfigMapDeliveryStoreOptions } from '../../../service/state/configmap-delivery-store.js';
-import { sandboxKubeConfig, startKubeSandbox, type KubeSandbox } from '../../support/kube.js';
+import { sandboxKubeConfig } from '../../support/kube.js';
 import { freePort } from '../../support/ports.js';
-import { Cleanup, deliveryRecord, INTEGRATION, NAMESPACE } from './harness.js';
+import { kubeSandboxPerTest, deliveryRecord, INTEGRATION, NAMESPACE } from './harness.js';
 
 const ID = '442c9ff6-c37e-4733-8206-ab88522fa526';
 
 describe('ConfigMapDeliveryStore', () => {
-  let kube: KubeSandbox;
-  let cleanup: Cleanup;
-  beforeEach(async () => {
-    cleanup = new Cleanup();
-    kube = await startKubeSandbox();
-    cleanup.add(kube.sim, (sim) => sim.stop());
-  });
-  afterEach(() => cleanup.run());
+  const ctx = kubeSandboxPerTest();
 
   const store = (options: Partial<ConfigMapDeliveryStoreOptions> = {}) =>
-    new ConfigMapDeliveryStore({ kubeConfig: kube.kubeConfig, namespace: NAMESPACE, integrationName: INTEGRATION, owner: 'pod-a', logger: silentLogger, ...options });
-  const configMap = (name: string) => kube.sim.get('ConfigMap', NAMESPACE, name) as unknown as V1ConfigMap | undefined;
+    new ConfigMapDeliveryStore({ kubeConfig: ctx.kube.kubeConfig, namespace: NAMESPACE, integrationName: INTEGRATION, owner: 'pod-a', logger: silentLogger, ...options });
+  const configMap = (name: string) => ctx.kube.sim.get('ConfigMap', NAMESPACE, name) as unknown as V1ConfigMap | undefined;
 
   it('keeps a record in <integration>-delivery-<triggeredid> with the labels and the owner', async () => {
     await store().save(deliveryRecord(ID));
@@ -49,7 +42,7 @@ describe('ConfigMapDeliveryStore', () => {
   it('lists only its own integration and leaves out records it cannot read', async () => {
     await store().save(deliveryRecord(ID));
     await store({ integrationName: 'other-service' }).save(deliveryRecord('other'));
-    kube.sim.create('ConfigMap', {
+    ctx.kube.sim.create('ConfigMap', {
       metadata: { name: `${INTEGRATION}-delivery-broken`, namespace: NAMESPACE, labels: { 'app.kubernetes.io/managed-by': 'keptn-gitops-service', 'keptn.sh/integration': INTEGRATION, 'keptn.sh/delivery': 'true' } },
       data: { record: '{"triggeredid": 42' },
     });
@@ -102,14 +95,14 @@ describe('ConfigMapDeliveryStore', () => {
 
   it('answers false when another replica writes between its read and its write (409)', async () => {
     await store().save(deliveryRecord(ID));
-    kube.sim.failNext({ status: 409, match: { verb: 'update', resource: 'configmaps' } });
+    ctx.kube.sim.failNext({ status: 409, match: { verb: 'update', resource: 'configmaps' } });
     expect(await store().claim(ID, 'pod-b', 'pod-a')).to.equal(false);
     expect((await store().list())[0]?.owner).to.equal('pod-a');
   });
 
   it('retries a save that meets a 409', async () => {
     await store().save(deliveryRecord(ID));
-    kube.sim.failNext({ status: 409, match: { verb: 'update', resource: 'configmaps' } });
+    ctx.kube.sim.failNext({ status: 409, match: { verb: 'update', resource: 'configmaps' } });
     await store().save(deliveryRecord(ID, { token: 'sync-2' }));
     expect((await store().list())[0]?.token).to.equal('sync-2');
   });

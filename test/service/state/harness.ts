@@ -1,3 +1,4 @@
+import { startKubeSandbox, type KubeSandbox } from '../../support/kube.js';
 import type { OwnedDelivery } from '../../../service/state/owned-delivery.js';
 
 export const NAMESPACE = 'keptn';
@@ -37,4 +38,19 @@ export class Cleanup {
       }
     }
   }
+}
+
+/**
+ * A fresh simulated Kubernetes API per test, with a Cleanup that stops it and whatever the test
+ * registers. Call inside `describe`; read `ctx.kube` and `ctx.cleanup` inside tests.
+ */
+export function kubeSandboxPerTest(): { kube: KubeSandbox; cleanup: Cleanup } {
+  const ctx = {} as { kube: KubeSandbox; cleanup: Cleanup };
+  beforeEach(async () => {
+    ctx.cleanup = new Cleanup();
+    ctx.kube = await startKubeSandbox();
+    ctx.cleanup.add(ctx.kube.sim, (sim) => sim.stop());
+  });
+  afterEach(() => ctx.cleanup.run());
+  return ctx;
 }

@@ -1,26 +1,18 @@
 import { expect } from 'chai';
 import type { V1Lease } from '@kubernetes/client-node';
-import { silentLogger } from '../../../lib/log.js';
+import { silentLogger } from '../../../lib/index.js';
 import { LeaderElection, type LeaderElectionOptions } from '../../../service/state/leader-election.js';
 import { eventually } from '../../support/eventually.js';
-import { startKubeSandbox, type KubeSandbox } from '../../support/kube.js';
-import { Cleanup, INTEGRATION, NAMESPACE } from './harness.js';
+import { INTEGRATION, kubeSandboxPerTest, NAMESPACE } from './harness.js';
 
 describe('LeaderElection', () => {
-  let kube: KubeSandbox;
-  let cleanup: Cleanup;
-  beforeEach(async () => {
-    cleanup = new Cleanup();
-    kube = await startKubeSandbox();
-    cleanup.add(kube.sim, (sim) => sim.stop());
-  });
-  afterEach(() => cleanup.run());
+  const ctx = kubeSandboxPerTest();
 
   const LEASE = `${INTEGRATION}-poller`;
   const election = (identity: string, options: Partial<LeaderElectionOptions> = {}) =>
-    cleanup.add(
+    ctx.cleanup.add(
       new LeaderElection({
-        kubeConfig: kube.kubeConfig,
+        kubeConfig: ctx.kube.kubeConfig,
         namespace: NAMESPACE,
         integrationName: INTEGRATION,
         identity,
@@ -32,7 +24,7 @@ describe('LeaderElection', () => {
       }),
       (e) => e.stop(),
     );
-  const lease = () => kube.sim.get('Lease', NAMESPACE, LEASE) as unknown as V1Lease | undefined;
+  const lease = () => ctx.kube.sim.get('Lease', NAMESPACE, LEASE) as unknown as V1Lease | undefined;
   const changes = (e: LeaderElection) => {
     const seen: boolean[] = [];
     e.onChange((leader) => seen.push(leader));
@@ -60,7 +52,7 @@ describe('LeaderElection', () => {
     await b.start();
     const renewed = String(lease()?.spec?.renewTime);
     await eventually(() => String(lease()?.spec?.renewTime) !== renewed);
-    await eventually(() => kube.sim.requestCount({ verb: 'get', resource: 'leases' }) > 30, 4000);
+    await eventually(() => ctx.kube.sim.requestCount({ verb: 'get', resource: 'leases' }) > 30, 4000);
     expect(a.isLeader()).to.equal(true);
     expect(b.isLeader()).to.equal(false);
     expect(lease()?.spec?.holderIdentity).to.equal('pod-a');
@@ -125,10 +117,10 @@ describe('LeaderElection', () => {
     const a = election('pod-a', { renewDeadlineMs: 300 });
     const seen = changes(a);
     await a.start();
-    kube.sim.failNext({ status: 'reset', count: 1000, match: (req) => req.resource === 'leases' && req.verb === 'get' });
+    ctx.kube.sim.failNext({ status: 'reset', count: 1000, match: (req) => req.resource === 'leases' && req.verb === 'get' });
     await eventually(() => !a.isLeader(), 3000);
     expect(seen).to.deep.equal([true, false]);
-    kube.sim.clearFaults();
+    ctx.kube.sim.clearFaults();
     const b = election('pod-b');
     await b.start();
     await eventually(() => a.isLeader() !== b.isLeader() && lease()?.spec?.holderIdentity === (a.isLeader() ? 'pod-a' : 'pod-b'), 4000);

@@ -1,29 +1,22 @@
 import { expect } from 'chai';
 import type { V1Lease } from '@kubernetes/client-node';
-import { silentLogger } from '../../../lib/log.js';
+import { silentLogger } from '../../../lib/index.js';
 import { KubeApiError } from '../../../service/kube/kube-errors.js';
 import { ReplicaLease, type ReplicaLeaseOptions } from '../../../service/state/replica-lease.js';
 import { eventually } from '../../support/eventually.js';
-import { sandboxKubeConfig, startKubeSandbox, type KubeSandbox } from '../../support/kube.js';
+import { sandboxKubeConfig } from '../../support/kube.js';
 import { freePort } from '../../support/ports.js';
-import { Cleanup, INTEGRATION, NAMESPACE } from './harness.js';
+import { INTEGRATION, kubeSandboxPerTest, NAMESPACE } from './harness.js';
 
 describe('ReplicaLease', () => {
-  let kube: KubeSandbox;
-  let cleanup: Cleanup;
-  beforeEach(async () => {
-    cleanup = new Cleanup();
-    kube = await startKubeSandbox();
-    cleanup.add(kube.sim, (sim) => sim.stop());
-  });
-  afterEach(() => cleanup.run());
+  const ctx = kubeSandboxPerTest();
 
   const replica = (podName: string, options: Partial<ReplicaLeaseOptions> = {}) =>
-    cleanup.add(
-      new ReplicaLease({ kubeConfig: kube.kubeConfig, namespace: NAMESPACE, integrationName: INTEGRATION, podName, renewMs: 100, leaseDurationSeconds: 1, logger: silentLogger, ...options }),
+    ctx.cleanup.add(
+      new ReplicaLease({ kubeConfig: ctx.kube.kubeConfig, namespace: NAMESPACE, integrationName: INTEGRATION, podName, renewMs: 100, leaseDurationSeconds: 1, logger: silentLogger, ...options }),
       (r) => r.stop(),
     );
-  const leaseOf = (name: string) => kube.sim.get('Lease', NAMESPACE, name) as unknown as V1Lease | undefined;
+  const leaseOf = (name: string) => ctx.kube.sim.get('Lease', NAMESPACE, name) as unknown as V1Lease | undefined;
 
   it('creates <integration>-replica-<pod> with the labels, holder and duration', async () => {
     const r = replica('gitops-service-7d9f-abcde');
@@ -41,7 +34,7 @@ describe('ReplicaLease', () => {
     const first = String(leaseOf('gitops-service-replica-pod-a')?.spec?.renewTime);
     const acquired = String(leaseOf('gitops-service-replica-pod-a')?.spec?.acquireTime);
     await eventually(() => String(leaseOf('gitops-service-replica-pod-a')?.spec?.renewTime) !== first);
-    await eventually(() => kube.sim.requestCount({ verb: 'update', resource: 'leases' }) >= 3);
+    await eventually(() => ctx.kube.sim.requestCount({ verb: 'update', resource: 'leases' }) >= 3);
     expect(String(leaseOf('gitops-service-replica-pod-a')?.spec?.acquireTime)).to.equal(acquired);
   });
 
@@ -90,9 +83,9 @@ describe('ReplicaLease', () => {
   it('keeps renewing through API errors and answers again once they pass', async () => {
     const r = replica('pod-a');
     await r.start();
-    kube.sim.failNext({ status: 500, count: 3, match: { resource: 'leases', verb: 'get' } });
-    const updates = kube.sim.requestCount({ verb: 'update', resource: 'leases' });
-    await eventually(() => kube.sim.requestCount({ verb: 'update', resource: 'leases' }) > updates + 1);
+    ctx.kube.sim.failNext({ status: 500, count: 3, match: { resource: 'leases', verb: 'get' } });
+    const updates = ctx.kube.sim.requestCount({ verb: 'update', resource: 'leases' });
+    await eventually(() => ctx.kube.sim.requestCount({ verb: 'update', resource: 'leases' }) > updates + 1);
     expect(await r.isAlive('pod-a')).to.equal(true);
   });
 
