@@ -8,7 +8,8 @@ import { measureStarted } from './phase-started.js';
 import { cpuSecondsOf, machineInfo, memoryOf } from './proc.js';
 import { goalsOf, renderReadmeSection, renderResultsMarkdown, type BenchResults } from './report.js';
 import { BenchSandbox } from './sandbox.js';
-import { BenchService } from './service-process.js';
+import type { ServiceProcess } from '../service/sandbox/service-process.js';
+import { startBenchService } from './service-process.js';
 
 /** The repository root (this file runs from dist/bench/). */
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -32,7 +33,7 @@ async function main(): Promise<number> {
     process.exit(2);
   }, HARD_LIMIT_MS);
   const sandbox = new BenchSandbox();
-  let service: BenchService | undefined;
+  let service: ServiceProcess | undefined;
   let bus: BenchBus | undefined;
   try {
     await sandbox.start({ fluxDelayMs: SETTINGS.fluxDelayMs, argoStepMs: SETTINGS.argoStepMs });
@@ -41,7 +42,7 @@ async function main(): Promise<number> {
     const profileDir = process.env.BENCH_CPU_PROF;
     if (profileDir) mkdirSync(profileDir, { recursive: true });
     const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    service = new BenchService({ repo: REPO, env, cpuProfileDir: profileDir, nodeArgs });
+    service = startBenchService({ env, cpuProfileDir: profileDir, nodeArgs });
     await service.ready(healthPort);
     log(`service pid ${service.pid} ready (RSS ${memoryOf(service.pid).rssMB.toFixed(1)} MB); nats-server ${sandbox.nats.url}`);
     bus = await BenchBus.connect(sandbox.nats.url);
@@ -81,11 +82,11 @@ async function main(): Promise<number> {
     return 0;
   } catch (err) {
     process.stderr.write(`bench failed: ${(err as Error).stack ?? err}\n`);
-    if (service) process.stderr.write(`service output (tail):\n${service.log.slice(-4000)}\n`);
+    if (service) process.stderr.write(`service output (tail):\n${service.output.slice(-4000)}\n`);
     return 1;
   } finally {
     await bus?.close();
-    await service?.stop();
+    await service?.stop('SIGTERM', 10_000);
     await sandbox.stop();
     clearTimeout(limit);
   }

@@ -3,10 +3,10 @@ import { readEnv } from '../config/env.js';
 import { startGitopsService, type RunningGitopsService } from '../gitops-service.js';
 import { freePort } from '../sandbox/free-port.js';
 import { NatsServer } from '../sandbox/nats/nats-server.js';
+import { ServiceProcess, waitForReady } from '../sandbox/service-process.js';
 import { NatsEventStream } from '../cli/nats-event-stream.js';
 import { DEMO_ARGOCD_TOKEN, DEMO_DELIVERIES, DemoSandbox } from './demo-sandbox.js';
 import { MemoryBus } from './memory-bus.js';
-import { ServiceChild } from './service-child.js';
 import { printTimeline, type TimelineEntry } from './timeline.js';
 
 type Bus = { kind: 'nats'; url: string; server?: NatsServer } | { kind: 'memory'; bus: MemoryBus };
@@ -41,12 +41,12 @@ export async function runDemo(out: NodeJS.WritableStream = process.stdout): Prom
   const record = (event: KeptnEvent) => {
     if (event.type.startsWith('sh.keptn.event.deliver.')) timeline.push({ at: (Date.parse(event.time ?? '') || Date.now()) - started, event });
   };
-  let service: ServiceChild | RunningGitopsService | undefined;
+  let service: ServiceProcess | RunningGitopsService | undefined;
   let stream: NatsEventStream | undefined;
   try {
     if (bus.kind === 'nats') {
       out.write('starting the service: node dist/service/cli/main.js serve\n');
-      const child = new ServiceChild(env);
+      const child = new ServiceProcess({ env });
       service = child;
       await child.ready(healthPort);
       stream = await NatsEventStream.connect({ servers: bus.url, subject: 'sh.keptn.event.deliver.>' });
@@ -57,7 +57,7 @@ export async function runDemo(out: NodeJS.WritableStream = process.stdout): Prom
       out.write('starting the service in this process (in-process bus)\n');
       bus.bus.listen(record);
       service = await startGitopsService({ env: readEnv(env), logger: silentLogger, transport: bus.bus.endpoint() });
-      await waitReady(healthPort);
+      await waitForReady(healthPort);
     }
 
     out.write('sending deliver.triggered for sockshop/dev: carts (Argo CD), podinfo (Flux), cartdb (Flux, will stall)\n\n');
@@ -108,14 +108,4 @@ async function waitForFinished(timeline: TimelineEntry[], count: number, timeout
     if (finished.size >= count || Date.now() > deadline) return finished;
     await new Promise((r) => setTimeout(r, 100));
   }
-}
-
-async function waitReady(port: number): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    const ok = await fetch(`http://127.0.0.1:${port}/ready`).then((r) => r.ok, () => false);
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('the service did not become ready within 20 s');
 }
