@@ -1,4 +1,3 @@
-import type { KubeConfig } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import { createSequenceTriggeredEvent, KeptnIntegration, type EventSink, type EventSource, type Logger } from '../lib/index.js';
 import { ConfigWatcher } from './config/config-watcher.js';
@@ -17,7 +16,8 @@ import { LeaderElection } from './state/leader-election.js';
 import { PollerLeadership } from './delivery/poller-leadership.js';
 import { DeliveryHandler } from './delivery/delivery-handler.js';
 import type { ToolDeployers } from './delivery/tool-deployers.js';
-import { loadKubeConfig } from './kube/kube-client.js';
+import { KubeApi } from './kube/kube-api.js';
+import { loadKubeConfig } from './kube/kube-config.js';
 import { createServiceMetrics } from './metrics.js';
 import { ConfigMapSeenRevisions } from './webhooks/configmap-seen-revisions.js';
 import { KubeFluxSourceLookup, StaticFluxSourceLookup } from './webhooks/flux-sources.js';
@@ -52,16 +52,16 @@ export async function startGitopsService(options: GitopsServiceOptions): Promise
   const watcher = new ConfigWatcher({ file: env.configFile, initial, env: env.raw, logger, metrics });
   const getConfig = () => watcher.current;
 
-  const kubeConfig = kubeConfigFor(env, initial.rules.some((r) => r.flux), logger);
+  const kube = kubeApiFor(env, initial.rules.some((r) => r.flux), logger);
   const identity = env.podName;
-  const state = kubeConfig
+  const state = kube
     ? {
-        store: new ConfigMapDeliveryStore({ kubeConfig, namespace: env.namespace, integrationName: env.integrationName, owner: identity, logger }),
-        replicas: new ReplicaLease({ kubeConfig, namespace: env.namespace, integrationName: env.integrationName, podName: identity, ...leaseTiming(env.replicaLeaseSeconds), logger }),
+        store: new ConfigMapDeliveryStore({ kube, namespace: env.namespace, integrationName: env.integrationName, owner: identity, logger }),
+        replicas: new ReplicaLease({ kube, namespace: env.namespace, integrationName: env.integrationName, podName: identity, ...leaseTiming(env.replicaLeaseSeconds), logger }),
       }
     : undefined;
   const journal: DeliveryJournal = state?.store ?? new MemoryDeliveryStore();
-  const flux = kubeConfig ? new FluxDeployer({ kubeConfig, logger, metrics }) : undefined;
+  const flux = kube ? new FluxDeployer({ kube, logger, metrics }) : undefined;
   const argocd = initial.instances.size > 0 ? new ArgoCdDeployer({ instances: initial.instances, logger, metrics }) : undefined;
   const deployers: ToolDeployers = {
     flux: flux && {
@@ -105,8 +105,8 @@ export async function startGitopsService(options: GitopsServiceOptions): Promise
     logger,
     metrics,
     getConfig,
-    seen: kubeConfig ? new ConfigMapSeenRevisions({ kubeConfig, namespace: env.namespace, integrationName: env.integrationName }) : new MemorySeenRevisions(),
-    sources: kubeConfig ? new KubeFluxSourceLookup({ kubeConfig }) : new StaticFluxSourceLookup({ objects: [] }),
+    seen: kube ? new ConfigMapSeenRevisions({ kube, namespace: env.namespace, integrationName: env.integrationName }) : new MemorySeenRevisions(),
+    sources: kube ? new KubeFluxSourceLookup({ kube }) : new StaticFluxSourceLookup({ objects: [] }),
     startSequence: (trigger: SequenceTrigger) => integration.publish(sequenceEvent(trigger, env.integrationName)),
     isFollowing: (tool, target) => handler.active.has(tool, target),
     wakeFollower: (tool, target) => void (tool === 'flux' ? flux?.nudge(target) : argocd?.nudge(target)),
@@ -118,7 +118,7 @@ export async function startGitopsService(options: GitopsServiceOptions): Promise
   await integration.start();
   if (env.keptnApiEndpoint && state) {
     poller = new PollerLeadership({
-      election: new LeaderElection({ kubeConfig: kubeConfig!, namespace: env.namespace, integrationName: env.integrationName, identity, logger, ...leaseTiming(env.replicaLeaseSeconds) }),
+      election: new LeaderElection({ kube: kube!, namespace: env.namespace, integrationName: env.integrationName, identity, logger, ...leaseTiming(env.replicaLeaseSeconds) }),
       takenElsewhere: async () => (await state.store.list()).map((r) => r.triggeredid),
       ignore: (id) => integration.eventLoop?.ignore(id),
       logger,
@@ -161,6 +161,7 @@ export async function startGitopsService(options: GitopsServiceOptions): Promise
       argocd?.close();
       // Released last: with the lease gone, another replica adopts what was handed over at once.
       await state?.replicas.stop();
+      await kube?.close();
     },
   };
 }
@@ -194,10 +195,10 @@ function sequenceEvent(trigger: SequenceTrigger, source: string) {
 }
 
 /** The Kubernetes API that runs Flux: KUBECONFIG, else in-cluster when Flux targets need it. */
-function kubeConfigFor(env: ServiceEnv, needed: boolean, logger: Logger): KubeConfig | undefined {
+function kubeApiFor(env: ServiceEnv, needed: boolean, logger: Logger): KubeApi | undefined {
   if (!env.kubeconfig && !needed) return undefined;
   try {
-    return loadKubeConfig(env.kubeconfig);
+    return new KubeApi(loadKubeConfig(env.kubeconfig));
   } catch (err) {
     if (needed) throw new Error(`Flux targets need a Kubernetes API, but no kubeconfig could be loaded (${env.kubeconfig ?? 'in-cluster'}): ${(err as Error).message}`);
     logger.warn('no Kubernetes API: notifications dedupe in memory only', { error: (err as Error).message });

@@ -1,8 +1,9 @@
-import { AuthorizationV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { ServiceEnv } from '../config/env.js';
 import type { GitopsConfig } from '../config/gitops-config.js';
 import { FLUX_RESOURCES, type FluxObject } from '../deployers/flux/index.js';
-import { loadKubeConfig } from '../kube/kube-client.js';
+import { KubeApi, SELF_SUBJECT_ACCESS_REVIEWS } from '../kube/kube-api.js';
+import { loadKubeConfig } from '../kube/kube-config.js';
+import { KubeApiError } from '../kube/kube-errors.js';
 import { hasPlaceholder, type CheckReporter } from './check.js';
 
 const FLUX_VERBS = ['get', 'watch', 'patch'] as const;
@@ -17,20 +18,26 @@ export async function checkKubernetes(env: ServiceEnv, config: GitopsConfig, rep
     report({ status: 'ok', name: 'kubernetes', detail: 'no Flux targets; not needed' });
     return;
   }
-  let kc: KubeConfig;
+  let api: KubeApi;
   try {
-    kc = loadKubeConfig(env.kubeconfig);
+    api = new KubeApi(loadKubeConfig(env.kubeconfig));
   } catch (err) {
     report({ status: 'FAIL', name: 'kubernetes', detail: `no usable kubeconfig (${env.kubeconfig ?? 'in-cluster'}): ${(err as Error).message}` });
     return;
   }
-  const server = kc.getCurrentCluster()?.server ?? 'in-cluster';
-  const objects = kc.makeApiClient(CustomObjectsApi);
+  try {
+    await checkFlux(api, fluxTargets, report);
+  } finally {
+    await api.close();
+  }
+}
+
+async function checkFlux(api: KubeApi, fluxTargets: { kind: keyof typeof FLUX_RESOURCES; name: string; namespace: string }[], report: CheckReporter): Promise<void> {
+  const server = api.config.server;
   for (const kind of new Set(fluxTargets.map((t) => t.kind))) {
     const ref = FLUX_RESOURCES[kind];
     try {
-      const resources = await objects.getAPIResources({ group: ref.group, version: ref.version });
-      const served = resources.resources.some((r) => r.name === ref.plural);
+      const served = (await api.servedResources(ref.group, ref.version)).includes(ref.plural);
       report({
         status: served ? 'ok' : 'FAIL',
         name: 'flux crd',
@@ -41,12 +48,15 @@ export async function checkKubernetes(env: ServiceEnv, config: GitopsConfig, rep
       return;
     }
   }
-  await checkRbac(kc, fluxTargets, report);
-  await checkHealthChecks(objects, fluxTargets, report);
+  await checkRbac(api, fluxTargets, report);
+  await checkHealthChecks(api, fluxTargets, report);
 }
 
-async function checkRbac(kc: KubeConfig, targets: { kind: keyof typeof FLUX_RESOURCES; namespace: string }[], report: CheckReporter): Promise<void> {
-  const authz = kc.makeApiClient(AuthorizationV1Api);
+interface AccessReview {
+  status?: { allowed?: boolean };
+}
+
+async function checkRbac(api: KubeApi, targets: { kind: keyof typeof FLUX_RESOURCES; namespace: string }[], report: CheckReporter): Promise<void> {
   const seen = new Set<string>();
   for (const target of targets) {
     const ref = FLUX_RESOURCES[target.kind];
@@ -56,8 +66,10 @@ async function checkRbac(kc: KubeConfig, targets: { kind: keyof typeof FLUX_RESO
     const denied: string[] = [];
     for (const verb of FLUX_VERBS) {
       try {
-        const review = await authz.createSelfSubjectAccessReview({
-          body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { group: ref.group, resource: ref.plural, verb, namespace: target.namespace } } },
+        const review = await api.create<AccessReview>(SELF_SUBJECT_ACCESS_REVIEWS, undefined, {
+          apiVersion: 'authorization.k8s.io/v1',
+          kind: 'SelfSubjectAccessReview',
+          spec: { resourceAttributes: { group: ref.group, resource: ref.plural, verb, namespace: target.namespace } },
         });
         if (!review.status?.allowed) denied.push(verb);
       } catch (err) {
@@ -75,7 +87,7 @@ async function checkRbac(kc: KubeConfig, targets: { kind: keyof typeof FLUX_RESO
 }
 
 async function checkHealthChecks(
-  objects: CustomObjectsApi,
+  api: KubeApi,
   targets: { kind: keyof typeof FLUX_RESOURCES; name: string; namespace: string }[],
   report: CheckReporter,
 ): Promise<void> {
@@ -87,7 +99,7 @@ async function checkHealthChecks(
     }
     const ref = FLUX_RESOURCES[target.kind];
     try {
-      const obj = (await objects.getNamespacedCustomObject({ group: ref.group, version: ref.version, plural: ref.plural, namespace: target.namespace, name: target.name })) as FluxObject;
+      const obj = await api.get<FluxObject>(ref, target.namespace, target.name);
       if (target.kind === 'Kustomization' && !obj.spec?.wait && !(obj.spec?.healthChecks?.length ?? 0)) {
         report({ status: 'warn', name: 'flux target', detail: `${id} has no spec.wait or spec.healthChecks: Ready means applied, not rolled out; set spec.wait: true` });
       } else {
@@ -100,9 +112,6 @@ async function checkHealthChecks(
 }
 
 function describe(err: unknown): string {
-  const code = (err as { code?: number }).code;
-  if (code === 404) return 'not found';
-  if (code === 403) return 'forbidden';
-  if (code === 401) return 'unauthorized';
+  if (err instanceof KubeApiError && (err.kind === 'not-found' || err.kind === 'forbidden' || err.kind === 'unauthorized')) return err.kind.replace('-', ' ');
   return (err as Error).message?.split('\n')[0] ?? String(err);
 }

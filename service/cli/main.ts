@@ -3,10 +3,7 @@ import { parseArgs } from 'node:util';
 import { readEnv, EnvError } from '../config/env.js';
 import { ConfigError } from '../config/targets-loader.js';
 import { packageVersion } from '../util/package-version.js';
-import { runCheck } from './check.js';
-import { runDemo } from './demo.js';
-import { runServe } from './serve.js';
-import { runTrigger, UsageError } from './trigger.js';
+import { UsageError } from './usage-error.js';
 
 const USAGE = `keptn-gitops: lets Keptn orchestrate deployments done by Argo CD and Flux
 
@@ -31,14 +28,15 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   switch (command) {
+    // Each command loads only its own code: `serve` does not carry the demo's simulators.
     case 'serve':
-      return runServe(readEnv(process.env, packageVersion()));
+      return (await import('./serve.js')).runServe(readEnv(process.env, packageVersion()));
     case 'check':
-      return runCheck(readEnv(process.env, packageVersion()));
+      return (await import('./check.js')).runCheck(readEnv(process.env, packageVersion()));
     case 'demo':
-      return runDemo();
+      return (await import('./demo.js')).runDemo();
     case 'trigger':
-      return runTrigger(parseTriggerArgs(rest), readEnv(process.env, packageVersion()));
+      return (await import('./trigger.js')).runTrigger(parseTriggerArgs(rest), readEnv(process.env, packageVersion()));
     default:
       throw new UsageError(`unknown command '${command}'`);
   }

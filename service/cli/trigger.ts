@@ -1,3 +1,4 @@
+import { UsageError } from './usage-error.js';
 import { randomUUID } from 'node:crypto';
 import { createSequenceTriggeredEvent, createTaskTriggeredEvent, type KeptnEvent } from '../../lib/index.js';
 import type { ServiceEnv } from '../config/env.js';
@@ -49,9 +50,6 @@ export async function runTrigger(args: TriggerArgs, env: ServiceEnv, out: NodeJS
   }
 }
 
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
 
 function buildTrigger(args: TriggerArgs): KeptnEvent {
   const data: Record<string, unknown> = { project: args.project, stage: args.stage, service: args.service, labels: {} };

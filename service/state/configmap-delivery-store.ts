@@ -1,14 +1,14 @@
-import { CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import type { Logger } from '../../lib/index.js';
 import type { DeliveryStore } from '../deployers/delivery-store.js';
-import type { KubeRequestContext } from '../kube/kube-errors.js';
-import { DEFAULT_REQUEST_TIMEOUT_MS, isConflict, isNotFound, kubeCall, requestOptions } from './kube-request.js';
+import { CONFIGMAPS, type KubeApi, type RequestOptions } from '../kube/kube-api.js';
+import type { ConfigMap } from '../kube/objects.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, isConflict, isNotFound } from './kube-request.js';
 import { decodeDelivery, encodeDelivery, type OwnedDelivery } from './owned-delivery.js';
 import { objectName } from './object-name.js';
 import { DELIVERY_LABEL, labelSelector, stateLabels } from './state-labels.js';
 
 export interface ConfigMapDeliveryStoreOptions {
-  kubeConfig: KubeConfig;
+  kube: KubeApi;
   /** The service's namespace (K8S_NAMESPACE). */
   namespace: string;
   /** INTEGRATION_NAME; records are `<integrationName>-delivery-<triggeredid>`. */
@@ -39,7 +39,7 @@ const RECORD_KEY = 'record';
  * lists them with one selector. Data key `record` holds the record as JSON.
  */
 export class ConfigMapDeliveryStore implements OwnedDeliveryStore {
-  private readonly api: CoreV1Api;
+  private readonly api: KubeApi;
   private readonly namespace: string;
   private readonly integrationName: string;
   private readonly owner?: string;
@@ -48,7 +48,7 @@ export class ConfigMapDeliveryStore implements OwnedDeliveryStore {
   private readonly maxAttempts: number;
 
   constructor(options: ConfigMapDeliveryStoreOptions) {
-    this.api = options.kubeConfig.makeApiClient(CoreV1Api);
+    this.api = options.kube;
     this.namespace = options.namespace;
     this.integrationName = options.integrationName;
     this.owner = options.owner;
@@ -70,8 +70,8 @@ export class ConfigMapDeliveryStore implements OwnedDeliveryStore {
       const owner = record.owner ?? (current && this.decode(current)?.owner) ?? this.owner;
       const body = this.configMap(name, { ...record, ...(owner === undefined ? {} : { owner }) }, current);
       try {
-        if (current) await kubeCall(this.request('update', name), () => this.api.replaceNamespacedConfigMap({ name, namespace: this.namespace, body }, this.options()));
-        else await kubeCall(this.request('create', name), () => this.api.createNamespacedConfigMap({ namespace: this.namespace, body }, this.options()));
+        if (current) await this.api.replace(CONFIGMAPS, this.namespace, name, body, this.options());
+        else await this.api.create(CONFIGMAPS, this.namespace, body, this.options());
         return;
       } catch (err) {
         if (!(isConflict(err) || (isNotFound(err) && current)) || attempt >= this.maxAttempts) throw err;
@@ -82,7 +82,7 @@ export class ConfigMapDeliveryStore implements OwnedDeliveryStore {
   async remove(triggeredid: string): Promise<void> {
     const name = this.configMapName(triggeredid);
     try {
-      await kubeCall(this.request('delete', name), () => this.api.deleteNamespacedConfigMap({ name, namespace: this.namespace }, this.options()));
+      await this.api.delete(CONFIGMAPS, this.namespace, name, this.options());
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
@@ -90,9 +90,7 @@ export class ConfigMapDeliveryStore implements OwnedDeliveryStore {
 
   /** Every record of this integration; one that cannot be read is logged and left out. */
   async list(): Promise<OwnedDelivery[]> {
-    const list = await kubeCall(this.request('list'), () =>
-      this.api.listNamespacedConfigMap({ namespace: this.namespace, labelSelector: labelSelector(this.labels()) }, this.options()),
-    );
+    const list = await this.api.list<ConfigMap>(CONFIGMAPS, this.namespace, { ...this.options(), labelSelector: labelSelector(this.labels()) });
     const records: OwnedDelivery[] = [];
     for (const cm of list.items) {
       const record = this.decode(cm);
@@ -108,7 +106,7 @@ export class ConfigMapDeliveryStore implements OwnedDeliveryStore {
     if (!current || !record || record.owner !== expectedOwner) return false;
     const body = this.configMap(name, { ...record, owner: newOwner }, current);
     try {
-      await kubeCall(this.request('update', name), () => this.api.replaceNamespacedConfigMap({ name, namespace: this.namespace, body }, this.options()));
+      await this.api.replace(CONFIGMAPS, this.namespace, name, body, this.options());
       return true;
     } catch (err) {
       if (isConflict(err) || isNotFound(err)) return false;
@@ -116,16 +114,16 @@ export class ConfigMapDeliveryStore implements OwnedDeliveryStore {
     }
   }
 
-  private async read(name: string): Promise<V1ConfigMap | undefined> {
+  private async read(name: string): Promise<ConfigMap | undefined> {
     try {
-      return await kubeCall(this.request('get', name), () => this.api.readNamespacedConfigMap({ name, namespace: this.namespace }, this.options()));
+      return await this.api.get<ConfigMap>(CONFIGMAPS, this.namespace, name, this.options());
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
     }
   }
 
-  private decode(cm: V1ConfigMap): OwnedDelivery | undefined {
+  private decode(cm: ConfigMap): OwnedDelivery | undefined {
     const decoded = decodeDelivery(cm.data?.[RECORD_KEY]);
     if (typeof decoded === 'string') {
       this.logger.warn('ignoring an unreadable delivery record', { configMap: `${this.namespace}/${cm.metadata?.name}`, problem: decoded });
@@ -135,7 +133,7 @@ export class ConfigMapDeliveryStore implements OwnedDeliveryStore {
   }
 
   /** `current`'s metadata (with its resourceVersion, so a concurrent write gets 409) and the record. */
-  private configMap(name: string, record: OwnedDelivery, current: V1ConfigMap | undefined): V1ConfigMap {
+  private configMap(name: string, record: OwnedDelivery, current: ConfigMap | undefined): ConfigMap {
     return {
       apiVersion: 'v1',
       kind: 'ConfigMap',
@@ -148,11 +146,7 @@ export class ConfigMapDeliveryStore implements OwnedDeliveryStore {
     return { ...stateLabels(this.integrationName), [DELIVERY_LABEL]: 'true' };
   }
 
-  private request(verb: string, name?: string): KubeRequestContext {
-    return { verb, resource: 'configmaps', namespace: this.namespace, name };
-  }
-
-  private options(): object {
-    return requestOptions(undefined, this.requestTimeoutMs);
+  private options(): RequestOptions {
+    return { timeoutMs: this.requestTimeoutMs };
   }
 }

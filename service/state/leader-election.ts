@@ -1,14 +1,14 @@
-import { CoordinationV1Api, type KubeConfig, type V1Lease, type V1LeaseSpec } from '@kubernetes/client-node';
 import type { Logger } from '../../lib/index.js';
+import { LEASES, type KubeApi, type RequestOptions } from '../kube/kube-api.js';
 import { systemClock, type Clock } from '../kube/kube-client.js';
-import type { KubeRequestContext } from '../kube/kube-errors.js';
-import { DEFAULT_REQUEST_TIMEOUT_MS, isConflict, isNotFound, kubeCall, requestOptions } from './kube-request.js';
+import type { Lease, LeaseSpec } from '../kube/objects.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, isConflict, isNotFound } from './kube-request.js';
 import { isLeaseHeld, microTime } from './lease-time.js';
 import { repeatUntilAborted } from './repeat.js';
 import { stateLabels } from './state-labels.js';
 
 export interface LeaderElectionOptions {
-  kubeConfig: KubeConfig;
+  kube: KubeApi;
   /** The service's namespace (K8S_NAMESPACE). */
   namespace: string;
   /** INTEGRATION_NAME; the lease is `<integrationName>-poller`. */
@@ -41,7 +41,7 @@ export type LeadershipListener = (leader: boolean) => void;
 export class LeaderElection {
   readonly identity: string;
   readonly leaseName: string;
-  private readonly api: CoordinationV1Api;
+  private readonly api: KubeApi;
   private readonly namespace: string;
   private readonly integrationName: string;
   private readonly leaseDurationSeconds: number;
@@ -57,7 +57,7 @@ export class LeaderElection {
   private running?: { controller: AbortController; loop: Promise<void> };
 
   constructor(options: LeaderElectionOptions) {
-    this.api = options.kubeConfig.makeApiClient(CoordinationV1Api);
+    this.api = options.kube;
     this.namespace = options.namespace;
     this.integrationName = options.integrationName;
     this.identity = options.identity;
@@ -136,9 +136,9 @@ export class LeaderElection {
     return this.write('update', this.newLease(current, now), signal);
   }
 
-  private newLease(current: V1Lease | undefined, now: number): V1Lease {
+  private newLease(current: Lease | undefined, now: number): Lease {
     const stillOurs = current?.spec?.holderIdentity === this.identity;
-    const spec: V1LeaseSpec = {
+    const spec: LeaseSpec = {
       holderIdentity: this.identity,
       leaseDurationSeconds: this.leaseDurationSeconds,
       acquireTime: stillOurs && current?.spec?.acquireTime ? current.spec.acquireTime : microTime(now),
@@ -152,7 +152,7 @@ export class LeaderElection {
   private async release(signal?: AbortSignal): Promise<void> {
     const current = await this.read(signal);
     if (current?.spec?.holderIdentity !== this.identity) return;
-    const spec: V1LeaseSpec = {
+    const spec: LeaseSpec = {
       leaseDurationSeconds: 1,
       acquireTime: current.spec.acquireTime,
       renewTime: microTime(this.clock.now()),
@@ -163,13 +163,13 @@ export class LeaderElection {
     }
   }
 
-  private metadata(current: V1Lease | undefined): V1Lease['metadata'] {
+  private metadata(current: Lease | undefined): Lease['metadata'] {
     return { ...current?.metadata, name: this.leaseName, namespace: this.namespace, labels: { ...current?.metadata?.labels, ...stateLabels(this.integrationName) } };
   }
 
-  private async read(signal: AbortSignal | undefined): Promise<V1Lease | undefined> {
+  private async read(signal: AbortSignal | undefined): Promise<Lease | undefined> {
     try {
-      return await kubeCall(this.request('get'), () => this.api.readNamespacedLease({ name: this.leaseName, namespace: this.namespace }, this.options(signal)));
+      return await this.api.get<Lease>(LEASES, this.namespace, this.leaseName, this.options(signal));
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -177,13 +177,10 @@ export class LeaderElection {
   }
 
   /** false on 409 (another replica wrote first) and on 404 (the lease was deleted meanwhile). */
-  private async write(verb: 'create' | 'update', body: V1Lease, signal: AbortSignal | undefined): Promise<boolean> {
+  private async write(verb: 'create' | 'update', body: Lease, signal: AbortSignal | undefined): Promise<boolean> {
     try {
-      await kubeCall(this.request(verb), () =>
-        verb === 'create'
-          ? this.api.createNamespacedLease({ namespace: this.namespace, body }, this.options(signal))
-          : this.api.replaceNamespacedLease({ name: this.leaseName, namespace: this.namespace, body }, this.options(signal)),
-      );
+      if (verb === 'create') await this.api.create(LEASES, this.namespace, body, this.options(signal));
+      else await this.api.replace(LEASES, this.namespace, this.leaseName, body, this.options(signal));
       return true;
     } catch (err) {
       if (isConflict(err) || isNotFound(err)) return false;
@@ -204,11 +201,7 @@ export class LeaderElection {
     }
   }
 
-  private request(verb: string): KubeRequestContext {
-    return { verb, resource: 'leases.coordination.k8s.io', namespace: this.namespace, name: this.leaseName };
-  }
-
-  private options(signal: AbortSignal | undefined): object {
-    return requestOptions(signal, this.requestTimeoutMs);
+  private options(signal: AbortSignal | undefined): RequestOptions {
+    return { signal, timeoutMs: this.requestTimeoutMs };
   }
 }

@@ -1,15 +1,15 @@
-import { CoordinationV1Api, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import type { Logger } from '../../lib/index.js';
+import { LEASES, type KubeApi, type RequestOptions } from '../kube/kube-api.js';
 import { systemClock, type Clock } from '../kube/kube-client.js';
-import type { KubeRequestContext } from '../kube/kube-errors.js';
-import { DEFAULT_REQUEST_TIMEOUT_MS, isNotFound, kubeCall, requestOptions } from './kube-request.js';
+import type { Lease } from '../kube/objects.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, isNotFound } from './kube-request.js';
 import { isLeaseHeld, microTime } from './lease-time.js';
 import { objectName } from './object-name.js';
 import { repeatUntilAborted } from './repeat.js';
 import { labelSelector, stateLabels } from './state-labels.js';
 
 export interface ReplicaLeaseOptions {
-  kubeConfig: KubeConfig;
+  kube: KubeApi;
   /** The service's namespace (K8S_NAMESPACE). */
   namespace: string;
   /** INTEGRATION_NAME; leases are `<integrationName>-replica-<podName>`. */
@@ -32,7 +32,7 @@ export interface ReplicaLeaseOptions {
 export class ReplicaLease {
   readonly identity: string;
   readonly leaseName: string;
-  private readonly api: CoordinationV1Api;
+  private readonly api: KubeApi;
   private readonly namespace: string;
   private readonly integrationName: string;
   private readonly renewMs: number;
@@ -43,7 +43,7 @@ export class ReplicaLease {
   private running?: { controller: AbortController; loop: Promise<void> };
 
   constructor(options: ReplicaLeaseOptions) {
-    this.api = options.kubeConfig.makeApiClient(CoordinationV1Api);
+    this.api = options.kube;
     this.namespace = options.namespace;
     this.integrationName = options.integrationName;
     this.identity = options.podName;
@@ -82,7 +82,7 @@ export class ReplicaLease {
     running.controller.abort();
     await running.loop;
     try {
-      await kubeCall(this.request('delete'), () => this.api.deleteNamespacedLease({ name: this.leaseName, namespace: this.namespace }, this.options(signal)));
+      await this.api.delete(LEASES, this.namespace, this.leaseName, this.options(signal));
     } catch (err) {
       if (!isNotFound(err)) this.logger.warn('cannot delete the replica lease; it will expire', { error: (err as Error).message });
     }
@@ -90,9 +90,7 @@ export class ReplicaLease {
 
   /** Identities of the replicas whose lease has not expired (this one included while it runs). */
   async liveReplicas(signal?: AbortSignal): Promise<Set<string>> {
-    const list = await kubeCall(this.request('list'), () =>
-      this.api.listNamespacedLease({ namespace: this.namespace, labelSelector: labelSelector(stateLabels(this.integrationName)) }, this.options(signal)),
-    );
+    const list = await this.api.list<Lease>(LEASES, this.namespace, { ...this.options(signal), labelSelector: labelSelector(stateLabels(this.integrationName)) });
     const now = this.clock.now();
     const live = new Set<string>();
     for (const lease of list.items) {
@@ -106,7 +104,7 @@ export class ReplicaLease {
   async isAlive(identity: string, signal?: AbortSignal): Promise<boolean> {
     const name = objectName(this.prefix, identity);
     try {
-      const lease = await kubeCall(this.request('get', name), () => this.api.readNamespacedLease({ name, namespace: this.namespace }, this.options(signal)));
+      const lease = await this.api.get<Lease>(LEASES, this.namespace, name, this.options(signal));
       return lease.spec?.holderIdentity === identity && isLeaseHeld(lease, this.clock.now());
     } catch (err) {
       if (isNotFound(err)) return false;
@@ -116,14 +114,14 @@ export class ReplicaLease {
 
   private async renew(signal: AbortSignal): Promise<void> {
     const now = microTime(this.clock.now());
-    let current: V1Lease | undefined;
+    let current: Lease | undefined;
     try {
-      current = await kubeCall(this.request('get'), () => this.api.readNamespacedLease({ name: this.leaseName, namespace: this.namespace }, this.options(signal)));
+      current = await this.api.get<Lease>(LEASES, this.namespace, this.leaseName, this.options(signal));
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
     const sameHolder = current?.spec?.holderIdentity === this.identity;
-    const body: V1Lease = {
+    const body: Lease = {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
       metadata: { ...current?.metadata, name: this.leaseName, namespace: this.namespace, labels: { ...current?.metadata?.labels, ...stateLabels(this.integrationName) } },
@@ -135,21 +133,17 @@ export class ReplicaLease {
       },
     };
     if (!current) {
-      await kubeCall(this.request('create'), () => this.api.createNamespacedLease({ namespace: this.namespace, body }, this.options(signal)));
+      await this.api.create(LEASES, this.namespace, body, this.options(signal));
       return;
     }
-    await kubeCall(this.request('update'), () => this.api.replaceNamespacedLease({ name: this.leaseName, namespace: this.namespace, body }, this.options(signal)));
+    await this.api.replace(LEASES, this.namespace, this.leaseName, body, this.options(signal));
   }
 
   private get prefix(): string {
     return `${this.integrationName}-replica`;
   }
 
-  private request(verb: string, name = this.leaseName): KubeRequestContext {
-    return { verb, resource: 'leases.coordination.k8s.io', namespace: this.namespace, name: verb === 'list' ? undefined : name };
-  }
-
-  private options(signal: AbortSignal | undefined): object {
-    return requestOptions(signal, this.requestTimeoutMs);
+  private options(signal: AbortSignal | undefined): RequestOptions {
+    return { signal, timeoutMs: this.requestTimeoutMs };
   }
 }

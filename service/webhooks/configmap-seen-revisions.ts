@@ -1,9 +1,10 @@
-import type { KubeConfig, V1ConfigMap } from '@kubernetes/client-node';
-import { CoreV1Api } from '@kubernetes/client-node';
+import { CONFIGMAPS, type KubeApi } from '../kube/kube-api.js';
+import type { ConfigMap } from '../kube/objects.js';
+import { isConflict, isNotFound } from '../state/kube-request.js';
 import { sameRevision, type SeenRevisionStore } from './seen-revisions.js';
 
 export interface ConfigMapSeenRevisionsOptions {
-  kubeConfig: KubeConfig;
+  kube: KubeApi;
   /** The service's namespace (K8S_NAMESPACE). */
   namespace: string;
   /** INTEGRATION_NAME; the ConfigMap is `<integrationName>-seen-revisions`. */
@@ -24,20 +25,18 @@ export class SeenRevisionsError extends Error {
   }
 }
 
-const statusOf = (err: unknown) => (err as { code?: number }).code;
-
 /**
  * Seen revisions kept in a ConfigMap in the service's namespace, so they survive restarts and are
  * shared by replicas. Writes are replaces with the read resourceVersion; a 409 re-reads and retries.
  */
 export class ConfigMapSeenRevisions implements SeenRevisionStore {
-  private readonly api: CoreV1Api;
+  private readonly api: KubeApi;
   private readonly namespace: string;
   readonly name: string;
   private readonly maxAttempts: number;
 
   constructor(options: ConfigMapSeenRevisionsOptions) {
-    this.api = options.kubeConfig.makeApiClient(CoreV1Api);
+    this.api = options.kube;
     this.namespace = options.namespace;
     this.name = `${options.integrationName}-seen-revisions`;
     this.maxAttempts = options.maxAttempts ?? 8;
@@ -74,7 +73,7 @@ export class ConfigMapSeenRevisions implements SeenRevisionStore {
         await this.write(current, data);
         return true;
       } catch (err) {
-        const conflict = statusOf(err) === 409 || (statusOf(err) === 404 && current !== undefined);
+        const conflict = isConflict(err) || (isNotFound(err) && current !== undefined);
         if (!conflict || attempt >= this.maxAttempts) {
           throw new SeenRevisionsError(`cannot write ConfigMap ${this.namespace}/${this.name}`, this.name, { cause: err });
         }
@@ -82,27 +81,27 @@ export class ConfigMapSeenRevisions implements SeenRevisionStore {
     }
   }
 
-  private async read(): Promise<V1ConfigMap | undefined> {
+  private async read(): Promise<ConfigMap | undefined> {
     try {
-      return await this.api.readNamespacedConfigMap({ name: this.name, namespace: this.namespace });
+      return await this.api.get<ConfigMap>(CONFIGMAPS, this.namespace, this.name);
     } catch (err) {
-      if (statusOf(err) === 404) return undefined;
+      if (isNotFound(err)) return undefined;
       throw new SeenRevisionsError(`cannot read ConfigMap ${this.namespace}/${this.name}`, this.name, { cause: err });
     }
   }
 
-  private async write(current: V1ConfigMap | undefined, data: Record<string, string>): Promise<void> {
+  private async write(current: ConfigMap | undefined, data: Record<string, string>): Promise<void> {
     if (!current) {
-      const body: V1ConfigMap = {
+      const body: ConfigMap = {
         apiVersion: 'v1',
         kind: 'ConfigMap',
         metadata: { name: this.name, namespace: this.namespace, labels: { 'app.kubernetes.io/managed-by': 'keptn-gitops-service' } },
         data,
       };
-      await this.api.createNamespacedConfigMap({ namespace: this.namespace, body });
+      await this.api.create(CONFIGMAPS, this.namespace, body);
       return;
     }
-    const body: V1ConfigMap = { ...current, data };
-    await this.api.replaceNamespacedConfigMap({ name: this.name, namespace: this.namespace, body });
+    const body: ConfigMap = { ...current, data };
+    await this.api.replace(CONFIGMAPS, this.namespace, this.name, body);
   }
 }

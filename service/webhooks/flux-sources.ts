@@ -1,5 +1,6 @@
-import type { KubeConfig } from '@kubernetes/client-node';
-import { CustomObjectsApi } from '@kubernetes/client-node';
+import { FLUX_RESOURCES } from '../deployers/flux/flux-resources.js';
+import type { KubeApi } from '../kube/kube-api.js';
+import { isNotFound } from '../state/kube-request.js';
 
 export interface FluxObjectRef {
   kind: string;
@@ -53,13 +54,8 @@ export function referencedSources(object: { kind?: string; metadata?: { name?: s
 
 const sameRef = (a: FluxObjectRef, b: FluxObjectRef) => a.kind === b.kind && a.name === b.name && a.namespace === b.namespace;
 
-const API = {
-  Kustomization: { group: 'kustomize.toolkit.fluxcd.io', version: 'v1', plural: 'kustomizations' },
-  HelmRelease: { group: 'helm.toolkit.fluxcd.io', version: 'v2', plural: 'helmreleases' },
-} as const;
-
 export interface KubeFluxSourceLookupOptions {
-  kubeConfig: KubeConfig;
+  kube: KubeApi;
   /** How long an object's sources are remembered; default 30 s. */
   cacheMs?: number;
   now?: () => number;
@@ -67,13 +63,13 @@ export interface KubeFluxSourceLookupOptions {
 
 /** Reads the Kustomization/HelmRelease through the Kubernetes API, caching its sources briefly. */
 export class KubeFluxSourceLookup implements FluxSourceLookup {
-  private readonly api: CustomObjectsApi;
+  private readonly api: KubeApi;
   private readonly cacheMs: number;
   private readonly now: () => number;
   private readonly cache = new Map<string, { at: number; sources: FluxObjectRef[] }>();
 
   constructor(options: KubeFluxSourceLookupOptions) {
-    this.api = options.kubeConfig.makeApiClient(CustomObjectsApi);
+    this.api = options.kube;
     this.cacheMs = options.cacheMs ?? 30_000;
     this.now = options.now ?? Date.now;
   }
@@ -86,13 +82,12 @@ export class KubeFluxSourceLookup implements FluxSourceLookup {
     const key = `${target.kind}/${target.namespace}/${target.name}`;
     const cached = this.cache.get(key);
     if (cached && this.now() - cached.at < this.cacheMs) return cached.sources;
-    const api = API[target.kind as keyof typeof API];
-    if (!api) return [];
+    if (target.kind !== 'Kustomization' && target.kind !== 'HelmRelease') return [];
     let object: unknown;
     try {
-      object = await this.api.getNamespacedCustomObject({ ...api, namespace: target.namespace, name: target.name });
+      object = await this.api.get(FLUX_RESOURCES[target.kind], target.namespace, target.name);
     } catch (err) {
-      if ((err as { code?: number }).code === 404) return [];
+      if (isNotFound(err)) return [];
       throw new FluxSourceLookupError(`cannot read ${key} to find its sources`, target, { cause: err });
     }
     const sources = referencedSources(object as Parameters<typeof referencedSources>[0]);

@@ -43,10 +43,10 @@ describe('chart RBAC against the code', function () {
     seedHelmRelease(kube.sim, { name: 'chart', namespace: 'flux-system', chart: 'podinfo', version: '6.0.3' });
     seedHelmChart(kube.sim, { name: 'flux-system-chart', namespace: 'flux-system', chart: 'podinfo', version: '6.0.3' });
     kube.sim.clearRequestLog();
-    const common = { kubeConfig: kube.kubeConfig, namespace: 'keptn', integrationName: 'gitops-service', logger: silentLogger };
+    const common = { kube: kube.api, namespace: 'keptn', integrationName: 'gitops-service', logger: silentLogger };
 
     // Push direction: Flux deliveries with their sources, marker clearing, adoption lookups.
-    const deployer = new FluxDeployer({ kubeConfig: kube.kubeConfig, logger: silentLogger });
+    const deployer = new FluxDeployer({ kube: kube.api, logger: silentLogger });
     const ks = fluxTarget('Kustomization', 'app');
     const hr = fluxTarget('HelmRelease', 'chart', { force: true });
     await deployer.deploy({ target: ks, delivery: delivery('t1'), signal: new AbortController().signal });
@@ -75,7 +75,7 @@ describe('chart RBAC against the code', function () {
     const seen = new ConfigMapSeenRevisions(common);
     await seen.markIfNew('k', 'r1');
     await seen.markIfNew('k', 'r2');
-    await new KubeFluxSourceLookup({ kubeConfig: kube.kubeConfig }).usesSource(
+    await new KubeFluxSourceLookup({ kube: kube.api }).usesSource(
       { kind: 'Kustomization', name: 'app', namespace: 'flux-system' },
       { kind: 'GitRepository', name: 'repo', namespace: 'flux-system' },
     );

@@ -1,8 +1,8 @@
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../../../lib/index.js';
 import type { ResolvedFluxTarget } from '../../config/gitops-config.js';
 import type { ServiceMetrics } from '../../metrics.js';
 import type { BackoffOptions } from '../../util/backoff.js';
+import type { KubeApi } from '../../kube/kube-api.js';
 import { KubeClient, systemClock, type Clock } from '../../kube/kube-client.js';
 import { WatchHubs } from '../../kube/watch-hub.js';
 import { DeployError, type Deployer, type DeployRequest, type DeployResult } from '../deployer.js';
@@ -15,7 +15,7 @@ import { newReconcileToken } from './reconcile-token.js';
 import { sourceOf, type SourceTarget } from './source-ref.js';
 
 export interface FluxDeployerOptions {
-  kubeConfig: KubeConfig;
+  kube: KubeApi;
   logger: Logger;
   metrics?: ServiceMetrics;
   clock?: Clock;
@@ -48,7 +48,7 @@ export class FluxDeployer implements Deployer<ResolvedFluxTarget> {
   constructor(options: FluxDeployerOptions) {
     this.logger = options.logger;
     this.clock = options.clock ?? systemClock;
-    this.client = new KubeClient({ kubeConfig: options.kubeConfig, logger: options.logger, metrics: options.metrics, tool: 'flux', retry: options.retry, requestTimeoutMs: options.requestTimeoutMs, clock: this.clock });
+    this.client = new KubeClient({ kube: options.kube, logger: options.logger, metrics: options.metrics, tool: 'flux', retry: options.retry, requestTimeoutMs: options.requestTimeoutMs, clock: this.clock });
     this.hubs = new WatchHubs({ client: this.client, logger: options.logger, metrics: options.metrics, tool: 'flux', watchTimeoutSeconds: options.watchTimeoutSeconds });
   }
 

@@ -1,4 +1,4 @@
-import type { ResourceRef } from '../../kube/kube-client.js';
+import type { ResourceRef } from '../../kube/kube-api.js';
 
 /** The Flux kinds the deployer touches, with the API group/version/plural of each. */
 export const FLUX_RESOURCES = {

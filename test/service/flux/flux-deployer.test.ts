@@ -10,7 +10,7 @@ import { ANNOTATIONS } from '../../../service/deployers/flux/flux-resources.js';
 import { createServiceMetrics } from '../../../service/metrics.js';
 import { FluxControllerSimulator, seedGitRepository, seedHelmChart, seedHelmRelease, seedKustomization } from '../../../service/sandbox/flux/index.js';
 import { eventually } from '../../support/eventually.js';
-import { sandboxKubeConfig, startKubeSandbox, type KubeSandbox } from '../../support/kube.js';
+import { sandboxKubeApi, startKubeSandbox, type KubeSandbox } from '../../support/kube.js';
 import { freePort } from '../../support/ports.js';
 
 const REV = 'main@sha1:1111111111111111111111111111111111111111';
@@ -44,7 +44,7 @@ describe('FluxDeployer', () => {
     sandbox = await startKubeSandbox();
     flux = new FluxControllerSimulator(sandbox.sim, { delayMs: 20 });
     registry = new Registry();
-    deployer = new FluxDeployer({ kubeConfig: sandbox.kubeConfig, logger: silentLogger, metrics: createServiceMetrics(registry), retry: { baseMs: 5, maxMs: 40 }, requestTimeoutMs: 3000 });
+    deployer = new FluxDeployer({ kube: sandbox.api, logger: silentLogger, metrics: createServiceMetrics(registry), retry: { baseMs: 5, maxMs: 40 }, requestTimeoutMs: 3000 });
     seedGitRepository(sandbox.sim, { name: 'podinfo', revision: REV });
     seedKustomization(sandbox.sim, { name: 'podinfo', sourceRef: { kind: 'GitRepository', name: 'podinfo' } });
   });
@@ -132,7 +132,7 @@ describe('FluxDeployer', () => {
   });
 
   it('throws unreachable when no API server answers until the deadline', async () => {
-    const dead = new FluxDeployer({ kubeConfig: sandboxKubeConfig(`http://127.0.0.1:${await freePort()}`), logger: silentLogger, retry: { baseMs: 5, maxMs: 20 } });
+    const dead = new FluxDeployer({ kube: sandboxKubeApi(`http://127.0.0.1:${await freePort()}`), logger: silentLogger, retry: { baseMs: 5, maxMs: 20 } });
     const err = (await dead.deploy(request(target('Kustomization', 'podinfo', 'flux-system'), delivery({}, 300))).catch((e: unknown) => e)) as DeployError;
     await dead.close();
     expect(err.kind).to.equal('unreachable');
@@ -178,7 +178,7 @@ describe('FluxDeployer', () => {
     const first = deployer.deploy(request(target('Kustomization', 'podinfo', 'flux-system')));
     await eventually(() => sandbox.sim.get('Kustomization', 'flux-system', 'podinfo')!.metadata.annotations?.[ANNOTATIONS.delivery] !== undefined);
     const record = JSON.parse(sandbox.sim.get('Kustomization', 'flux-system', 'podinfo')!.metadata.annotations![ANNOTATIONS.delivery]!) as DeliveryRecord;
-    const other = new FluxDeployer({ kubeConfig: sandbox.kubeConfig, logger: silentLogger });
+    const other = new FluxDeployer({ kube: sandbox.api, logger: silentLogger });
     const patchesBefore = sandbox.sim.requestCount({ verb: 'patch' });
     const resumed = await other.resume(request(target('Kustomization', 'podinfo', 'flux-system'), record));
     await other.close();

@@ -11,10 +11,10 @@ describe('adopting the deliveries of a dead replica', () => {
 
   const replica = (podName: string) => {
     const lease = ctx.cleanup.add(
-      new ReplicaLease({ kubeConfig: ctx.kube.kubeConfig, namespace: NAMESPACE, integrationName: INTEGRATION, podName, renewMs: 100, leaseDurationSeconds: 1, logger: silentLogger }),
+      new ReplicaLease({ kube: ctx.kube.api, namespace: NAMESPACE, integrationName: INTEGRATION, podName, renewMs: 100, leaseDurationSeconds: 1, logger: silentLogger }),
       (r) => r.stop(),
     );
-    const store = new ConfigMapDeliveryStore({ kubeConfig: ctx.kube.kubeConfig, namespace: NAMESPACE, integrationName: INTEGRATION, owner: podName, logger: silentLogger });
+    const store = new ConfigMapDeliveryStore({ kube: ctx.kube.api, namespace: NAMESPACE, integrationName: INTEGRATION, owner: podName, logger: silentLogger });
     return { lease, store, adopt: (includeOwn = false) => adoptOrphanedDeliveries({ store, replicas: lease, logger: silentLogger, includeOwn }) };
   };
 
@@ -51,7 +51,7 @@ describe('adopting the deliveries of a dead replica', () => {
   it('adopts records without an owner and, at start-up, returns its own', async () => {
     const b = replica('pod-b');
     await b.lease.start();
-    await new ConfigMapDeliveryStore({ kubeConfig: ctx.kube.kubeConfig, namespace: NAMESPACE, integrationName: INTEGRATION, logger: silentLogger }).save(deliveryRecord('ownerless'));
+    await new ConfigMapDeliveryStore({ kube: ctx.kube.api, namespace: NAMESPACE, integrationName: INTEGRATION, logger: silentLogger }).save(deliveryRecord('ownerless'));
     await b.store.save(deliveryRecord('own'));
     expect((await b.adopt()).map((r) => r.triggeredid)).to.deep.equal(['ownerless']);
     expect((await b.adopt(true)).map((r) => r.triggeredid).sort()).to.deep.equal(['own', 'ownerless']);

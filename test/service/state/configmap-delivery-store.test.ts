@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import type { V1ConfigMap } from '@kubernetes/client-node';
+import type { ConfigMap } from '../../../service/kube/objects.js';
 import { silentLogger } from '../../../lib/index.js';
 import { KubeApiError } from '../../../service/kube/kube-errors.js';
 import { ConfigMapDeliveryStore, type ConfigMapDeliveryStoreOptions } from '../../../service/state/configmap-delivery-store.js';
-import { sandboxKubeConfig } from '../../support/kube.js';
+import { sandboxKubeApi } from '../../support/kube.js';
 import { freePort } from '../../support/ports.js';
 import { kubeSandboxPerTest, deliveryRecord, INTEGRATION, NAMESPACE } from './harness.js';
 
@@ -13,8 +13,8 @@ describe('ConfigMapDeliveryStore', () => {
   const ctx = kubeSandboxPerTest();
 
   const store = (options: Partial<ConfigMapDeliveryStoreOptions> = {}) =>
-    new ConfigMapDeliveryStore({ kubeConfig: ctx.kube.kubeConfig, namespace: NAMESPACE, integrationName: INTEGRATION, owner: 'pod-a', logger: silentLogger, ...options });
-  const configMap = (name: string) => ctx.kube.sim.get('ConfigMap', NAMESPACE, name) as unknown as V1ConfigMap | undefined;
+    new ConfigMapDeliveryStore({ kube: ctx.kube.api, namespace: NAMESPACE, integrationName: INTEGRATION, owner: 'pod-a', logger: silentLogger, ...options });
+  const configMap = (name: string) => ctx.kube.sim.get('ConfigMap', NAMESPACE, name) as unknown as ConfigMap | undefined;
 
   it('keeps a record in <integration>-delivery-<triggeredid> with the labels and the owner', async () => {
     await store().save(deliveryRecord(ID));
@@ -108,7 +108,7 @@ describe('ConfigMapDeliveryStore', () => {
   });
 
   it('fails with a transient KubeApiError naming the ConfigMap when the API is unreachable', async () => {
-    const s = new ConfigMapDeliveryStore({ kubeConfig: sandboxKubeConfig(`http://127.0.0.1:${await freePort()}`), namespace: NAMESPACE, integrationName: INTEGRATION, logger: silentLogger });
+    const s = new ConfigMapDeliveryStore({ kube: sandboxKubeApi(`http://127.0.0.1:${await freePort()}`), namespace: NAMESPACE, integrationName: INTEGRATION, logger: silentLogger });
     const err = await s.save(deliveryRecord(ID)).then(
       () => undefined,
       (e: unknown) => e,

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { V1Lease } from '@kubernetes/client-node';
+import type { Lease } from '../../../service/kube/objects.js';
 import { silentLogger } from '../../../lib/index.js';
 import { LeaderElection, type LeaderElectionOptions } from '../../../service/state/leader-election.js';
 import { eventually } from '../../support/eventually.js';
@@ -12,7 +12,7 @@ describe('LeaderElection', () => {
   const election = (identity: string, options: Partial<LeaderElectionOptions> = {}) =>
     ctx.cleanup.add(
       new LeaderElection({
-        kubeConfig: ctx.kube.kubeConfig,
+        kube: ctx.kube.api,
         namespace: NAMESPACE,
         integrationName: INTEGRATION,
         identity,
@@ -24,7 +24,7 @@ describe('LeaderElection', () => {
       }),
       (e) => e.stop(),
     );
-  const lease = () => ctx.kube.sim.get('Lease', NAMESPACE, LEASE) as unknown as V1Lease | undefined;
+  const lease = () => ctx.kube.sim.get('Lease', NAMESPACE, LEASE) as unknown as Lease | undefined;
   const changes = (e: LeaderElection) => {
     const seen: boolean[] = [];
     e.onChange((leader) => seen.push(leader));

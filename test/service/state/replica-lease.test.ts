@@ -1,10 +1,10 @@
 import { expect } from 'chai';
-import type { V1Lease } from '@kubernetes/client-node';
+import type { Lease } from '../../../service/kube/objects.js';
 import { silentLogger } from '../../../lib/index.js';
 import { KubeApiError } from '../../../service/kube/kube-errors.js';
 import { ReplicaLease, type ReplicaLeaseOptions } from '../../../service/state/replica-lease.js';
 import { eventually } from '../../support/eventually.js';
-import { sandboxKubeConfig } from '../../support/kube.js';
+import { sandboxKubeApi } from '../../support/kube.js';
 import { freePort } from '../../support/ports.js';
 import { INTEGRATION, kubeSandboxPerTest, NAMESPACE } from './harness.js';
 
@@ -13,10 +13,10 @@ describe('ReplicaLease', () => {
 
   const replica = (podName: string, options: Partial<ReplicaLeaseOptions> = {}) =>
     ctx.cleanup.add(
-      new ReplicaLease({ kubeConfig: ctx.kube.kubeConfig, namespace: NAMESPACE, integrationName: INTEGRATION, podName, renewMs: 100, leaseDurationSeconds: 1, logger: silentLogger, ...options }),
+      new ReplicaLease({ kube: ctx.kube.api, namespace: NAMESPACE, integrationName: INTEGRATION, podName, renewMs: 100, leaseDurationSeconds: 1, logger: silentLogger, ...options }),
       (r) => r.stop(),
     );
-  const leaseOf = (name: string) => ctx.kube.sim.get('Lease', NAMESPACE, name) as unknown as V1Lease | undefined;
+  const leaseOf = (name: string) => ctx.kube.sim.get('Lease', NAMESPACE, name) as unknown as Lease | undefined;
 
   it('creates <integration>-replica-<pod> with the labels, holder and duration', async () => {
     const r = replica('gitops-service-7d9f-abcde');
@@ -98,7 +98,7 @@ describe('ReplicaLease', () => {
   });
 
   it('fails start with a KubeApiError naming the lease when the API is unreachable', async () => {
-    const r = new ReplicaLease({ kubeConfig: sandboxKubeConfig(`http://127.0.0.1:${await freePort()}`), namespace: NAMESPACE, integrationName: INTEGRATION, podName: 'pod-a', logger: silentLogger });
+    const r = new ReplicaLease({ kube: sandboxKubeApi(`http://127.0.0.1:${await freePort()}`), namespace: NAMESPACE, integrationName: INTEGRATION, podName: 'pod-a', logger: silentLogger });
     const err = await r.start().then(
       () => undefined,
       (e: unknown) => e,

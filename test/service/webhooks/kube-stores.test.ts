@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { ConfigMapSeenRevisions } from '../../../service/webhooks/configmap-seen-revisions.js';
 import { KubeFluxSourceLookup } from '../../../service/webhooks/flux-sources.js';
 import { readFixture } from '../../support/paths.js';
-import { startKubeSandbox, sandboxKubeConfig, type KubeSandbox } from '../../support/kube.js';
+import { startKubeSandbox, sandboxKubeApi, type KubeSandbox } from '../../support/kube.js';
 import { freePort } from '../../support/ports.js';
 import { Harness, NEW_SHA, outOfSync, argoBody } from './harness.js';
 
@@ -15,7 +15,7 @@ describe('seen revisions and Flux sources in the cluster', () => {
   });
   afterEach(() => kube.sim.stop());
 
-  const store = () => new ConfigMapSeenRevisions({ kubeConfig: kube.kubeConfig, namespace: 'keptn', integrationName: 'gitops-service' });
+  const store = () => new ConfigMapSeenRevisions({ kube: kube.api, namespace: 'keptn', integrationName: 'gitops-service' });
 
   describe('ConfigMapSeenRevisions', () => {
     it('creates <integration-name>-seen-revisions and reports a revision new only once', async () => {
@@ -54,7 +54,7 @@ describe('seen revisions and Flux sources in the cluster', () => {
 
     it('fails with the ConfigMap name when the API cannot be reached', async () => {
       const seen = new ConfigMapSeenRevisions({
-        kubeConfig: sandboxKubeConfig(`http://127.0.0.1:${await freePort()}`),
+        kube: sandboxKubeApi(`http://127.0.0.1:${await freePort()}`),
         namespace: 'keptn',
         integrationName: 'gitops-service',
       });
@@ -88,7 +88,7 @@ describe('seen revisions and Flux sources in the cluster', () => {
       const k = readFixture<any>('gitops', 'flux-kustomization-with-status.json');
       delete k.status;
       kube.sim.create('Kustomization', k);
-      const lookup = new KubeFluxSourceLookup({ kubeConfig: kube.kubeConfig });
+      const lookup = new KubeFluxSourceLookup({ kube: kube.api });
       const target = { kind: 'Kustomization', name: 'podinfo', namespace: 'flux-system' };
       expect(await lookup.usesSource(target, { kind: 'GitRepository', name: 'podinfo', namespace: 'flux-system' })).to.equal(true);
       expect(await lookup.usesSource(target, { kind: 'GitRepository', name: 'podinfo', namespace: 'default' })).to.equal(false);
@@ -105,7 +105,7 @@ describe('seen revisions and Flux sources in the cluster', () => {
         metadata: { name: 'oci-app', namespace: 'apps' },
         spec: { interval: '5m', chartRef: { kind: 'OCIRepository', name: 'oci-app' } },
       });
-      const lookup = new KubeFluxSourceLookup({ kubeConfig: kube.kubeConfig });
+      const lookup = new KubeFluxSourceLookup({ kube: kube.api });
       const podinfo = { kind: 'HelmRelease', name: 'podinfo', namespace: 'default' };
       expect(await lookup.usesSource(podinfo, { kind: 'HelmRepository', name: 'podinfo', namespace: 'flux-system' })).to.equal(true);
       expect(await lookup.usesSource(podinfo, { kind: 'HelmChart', name: 'default-podinfo', namespace: 'flux-system' })).to.equal(true);
@@ -117,7 +117,7 @@ describe('seen revisions and Flux sources in the cluster', () => {
       const k = readFixture<any>('gitops', 'flux-kustomization-with-status.json');
       delete k.status;
       kube.sim.create('Kustomization', k);
-      const lookup = new KubeFluxSourceLookup({ kubeConfig: kube.kubeConfig });
+      const lookup = new KubeFluxSourceLookup({ kube: kube.api });
       const target = { kind: 'Kustomization', name: 'podinfo', namespace: 'flux-system' };
       const source = { kind: 'GitRepository', name: 'podinfo', namespace: 'flux-system' };
       await lookup.usesSource(target, source);
@@ -126,7 +126,7 @@ describe('seen revisions and Flux sources in the cluster', () => {
     });
 
     it('answers false for a target that does not exist', async () => {
-      const lookup = new KubeFluxSourceLookup({ kubeConfig: kube.kubeConfig });
+      const lookup = new KubeFluxSourceLookup({ kube: kube.api });
       const target = { kind: 'Kustomization', name: 'missing', namespace: 'flux-system' };
       expect(await lookup.usesSource(target, { kind: 'GitRepository', name: 'x', namespace: 'flux-system' })).to.equal(false);
     });
@@ -135,7 +135,7 @@ describe('seen revisions and Flux sources in the cluster', () => {
       const k = readFixture<any>('gitops', 'flux-kustomization-with-status.json');
       delete k.status;
       kube.sim.create('Kustomization', k);
-      const h = await Harness.start({ sources: new KubeFluxSourceLookup({ kubeConfig: kube.kubeConfig }), seen: store() });
+      const h = await Harness.start({ sources: new KubeFluxSourceLookup({ kube: kube.api }), seen: store() });
       try {
         const e = {
           involvedObject: { kind: 'GitRepository', name: 'podinfo', namespace: 'flux-system' },

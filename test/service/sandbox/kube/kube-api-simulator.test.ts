@@ -1,8 +1,10 @@
 import { expect } from 'chai';
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { CONFIGMAPS, type KubeApi, type ResourceRef } from '../../../../service/kube/kube-api.js';
+import type { ConfigMap } from '../../../../service/kube/objects.js';
 import { startKubeSandbox, type KubeSandbox } from '../../../support/kube.js';
 
-const KS = { group: 'kustomize.toolkit.fluxcd.io', version: 'v1', plural: 'kustomizations' };
+const KS: ResourceRef = { group: 'kustomize.toolkit.fluxcd.io', version: 'v1', plural: 'kustomizations', kind: 'Kustomization' };
+type Obj = { metadata: { generation: number; resourceVersion: string } };
 
 function kustomization(name: string) {
   return {
@@ -20,19 +22,20 @@ async function rawRequest(url: string, init: RequestInit): Promise<{ status: num
 
 describe('KubeApiSimulator', () => {
   let sandbox: KubeSandbox;
-  let api: CustomObjectsApi;
+  let api: KubeApi;
 
   beforeEach(async () => {
     sandbox = await startKubeSandbox();
-    api = sandbox.kubeConfig.makeApiClient(CustomObjectsApi);
+    api = sandbox.api;
   });
   afterEach(async () => {
+    await api.close();
     await sandbox.sim.stop();
   });
 
-  it('creates and gets a Kustomization through client-node with generation 1', async () => {
-    await api.createNamespacedCustomObject({ ...KS, namespace: 'flux-system', body: kustomization('podinfo') });
-    const got = await api.getNamespacedCustomObject({ ...KS, namespace: 'flux-system', name: 'podinfo' });
+  it('creates and gets a Kustomization with generation 1', async () => {
+    await api.create(KS, 'flux-system', kustomization('podinfo'));
+    const got = await api.get<Obj>(KS, 'flux-system', 'podinfo');
     expect(got.metadata.generation).to.equal(1);
     expect(got.metadata.resourceVersion).to.be.a('string');
   });
@@ -43,7 +46,7 @@ describe('KubeApiSimulator', () => {
   });
 
   it('answers 415 to a strategic merge patch on a custom resource', async () => {
-    await api.createNamespacedCustomObject({ ...KS, namespace: 'flux-system', body: kustomization('podinfo') });
+    await api.create(KS, 'flux-system', kustomization('podinfo'));
     const { status, body } = await rawRequest(`${sandbox.sim.url}/apis/${KS.group}/v1/namespaces/flux-system/kustomizations/podinfo`, {
       method: 'PATCH',
       headers: { 'Content-Type': 'application/strategic-merge-patch+json' },
@@ -54,11 +57,10 @@ describe('KubeApiSimulator', () => {
   });
 
   it('bumps generation on a spec change only', async () => {
-    await api.createNamespacedCustomObject({ ...KS, namespace: 'flux-system', body: kustomization('podinfo') });
-    const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-    const annotated = await api.patchNamespacedCustomObject({ ...KS, namespace: 'flux-system', name: 'podinfo', body: { metadata: { annotations: { x: '1' } } } }, merge);
+    await api.create(KS, 'flux-system', kustomization('podinfo'));
+    const annotated = await api.patchMerge<Obj>(KS, 'flux-system', 'podinfo', { metadata: { annotations: { x: '1' } } });
     expect(annotated.metadata.generation).to.equal(1);
-    const changed = await api.patchNamespacedCustomObject({ ...KS, namespace: 'flux-system', name: 'podinfo', body: { spec: { path: './other' } } }, merge);
+    const changed = await api.patchMerge<Obj>(KS, 'flux-system', 'podinfo', { spec: { path: './other' } });
     expect(changed.metadata.generation).to.equal(2);
     expect(Number(changed.metadata.resourceVersion)).to.be.greaterThan(Number(annotated.metadata.resourceVersion));
   });
@@ -76,24 +78,24 @@ describe('KubeApiSimulator', () => {
   });
 
   it('answers 409 to a ConfigMap update with a stale resourceVersion', async () => {
-    const core = sandbox.kubeConfig.makeApiClient(CoreV1Api);
-    const created = await core.createNamespacedConfigMap({ namespace: 'keptn', body: { metadata: { name: 'rec' }, data: { a: '1' } } });
-    await core.replaceNamespacedConfigMap({ namespace: 'keptn', name: 'rec', body: { ...created, data: { a: '2' } } });
-    const err = await core.replaceNamespacedConfigMap({ namespace: 'keptn', name: 'rec', body: { ...created, data: { a: '3' } } }).catch((e) => e);
-    expect(err.code).to.equal(409);
+    const created = await api.create<ConfigMap>(CONFIGMAPS, 'keptn', { metadata: { name: 'rec' }, data: { a: '1' } });
+    await api.replace(CONFIGMAPS, 'keptn', 'rec', { ...created, data: { a: '2' } });
+    const err: any = await api.replace(CONFIGMAPS, 'keptn', 'rec', { ...created, data: { a: '3' } }).catch((e: any) => e);
+    expect(err.status).to.equal(409);
+    expect(err.kind).to.equal('conflict');
   });
 
   it('enforces RBAC rules with a 403 naming verb, resource and namespace', async () => {
-    await api.createNamespacedCustomObject({ ...KS, namespace: 'flux-system', body: kustomization('podinfo') });
+    await api.create(KS, 'flux-system', kustomization('podinfo'));
     sandbox.sim.setRbac([{ group: KS.group, resource: 'kustomizations', verbs: ['get'] }]);
-    await api.getNamespacedCustomObject({ ...KS, namespace: 'flux-system', name: 'podinfo' });
-    const err = await api.patchNamespacedCustomObject({ ...KS, namespace: 'flux-system', name: 'podinfo', body: {} }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)).catch((e) => e);
-    expect(err.code).to.equal(403);
-    expect(String(err.body)).to.contain('cannot patch resource \\"kustomizations\\"').and.contain('flux-system');
+    await api.get(KS, 'flux-system', 'podinfo');
+    const err: any = await api.patchMerge(KS, 'flux-system', 'podinfo', {}).catch((e: any) => e);
+    expect(err.status).to.equal(403);
+    expect(err.message).to.contain('cannot patch resource "kustomizations"').and.contain('flux-system');
   });
 
   it('sends ERROR 410 on a watch from a compacted resourceVersion', async () => {
-    await api.createNamespacedCustomObject({ ...KS, namespace: 'flux-system', body: kustomization('podinfo') });
+    await api.create(KS, 'flux-system', kustomization('podinfo'));
     sandbox.sim.store.compact();
     const res = await fetch(`${sandbox.sim.url}/apis/${KS.group}/v1/namespaces/flux-system/kustomizations?watch=true&resourceVersion=1`);
     const line = JSON.parse((await res.text()).trim());
@@ -103,10 +105,10 @@ describe('KubeApiSimulator', () => {
 
   it('injects faults on matching requests and logs every request', async () => {
     sandbox.sim.failNext({ status: 503, match: { verb: 'get', resource: 'kustomizations' } });
-    const err = await api.getNamespacedCustomObject({ ...KS, namespace: 'flux-system', name: 'podinfo' }).catch((e) => e);
-    expect(err.code).to.equal(503);
-    const err2 = await api.getNamespacedCustomObject({ ...KS, namespace: 'flux-system', name: 'podinfo' }).catch((e) => e);
-    expect(err2.code).to.equal(404);
+    const err: any = await api.get(KS, 'flux-system', 'podinfo').catch((e: any) => e);
+    expect(err.status).to.equal(503);
+    const err2: any = await api.get(KS, 'flux-system', 'podinfo').catch((e: any) => e);
+    expect(err2.status).to.equal(404);
     expect(sandbox.sim.requestCount({ verb: 'get', resource: 'kustomizations' })).to.equal(2);
   });
 });

@@ -16,7 +16,7 @@ describe('KubeClient against the simulator', () => {
   beforeEach(async () => {
     sandbox = await startKubeSandbox();
     registry = new Registry();
-    client = new KubeClient({ kubeConfig: sandbox.kubeConfig, logger: silentLogger, metrics: createServiceMetrics(registry), tool: 'flux', retry: { baseMs: 5, maxMs: 20 }, requestTimeoutMs: 300 });
+    client = new KubeClient({ kube: sandbox.api, logger: silentLogger, metrics: createServiceMetrics(registry), tool: 'flux', retry: { baseMs: 5, maxMs: 20 }, requestTimeoutMs: 300 });
     sandbox.sim.create('Kustomization', {
       metadata: { name: 'podinfo', namespace: 'flux-system' },
       spec: { interval: '5m', path: './', prune: true, sourceRef: { kind: 'GitRepository', name: 'podinfo' } },
