@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { isAbsolute, resolve } from 'node:path';
 import type { KubeAuth } from './kube-config.js';
 
 /** Refresh a token this long before the plugin says it expires. */
@@ -15,9 +16,11 @@ interface ExecCredential {
  * `expirationTimestamp`, run it again. Only token credentials are supported; a plugin that returns
  * a client certificate gets a clear error.
  */
-export function execCredentialAuth(exec: Record<string, unknown>, source: string): KubeAuth {
-  const command = typeof exec.command === 'string' ? exec.command : '';
-  if (!command) throw new Error(`${source}: exec credential plugin has no command`);
+export function execCredentialAuth(exec: Record<string, unknown>, source: string, base: string): KubeAuth {
+  const named = typeof exec.command === 'string' ? exec.command : '';
+  if (!named) throw new Error(`${source}: exec credential plugin has no command`);
+  // As kubectl: a relative path (one with a slash) is relative to the kubeconfig; a bare name is looked up on PATH.
+  const command = named.includes('/') && !isAbsolute(named) ? resolve(base, named) : named;
   const args = Array.isArray(exec.args) ? exec.args.map(String) : [];
   const apiVersion = typeof exec.apiVersion === 'string' ? exec.apiVersion : 'client.authentication.k8s.io/v1';
   const extraEnv = Object.fromEntries(

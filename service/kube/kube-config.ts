@@ -129,7 +129,7 @@ function userAuth(user: Record<string, unknown>, base: string, source: string): 
     const basic = Buffer.from(`${username}:${stringField(user, 'password') ?? ''}`).toString('base64');
     return { authorization: async () => `Basic ${basic}` };
   }
-  if (user.exec && typeof user.exec === 'object') return execCredentialAuth(user.exec as Record<string, unknown>, source);
+  if (user.exec && typeof user.exec === 'object') return execCredentialAuth(user.exec as Record<string, unknown>, source, base);
   const provider = (user['auth-provider'] as { name?: string } | undefined)?.name;
   if (provider) throw new Error(`${source}: auth-provider "${provider}" is not supported; use an exec credential plugin (e.g. kubelogin, gke-gcloud-auth-plugin)`);
   return NO_AUTH;
