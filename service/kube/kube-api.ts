@@ -142,6 +142,8 @@ export class KubeApi {
       if (signal?.aborted) return;
       throw toKubeApiError(err, context);
     } finally {
+      // Closes the connection when the consumer stops early; the abort this causes is expected.
+      response.body.on('error', () => undefined);
       response.body.destroy();
     }
   }

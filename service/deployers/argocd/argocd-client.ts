@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { Agent, fetch as undiciFetch } from 'undici';
+import { STATUS_CODES } from 'node:http';
+import { Agent, request, type Dispatcher } from 'undici';
 import type { ArgoInstance } from '../../config/gitops-config.js';
 import type { ServiceMetrics } from '../../metrics.js';
 import type { Logger } from '../../../lib/index.js';
@@ -10,14 +11,10 @@ import { backoffDelay, delay as abortableSleep, type BackoffOptions } from '../.
 /** Argo CD's API is slower to recover than the Kubernetes API: start at 500 ms, cap at 15 s. */
 export const ARGOCD_BACKOFF: BackoffOptions = { baseMs: 500, maxMs: 15_000 };
 
-export type FetchFn = typeof globalThis.fetch;
-
 export interface ArgoCdClientOptions {
   instance: ArgoInstance;
   logger: Logger;
   metrics?: ServiceMetrics;
-  /** Default: global fetch, or undici's with a custom CA / insecure agent when the instance asks for one. */
-  fetch?: FetchFn;
   /** Epoch ms now; default Date.now. */
   clock?: () => number;
   retry?: BackoffOptions;
@@ -63,8 +60,7 @@ export class ArgoCdClient {
   readonly instance: ArgoInstance;
   private readonly logger: Logger;
   private readonly metrics?: ServiceMetrics;
-  private readonly fetchFn: FetchFn;
-  private readonly dispatcher?: Agent;
+  private readonly dispatcher: Agent;
   private readonly clock: () => number;
   private readonly retry: BackoffOptions;
   private readonly requestTimeoutMs: number;
@@ -80,10 +76,12 @@ export class ArgoCdClient {
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.random = options.random ?? Math.random;
     const { caFile, insecure } = options.instance;
-    if (caFile || insecure) {
-      this.dispatcher = new Agent({ connect: caFile ? { ca: readFileSync(caFile, 'utf8') } : { rejectUnauthorized: false } });
-    }
-    this.fetchFn = options.fetch ?? (this.dispatcher ? (undiciFetch as unknown as FetchFn) : globalThis.fetch);
+    this.dispatcher = new Agent({ connect: caFile ? { ca: readFileSync(caFile, 'utf8') } : insecure ? { rejectUnauthorized: false } : {} });
+  }
+
+  /** Closes the instance's connections. */
+  async close(): Promise<void> {
+    await this.dispatcher.close();
   }
 
   getApplication(name: string, scope: AppScope = {}, call: CallOptions = {}): Promise<Application> {
@@ -118,8 +116,6 @@ export class ArgoCdClient {
    * `ArgoApiError` when it cannot be opened; reconnecting is the caller's choice.
    */
   async *watch(name: string, scope: AppScope, signal: AbortSignal): AsyncGenerator<Application> {
-    const local = new AbortController();
-    const linked = AbortSignal.any([signal, local.signal]);
     const spec: RequestSpec = {
       method: 'GET',
       path: '/api/v1/stream/applications',
@@ -127,11 +123,11 @@ export class ArgoCdClient {
       action: `watch of application '${name}'`,
       application: name,
     };
-    const response = await this.send(spec, linked, false);
+    const response = await this.send(spec, signal, false);
     try {
-      yield* readEvents(response, spec, this.instance.name);
+      yield* readEvents(response.body, spec, this.instance.name);
     } finally {
-      local.abort();
+      discard(response.body);
     }
   }
 
@@ -140,7 +136,7 @@ export class ArgoCdClient {
     for (let attempt = 0; ; attempt++) {
       try {
         const response = await this.send(spec, call.signal, true);
-        const text = await response.text();
+        const text = await response.body.text();
         return (text ? JSON.parse(text) : {}) as T;
       } catch (err) {
         if (!(err instanceof ArgoApiError) || !err.retryReason || call.signal?.aborted) throw err;
@@ -154,13 +150,13 @@ export class ArgoCdClient {
   }
 
   /** One HTTP exchange (plus one re-login on 401 for session auth); throws ArgoApiError when not 2xx. */
-  private async send(spec: RequestSpec, signal: AbortSignal | undefined, limited: boolean, renewed = false): Promise<Response> {
+  private async send(spec: RequestSpec, signal: AbortSignal | undefined, limited: boolean, renewed = false): Promise<Dispatcher.ResponseData> {
     const token = await this.token(spec, signal);
     const sessionUsed = this.session;
     const response = await this.exchange(spec, token, signal, limited);
-    if (response.ok) return response;
-    if (response.status === 401 && this.instance.auth.kind === 'login' && !renewed) {
-      await response.body?.cancel();
+    if (isOk(response)) return response;
+    if (response.statusCode === 401 && this.instance.auth.kind === 'login' && !renewed) {
+      discard(response.body);
       this.logger.info('Argo CD session rejected, logging in again', { action: spec.action });
       // Concurrent requests may all see the 401: only the first one drops the session.
       if (this.session === sessionUsed) this.session = undefined;
@@ -169,28 +165,33 @@ export class ArgoCdClient {
     throw await errorFromResponse(response, spec, this.instance.name);
   }
 
-  private async exchange(spec: RequestSpec, token: string | undefined, signal: AbortSignal | undefined, limited: boolean): Promise<Response> {
+  /**
+   * One HTTP request. `limited`: the answer must start, and keep coming, within the request
+   * timeout; a watch stream is not limited (it is quiet while nothing changes).
+   */
+  private async exchange(spec: RequestSpec, token: string | undefined, signal: AbortSignal | undefined, limited: boolean): Promise<Dispatcher.ResponseData> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (token) headers.authorization = `Bearer ${token}`;
     if (spec.body !== undefined) headers['content-type'] = 'application/json';
-    const timeout = limited ? AbortSignal.timeout(this.requestTimeoutMs) : undefined;
-    const signals = [signal, timeout].filter((s): s is AbortSignal => s !== undefined);
-    const init: RequestInit & { dispatcher?: Agent } = {
-      method: spec.method,
-      headers,
-      body: spec.body === undefined ? undefined : JSON.stringify(spec.body),
-      signal: signals.length ? AbortSignal.any(signals) : undefined,
-    };
-    if (this.dispatcher) init.dispatcher = this.dispatcher;
     this.metrics?.apiRequests.inc({ tool: 'argocd' });
     try {
-      return await this.fetchFn(this.url(spec), init);
+      return await request(this.url(spec), {
+        method: spec.method,
+        headers,
+        body: spec.body === undefined ? undefined : JSON.stringify(spec.body),
+        signal,
+        dispatcher: this.dispatcher,
+        headersTimeout: limited ? this.requestTimeoutMs : 0,
+        bodyTimeout: limited ? this.requestTimeoutMs : 0,
+      });
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
+      const cause = describeCause(err);
+      const timedOut = /UND_ERR_(HEADERS|BODY)_TIMEOUT/.test(cause);
       // A certificate that does not verify will not verify on retry either.
-      const tlsFailure = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(describeCause(err));
-      const reason: RetryReason | undefined = timeout?.aborted ? RETRY_REASONS.timeout : tlsFailure ? undefined : RETRY_REASONS.reset;
-      const detail = timeout?.aborted ? `no answer within ${this.requestTimeoutMs} ms` : `cannot reach ${this.instance.server}: ${describeCause(err)}`;
+      const tlsFailure = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(cause);
+      const reason: RetryReason | undefined = timedOut ? RETRY_REASONS.timeout : tlsFailure ? undefined : RETRY_REASONS.reset;
+      const detail = timedOut ? `no answer within ${this.requestTimeoutMs} ms` : `cannot reach ${this.instance.server}: ${cause}`;
       throw new ArgoApiError({ instance: this.instance.name, action: spec.action, application: spec.application, serverMessage: detail, retryReason: reason, cause: err });
     }
   }
@@ -220,9 +221,9 @@ export class ArgoCdClient {
     if (auth.kind !== 'login') throw new Error('login without credentials');
     const spec: RequestSpec = { method: 'POST', path: '/api/v1/session', body: { username: auth.username.reveal(), password: auth.password.reveal() }, action: 'login' };
     const response = await this.exchange(spec, undefined, signal, true);
-    if (!response.ok) throw await errorFromResponse(response, spec, this.instance.name);
-    const { token } = (await response.json()) as { token?: string };
-    if (!token) throw new ArgoApiError({ instance: this.instance.name, action: 'login', status: response.status, serverMessage: 'the answer has no token' });
+    if (!isOk(response)) throw await errorFromResponse(response, spec, this.instance.name);
+    const { token } = (await response.body.json()) as { token?: string };
+    if (!token) throw new ArgoApiError({ instance: this.instance.name, action: 'login', status: response.statusCode, serverMessage: 'the answer has no token' });
     return token;
   }
 
@@ -238,9 +239,18 @@ function appPath(name: string): string {
   return `/api/v1/applications/${encodeURIComponent(name)}`;
 }
 
-async function errorFromResponse(response: Response, spec: RequestSpec, instance: string): Promise<ArgoApiError> {
-  const text = await response.text().catch(() => '');
-  let serverMessage = text.trim() || response.statusText;
+/** Closes a body nobody will read; its abort is expected, not an error to report. */
+function discard(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
+const isOk = (response: Dispatcher.ResponseData) => response.statusCode >= 200 && response.statusCode < 300;
+
+async function errorFromResponse(response: Dispatcher.ResponseData, spec: RequestSpec, instance: string): Promise<ArgoApiError> {
+  const status = response.statusCode;
+  const text = await response.body.text().catch(() => '');
+  let serverMessage = text.trim() || STATUS_CODES[status] || '';
   let grpcCode: number | undefined;
   try {
     const body = JSON.parse(text) as { message?: string; error?: string; code?: number };
@@ -249,15 +259,14 @@ async function errorFromResponse(response: Response, spec: RequestSpec, instance
   } catch {
     // not JSON: keep the text
   }
-  return new ArgoApiError({ instance, action: spec.action, application: spec.application, status: response.status, grpcCode, serverMessage: serverMessage.slice(0, 500), retryReason: retryReasonForStatus(response.status) });
+  return new ArgoApiError({ instance, action: spec.action, application: spec.application, status, grpcCode, serverMessage: serverMessage.slice(0, 500), retryReason: retryReasonForStatus(status) });
 }
 
 /** Newline-delimited `{"result":{type,application}}` (or SSE `data:` frames); `{"error":…}` ends the stream. */
-async function* readEvents(response: Response, spec: RequestSpec, instance: string): AsyncGenerator<Application> {
-  if (!response.body) return;
+async function* readEvents(body: AsyncIterable<Uint8Array>, spec: RequestSpec, instance: string): AsyncGenerator<Application> {
   const decoder = new TextDecoder();
   let buffer = '';
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+  for await (const chunk of body) {
     buffer += decoder.decode(chunk, { stream: true });
     let newline: number;
     while ((newline = buffer.indexOf('\n')) >= 0) {
@@ -275,6 +284,6 @@ async function* readEvents(response: Response, spec: RequestSpec, instance: stri
 }
 
 function describeCause(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
-  return cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
+  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } } | undefined;
+  return e?.code ?? e?.cause?.code ?? e?.message ?? String(err);
 }

@@ -5,7 +5,7 @@ import { DeployError, type DeliveryRecord, type Deployer, type DeployRequest, ty
 import type { DeliveryStore } from '../delivery-store.js';
 import { revisionMatches } from '../revision.js';
 import { INFO_NAMES, OPERATION_PHASES, applicationTarget, initiatorOf, isOurOperation } from './application.js';
-import { ArgoCdClient, type AppScope, type FetchFn } from './argocd-client.js';
+import { ArgoCdClient, type AppScope } from './argocd-client.js';
 import { ApplicationFollower, FollowTimeoutError } from './application-follower.js';
 import { judgeFinished, operationFinished, whereItStood, type Verdict } from './completion.js';
 import type { BackoffOptions } from '../../util/backoff.js';
@@ -19,7 +19,6 @@ export interface ArgoCdDeployerOptions {
   metrics?: ServiceMetrics;
   /** Durable records of running deliveries, for `resume` after a restart. */
   store?: DeliveryStore;
-  fetch?: FetchFn;
   /** Epoch ms now; default Date.now. */
   clock?: () => number;
   retry?: BackoffOptions;
@@ -63,8 +62,8 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
     if (client) return client;
     const instance = this.options.instances.get(instanceName);
     if (!instance) throw new DeployError('invalid', `no Argo CD instance named '${instanceName}' is configured`, `ArgoCdInstance/${instanceName}`);
-    const { logger, metrics, fetch, retry } = this.options;
-    client = new ArgoCdClient({ instance, logger, metrics, fetch, retry, clock: this.clock });
+    const { logger, metrics, retry } = this.options;
+    client = new ArgoCdClient({ instance, logger, metrics, retry, clock: this.clock });
     this.clients.set(instanceName, client);
     return client;
   }
@@ -106,6 +105,7 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
   /** Stops following; running deliveries reject. */
   close(): void {
     this.closing.abort(new Error('Argo CD deployer closed'));
+    for (const client of this.clients.values()) void client.close();
   }
 
   private async serialised(request: DeployRequest<ResolvedArgoTarget>, work: (delivery: Delivery) => Promise<DeployResult>): Promise<DeployResult> {
