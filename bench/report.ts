@@ -77,7 +77,7 @@ export function renderTable(r: BenchResults): string {
     ...loadTable,
     '',
     `Measured ${r.date.slice(0, 10)} on ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}, ${m.natsServer}; commit ${m.gitCommit}${m.uncommitted.length ? ` plus ${m.uncommitted.length} uncommitted files of work in progress outside bench/ (listed in results.json)` : ''}. ` +
-      'One run of `npm run bench`; the simulators and the measuring client share one process, the service runs in its own.',
+      `One run of \`npm run bench\`; the simulators and the measuring client share one process, the service runs in its own as \`node ${nodeArgsOf(r).join(' ')} dist/service/cli/main.js serve\`.`,
   ].join('\n');
 }
 
@@ -105,7 +105,7 @@ export function renderReadmeSection(r: BenchResults): string {
   return [
     '## Benchmark',
     '',
-    '`npm run bench` starts a real `nats-server`, the sandbox simulators (Kubernetes API with Flux, Argo CD, the Keptn control plane) and the service as its own process (`node dist/service/cli/main.js serve`), measures, and writes `bench/results.json` and `bench/results.md`. It takes well under a minute after the build and needs `nats-server` on the PATH.',
+    '`npm run bench` starts a real `nats-server`, the sandbox simulators (Kubernetes API with Flux, Argo CD, the Keptn control plane) and the service as its own process, started as the image starts it (`node --optimize-for-size dist/service/cli/main.js serve`), measures, and writes `bench/results.json` and `bench/results.md`. It takes well under a minute after the build and needs `nats-server` on the PATH.',
     '',
     renderTable(r),
     '',
@@ -118,7 +118,13 @@ const METHOD = [
   '- **triggered→started**: the bench publishes `sh.keptn.event.deliver.triggered` (Flux targets) at a steady rate and stamps each `.started` on receipt with `process.hrtime`; the floor is a bare NATS request/reply through the same server from the same process, with a trigger-sized payload, interleaved with the triggers (half a tick apart) so both see the same noise. The ratio is started ÷ floor. The first 20 triggers are a warm-up and not counted.',
   '- **ready→finished**: the simulator holds the reconcile (Flux: `hold`, released by `markReady`; Argo CD: a rollout that stays Progressing until `markHealthy`) for a random 0.3–2.3 s, then makes the object Ready/Healthy; the figure is the time from that call to the `.finished` on the bus. The baseline is a real poll loop run beside each sample: a GET of the same object at once and every 2 s (the interval `flux reconcile` waits with) from the start of the reconcile, until the status shows it done. Ratio: service ÷ polling.',
   '- **concurrent deliveries**: all triggers in one burst; wall time from the first publish to the last `.finished`; RSS is the service process\'s `VmHWM` from `/proc/<pid>/status` (also sampled every 100 ms); CPU is `utime + stime` from `/proc/<pid>/stat` over the burst; API requests are the Kubernetes simulator\'s request log plus the Argo CD simulator\'s request counter over the burst, divided by deliveries, compared with the same count at light load earlier in the run (poll-loop requests excluded).',
+  '- **node flags**: the service runs with `--optimize-for-size` (service/node-flags.ts), as the image does; `BENCH_NODE_ARGS=--no-optimize-for-size npm run bench` measures it with V8\'s default heap settings instead.',
 ];
+
+function nodeArgsOf(r: BenchResults): string[] {
+  const args = r.settings.serviceNodeArgs;
+  return Array.isArray(args) ? args.map(String) : [];
+}
 
 function ms(x: number): string {
   return `${fmt(x, 2)} ms`;

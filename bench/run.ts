@@ -8,6 +8,7 @@ import { measureStarted } from './phase-started.js';
 import { cpuSecondsOf, machineInfo, memoryOf } from './proc.js';
 import { goalsOf, renderReadmeSection, renderResultsMarkdown, type BenchResults } from './report.js';
 import { BenchSandbox } from './sandbox.js';
+import { SERVICE_NODE_FLAGS } from '../service/node-flags.js';
 import type { ServiceProcess } from '../service/sandbox/service-process.js';
 import { startBenchService } from './service-process.js';
 
@@ -38,7 +39,8 @@ async function main(): Promise<number> {
   try {
     await sandbox.start({ fluxDelayMs: SETTINGS.fluxDelayMs, argoStepMs: SETTINGS.argoStepMs });
     const { env, healthPort } = await sandbox.serviceEnv();
-    // Diagnosis only: BENCH_CPU_PROF=<dir> profiles the service, BENCH_NODE_ARGS adds node flags.
+    // Diagnosis only: BENCH_CPU_PROF=<dir> profiles the service, BENCH_NODE_ARGS adds node flags
+    // (`--no-optimize-for-size` measures with V8's default heap settings).
     const profileDir = process.env.BENCH_CPU_PROF;
     if (profileDir) mkdirSync(profileDir, { recursive: true });
     const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -66,7 +68,7 @@ async function main(): Promise<number> {
     const results: BenchResults = {
       date: new Date(began).toISOString(),
       machine: machineInfo(REPO),
-      settings: { ...SETTINGS, serviceNodeArgs: nodeArgs, cpuProfile: Boolean(profileDir) },
+      settings: { ...SETTINGS, serviceNodeArgs: [...SERVICE_NODE_FLAGS, ...nodeArgs], cpuProfile: Boolean(profileDir) },
       started,
       ready,
       concurrent,

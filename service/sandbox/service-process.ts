@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { SERVICE_NODE_FLAGS } from '../node-flags.js';
 import { packageRoot } from '../util/package-root.js';
 
 export interface ServiceProcessOptions {
@@ -7,7 +8,7 @@ export interface ServiceProcessOptions {
   env: Record<string, string>;
   /** Default: `serve`. */
   args?: string[];
-  /** Flags for `node` itself (e.g. `--cpu-prof`), for diagnosis. */
+  /** More flags for `node`, after SERVICE_NODE_FLAGS (e.g. `--cpu-prof`), for diagnosis. */
   nodeArgs?: string[];
   /** Every chunk of stdout/stderr as it arrives (e.g. to keep a log file). */
   onOutput?: (chunk: string) => void;
@@ -16,8 +17,8 @@ export interface ServiceProcessOptions {
 }
 
 /**
- * The built service as a child process, started the way an operator starts it:
- * `node dist/service/cli/main.js serve` configured by environment variables only. Used by the
+ * The built service as a child process, started the way the image starts it:
+ * `node --optimize-for-size dist/service/cli/main.js serve` configured by environment variables only. Used by the
  * demo, the end-to-end tests and the benchmark.
  */
 export class ServiceProcess {
@@ -27,7 +28,7 @@ export class ServiceProcess {
 
   constructor(private readonly options: ServiceProcessOptions) {
     const bin = join(packageRoot(), 'dist', 'service', 'cli', 'main.js');
-    this.child = spawn(process.execPath, [...(options.nodeArgs ?? []), bin, ...(options.args ?? ['serve'])], {
+    this.child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, ...(options.nodeArgs ?? []), bin, ...(options.args ?? ['serve'])], {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SERVICE_NODE_FLAGS } from '../../service/node-flags.js';
 import { repoRoot } from '../support/paths.js';
 
 interface Instruction {
@@ -49,9 +50,14 @@ describe('Dockerfile', () => {
     expect(users.at(-1)?.args).to.match(/^65532(:65532)?$/);
   });
 
-  it('starts the CLI with `serve`', () => {
-    expect(find(runtime(), 'ENTRYPOINT').at(-1)?.args).to.equal('["node", "dist/service/cli/main.js"]');
+  it('starts the CLI with `serve` and the node flags the tests and the benchmark run it with', () => {
+    expect(JSON.parse(find(runtime(), 'ENTRYPOINT').at(-1)!.args)).to.deep.equal(['node', ...SERVICE_NODE_FLAGS, 'dist/service/cli/main.js']);
     expect(find(runtime(), 'CMD').at(-1)?.args).to.equal('["serve"]');
+  });
+
+  it('gives `npm start` the same node flags', () => {
+    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(pkg.scripts.start).to.equal(['node', ...SERVICE_NODE_FLAGS, 'dist/service/cli/main.js', 'serve'].join(' '));
   });
 
   it('exposes the health and webhook ports', () => {

@@ -81,8 +81,8 @@ describe('load: bursts and many concurrent deliveries', function () {
     for (let i = 0; i < 1000; i++) flux.markReady(`svc-${i}`);
     await eventually(() => expect(count(ids, 'finished')).to.equal(1000), 60_000, 250);
     expect(ids.every((id) => answers.started.get(id) === 1 && answers.finished.get(id)!.length === 1)).to.equal(true);
-    // A leak guard: ~150 MB is the idle footprint (client-node alone is ~74 MB); the benchmark's
-    // 150 MB goal is tracked in bench/results.md and not met yet.
-    expect(peakRssMb(service.proc.pid), 'peak RSS of the service (MB)').to.be.lessThan(400);
+    // A leak guard with room for a noisy machine: the service idles at ~70 MB and the benchmark
+    // measures ~110 MB at 1,000 concurrent deliveries (bench/results.md; the goal is 150 MB).
+    expect(peakRssMb(service.proc.pid), 'peak RSS of the service (MB)').to.be.lessThan(250);
   });
 });
