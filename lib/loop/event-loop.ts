@@ -161,12 +161,14 @@ export class EventLoop {
     if (!parts || parts.kind !== 'triggered') return void log.debug('not a task trigger; skipped');
     const handler = this.handlers.get(parts.task) ?? this.handlers.get(ANY_TASK);
     if (!handler) return void log.debug('no handler for this task; skipped', { task: parts.task });
-    const subscriptionId = message.subscriptionId ?? this.matchSubscription(event, message.subject);
-    if (subscriptionId === null) return void log.debug('no subscription filter matches the event; skipped', { subject: message.subject });
     if (!event.id || !event.shkeptncontext) return reject(LoopRejectReason.MissingContext, 'a task trigger without id or shkeptncontext cannot be answered');
-    if (!this.seen.add(event.id)) return reject(LoopRejectReason.Duplicate, 'duplicate delivery of a trigger already taken; skipped');
+    // Before the subscription filters: a trigger without a project matches no per-project filter,
+    // and would otherwise vanish at debug level.
     const missing = (['project', 'stage', 'service'] as const).filter((k) => typeof event.data[k] !== 'string' || event.data[k] === '');
     if (missing.length > 0) return reject(LoopRejectReason.MissingScope, `a task trigger without ${missing.join(', ')} cannot be answered (Keptn ignores such answers)`);
+    const subscriptionId = message.subscriptionId ?? this.matchSubscription(event, message.subject);
+    if (subscriptionId === null) return void log.debug('no subscription filter matches the event; skipped', { subject: message.subject });
+    if (!this.seen.add(event.id)) return reject(LoopRejectReason.Duplicate, 'duplicate delivery of a trigger already taken; skipped');
     if (subscriptionId) setSubscriptionId(event, subscriptionId);
     return { task: parts.task, handler };
   }

@@ -308,7 +308,7 @@ describe('e2e: deliveries through the service process (NATS mode)', function () 
       expect(message).to.include(sandbox.targetsFile);
     });
 
-    it('does not answer a trigger without project, stage or service, counts it, and keeps running', async () => {
+    it('does not answer triggers without project, stage or service, logs and counts each, and keeps running', async () => {
       const before = metricValue(await metricsText(service), 'keptn_events_rejected_total{reason="missing-scope"}');
       const noScope = sandbox.taskTrigger({});
       const noService = sandbox.taskTrigger({ project: 'shop', stage: 'dev' });
@@ -320,7 +320,8 @@ describe('e2e: deliveries through the service process (NATS mode)', function () 
       for (const ignored of [noScope, noService]) {
         expect(sandbox.controlPlane.events({ triggeredid: ignored.id }), `answers to ${JSON.stringify(ignored.data)}`).to.deep.equal([]);
       }
-      expect(metricValue(await metricsText(service), 'keptn_events_rejected_total{reason="missing-scope"}')).to.equal(before + 1);
+      // Both: the one without a project too, although it matches none of the per-project subscriptions.
+      expect(metricValue(await metricsText(service), 'keptn_events_rejected_total{reason="missing-scope"}')).to.equal(before + 2);
       expect((await fetch(`http://127.0.0.1:${service.healthPort}/health`)).status).to.equal(200);
       expect(service.proc.lines.some((l) => l.includes('cannot be answered'))).to.equal(true);
     });
