@@ -82,28 +82,57 @@ export class DeliveryHandler implements TaskHandler {
       await deployer.settle(request);
       await this.options.journal?.remove(delivery.triggeredid);
     };
+    let finished: TaskResult;
+    // Whether a record of this delivery is in the journal (a resumed one has one already).
+    let recorded = mode === 'resume';
     try {
-      if (mode === 'deploy') await this.journal(target, delivery);
+      if (mode === 'deploy') {
+        await this.journal(target, delivery);
+        recorded = true;
+      }
       const result = await (mode === 'deploy' ? deployer.deploy(request) : deployer.resume(request));
-      ctx.afterFinished(settle);
       this.count(target, 'succeeded', result.result, started);
-      return finishedFromResult(result, target, deploymentStrategy(data, task));
+      finished = finishedFromResult(result, target, deploymentStrategy(data, task));
     } catch (err) {
       if (ctx.signal.aborted && this.options.durableJournal) {
         // Shutting down: the durable record stays, and the instance that adopts it sends the `.finished`.
         ctx.logger.info('delivery handed over: the service is shutting down', { target: target.tool, triggeredid: delivery.triggeredid });
         return DEFER_FINISHED;
       }
-      ctx.afterFinished(settle);
       this.count(target, 'errored', 'fail', started);
-      if (!(err instanceof DeployError)) {
+      if (err instanceof DeployError) {
+        finished = finishedFromError(err, target.tool);
+      } else {
         ctx.logger.error('delivery failed unexpectedly', { error: (err as Error).stack ?? String(err) });
-        return finishedFromError(new Error(`${target.tool} delivery failed unexpectedly: ${(err as Error).message}`));
+        finished = finishedFromError(new Error(`${target.tool} delivery failed unexpectedly: ${(err as Error).message}`));
       }
-      return finishedFromError(err, target.tool);
     } finally {
       release();
     }
+    if (recorded && (await this.takenOver(delivery.triggeredid, ctx))) return DEFER_FINISHED;
+    ctx.afterFinished(settle);
+    return finished;
+  }
+
+  /**
+   * Whether another replica has taken the delivery over: this one was cut off from the API for
+   * longer than its Lease, and its record was adopted (or already finished and removed). That
+   * replica sends the `.finished`; one from here too would make two. When the record cannot be
+   * read, this replica answers: a missing `.finished` would hang the sequence.
+   */
+  private async takenOver(triggeredid: string, ctx: TaskContext): Promise<boolean> {
+    const { journal, owner } = this.options;
+    if (!journal?.ownerOf || owner === undefined) return false;
+    let current: string | undefined | null;
+    try {
+      current = await journal.ownerOf(triggeredid);
+    } catch (err) {
+      ctx.logger.warn('cannot re-read the delivery record before answering; answering anyway', { error: (err as Error).message });
+      return false;
+    }
+    if (current === owner) return false;
+    ctx.logger.warn('another replica took this delivery over while this one could not renew its lease; that replica sends the .finished', { owner: current ?? 'none (record removed)' });
+    return true;
   }
 
   /** Recorded before the tool is triggered; a failure here fails the delivery rather than risk an orphan. */

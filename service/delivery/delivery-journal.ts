@@ -21,6 +21,11 @@ export interface JournalEntry extends DeliveryRecord {
 export interface DeliveryJournal {
   save(entry: JournalEntry): Promise<void>;
   remove(triggeredid: string): Promise<void>;
+  /**
+   * The replica the record of `triggeredid` names now (`undefined`: none), or `null` when there is
+   * no record. Only journals shared by replicas have it.
+   */
+  ownerOf?(triggeredid: string): Promise<string | undefined | null>;
 }
 
 export function journalTarget(target: ResolvedTarget): string {

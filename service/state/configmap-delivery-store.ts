@@ -30,6 +30,7 @@ export interface OwnedDeliveryStore extends DeliveryStore {
    * optimistic concurrency: of two replicas claiming the same record, exactly one gets true.
    */
   claim(triggeredid: string, newOwner: string, expectedOwner: string | undefined): Promise<boolean>;
+  ownerOf(triggeredid: string): Promise<string | undefined | null>;
 }
 
 const RECORD_KEY = 'record';
@@ -97,6 +98,11 @@ export class ConfigMapDeliveryStore implements OwnedDeliveryStore {
       if (record) records.push(record);
     }
     return records;
+  }
+
+  async ownerOf(triggeredid: string): Promise<string | undefined | null> {
+    const current = await this.read(this.configMapName(triggeredid));
+    return current ? (this.decode(current)?.owner ?? undefined) : null;
   }
 
   async claim(triggeredid: string, newOwner: string, expectedOwner: string | undefined): Promise<boolean> {

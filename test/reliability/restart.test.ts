@@ -90,4 +90,29 @@ describe('restart safety: a delivery survives the death of the replica following
     expect(answers.finished).to.have.length(1);
     expect(sandbox.argocd.syncCount('carts'), 'no second sync').to.equal(1);
   });
+
+  it('sends one .finished when a replica cut off from its Lease is adopted while it still follows the delivery', async () => {
+    sandbox.flux.script('Kustomization', 'flux-system', 'podinfo', { type: 'success', hold: true });
+    const trigger = sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'podinfo' });
+    await sandbox.publish(trigger);
+    await eventually(() => expect(sandbox.answers(trigger).started).to.have.length(1));
+    const holder = await eventually(() => holderOf(replicas, trigger.id));
+    const other = replicas.find((r) => r !== holder)!;
+    await eventually(() => expect(sandbox.kube.get('Kustomization', 'flux-system', 'podinfo')?.metadata?.annotations?.['gitops.keptn.sh/delivery']).to.be.a('string'));
+
+    // The holder keeps following the object but can no longer renew its Lease: to the other
+    // replica it looks dead, so that one adopts the delivery.
+    const holderLease = `gitops-service-replica-${holder === replicas[0] ? 'replica-a' : 'replica-b'}`;
+    sandbox.kube.failNext({ status: 503, count: 100_000, match: { resource: 'leases', name: holderLease } });
+    await eventually(() => expect(other.proc.output).to.include('adopt'), 20_000, 200);
+    await eventually(() => expect(other.proc.output).to.include(trigger.id), 20_000, 200);
+    await new Promise((r) => setTimeout(r, 500));
+    sandbox.flux.markReady('podinfo');
+
+    const finished = await sandbox.finished(trigger, 30_000);
+    expect(finished.data).to.include({ status: 'succeeded', result: 'pass' });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(sandbox.answers(trigger).finished, 'one .finished').to.have.length(1);
+    await eventually(() => expect(holder.proc.output).to.include('another replica took this delivery over'));
+  });
 });
