@@ -11,10 +11,10 @@ export class KeptnApiError extends Error {
   constructor(
     message: string,
     readonly details: { method: string; url: string; status?: number },
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; transient?: boolean },
   ) {
     super(message, options);
-    this.transient = details.status === undefined || details.status >= 500 || details.status === 429;
+    this.transient = options?.transient ?? (details.status === undefined || details.status >= 500 || details.status === 429);
   }
 }
 
@@ -75,7 +75,12 @@ export class JsonClient {
         },
       );
       req.on('timeout', () => req.destroy(new Error('timed out')));
-      req.on('error', (err) => reject(new KeptnApiError(`${where} failed: ${err.message}`, { method, url: where }, { cause: err })));
+      req.on('error', (err) => {
+        const code = (err as NodeJS.ErrnoException).code ?? '';
+        // A certificate that does not verify will not verify on retry either.
+        const tlsFailure = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code);
+        reject(new KeptnApiError(`${where} failed: ${err.message}${code ? ` (${code})` : ''}`, { method, url: where }, { cause: err, transient: !tlsFailure }));
+      });
       req.end(payload);
     });
   }

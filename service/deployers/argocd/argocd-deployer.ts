@@ -2,7 +2,6 @@ import type { ArgoInstance, ResolvedArgoTarget } from '../../config/gitops-confi
 import type { ServiceMetrics } from '../../metrics.js';
 import type { Logger } from '../../../lib/index.js';
 import { DeployError, type DeliveryRecord, type Deployer, type DeployRequest, type DeployResult } from '../deployer.js';
-import type { DeliveryStore } from '../delivery-store.js';
 import { revisionMatches } from '../revision.js';
 import { INFO_NAMES, OPERATION_PHASES, applicationTarget, initiatorOf, isOurOperation } from './application.js';
 import { ArgoCdClient, type AppScope } from './argocd-client.js';
@@ -17,8 +16,6 @@ export interface ArgoCdDeployerOptions {
   instances: Map<string, ArgoInstance>;
   logger: Logger;
   metrics?: ServiceMetrics;
-  /** Durable records of running deliveries, for `resume` after a restart. */
-  store?: DeliveryStore;
   /** Epoch ms now; default Date.now. */
   clock?: () => number;
   retry?: BackoffOptions;
@@ -84,11 +81,6 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
       delivery.logger.info('no Argo CD operation of this delivery found, syncing');
       return this.syncAndFollow(delivery);
     });
-  }
-
-  /** Drops the durable record; the service calls it once the `.finished` is sent. */
-  async forget(triggeredid: string): Promise<void> {
-    await this.options.store?.remove(triggeredid);
   }
 
   /** Re-reads the application now (an Argo CD notification about `Application/<ns>/<name>` arrived). */
@@ -196,7 +188,6 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
 
   private async postSync(delivery: Delivery): Promise<void> {
     const { delivery: record, target } = delivery.request;
-    await this.options.store?.save({ ...record, token: record.triggeredid, target: this.target(delivery), tool: 'argocd' });
     await delivery.client.sync(
       delivery.name,
       {

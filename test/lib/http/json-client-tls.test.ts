@@ -35,7 +35,7 @@ describe('JsonClient over TLS', () => {
     expect(server.seen.map((s) => [s.method, s.url, s.headers['x-token']])).to.deep.equal([['GET', '/api/v1/metadata', TOKEN]]);
   });
 
-  it('refuses a certificate from an unknown CA by default, without sending or printing the token', async () => {
+  it('refuses a certificate from an unknown CA by default, as a terminal error, without sending or printing the token', async () => {
     client = new JsonClient({ token: { reveal: () => TOKEN }, timeoutMs: 5_000 });
     const err = await client.request('GET', `${server.url}/api/v1/metadata`).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(KeptnApiError);
@@ -43,6 +43,8 @@ describe('JsonClient over TLS', () => {
       .to.contain(`GET ${server.url}/api/v1/metadata failed`)
       .and.match(/certificate|UNABLE_TO_VERIFY/i)
       .and.not.contain(TOKEN);
+    // Not retried: a certificate that does not verify will not verify on the next attempt either.
+    expect((err as KeptnApiError).transient).to.equal(false);
     expect(server.seen).to.deep.equal([]);
   });
 });

@@ -4,7 +4,6 @@ import type { ArgoInstance, ResolvedArgoTarget } from '../../../service/config/g
 import type { ArgoTargetSpec } from '../../../service/config/targets-schema.js';
 import { Secret } from '../../../service/config/secret.js';
 import type { DeployRequest } from '../../../service/deployers/deployer.js';
-import { MemoryDeliveryStore } from '../../../service/deployers/delivery-store.js';
 import { ArgoCdDeployer, type ArgoCdDeployerOptions } from '../../../service/deployers/argocd/index.js';
 import { ArgoCdSimulator, type ArgoCdSimulatorStartOptions } from '../../../service/sandbox/argocd/index.js';
 import { createServiceMetrics, type ServiceMetrics } from '../../../service/metrics.js';
@@ -18,7 +17,6 @@ export interface Harness {
   deployer: ArgoCdDeployer;
   metrics: ServiceMetrics;
   registry: Registry;
-  store: MemoryDeliveryStore;
   controller: AbortController;
   close(): Promise<void>;
 }
@@ -46,12 +44,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
   const registry = new Registry();
   const metrics = createServiceMetrics(registry);
-  const store = new MemoryDeliveryStore();
   const deployer = new ArgoCdDeployer({
     instances: new Map([[name, instance]]),
     logger: silentLogger,
     metrics,
-    store,
     retry: { baseMs: 5, maxMs: 20 },
     pollIntervalMs: 20,
     ...options.deployer,
@@ -62,7 +58,6 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     deployer,
     metrics,
     registry,
-    store,
     controller,
     async close() {
       controller.abort();

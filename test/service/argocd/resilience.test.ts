@@ -62,17 +62,6 @@ describe('ArgoCdDeployer resilience', () => {
     expect(await counterValue(h, 'gitops_api_requests_total', { tool: 'argocd' })).to.equal(h.sim.totalRequests);
   });
 
-  it('saves the delivery record before syncing and forgets it when told', async () => {
-    h = await startHarness();
-    h.sim.addApplication({ name: 'carts-dev' });
-    const request = deliverRequest(h, 'carts-dev');
-    await h.deployer.deploy(request);
-    const [record] = await h.store.list();
-    expect(record).to.include({ triggeredid: request.delivery.triggeredid, token: request.delivery.triggeredid, target: 'Application/argocd/carts-dev', tool: 'argocd' });
-    await h.deployer.forget(request.delivery.triggeredid);
-    expect(await h.store.list()).to.deep.equal([]);
-  });
-
   it('resumes an operation an earlier instance started without syncing again', async () => {
     h = await startHarness();
     h.sim.addApplication({ name: 'carts-dev', script: { healthyAfterMs: 60_000 } });
@@ -82,10 +71,9 @@ describe('ArgoCdDeployer resilience', () => {
     h.deployer.close();
     await first;
     const { ArgoCdDeployer } = await import('../../../service/deployers/argocd/index.js');
-    const [record] = await h.store.list();
     const restarted = new ArgoCdDeployer({ instances: new Map([['default', { name: 'default', server: h.sim.url, insecure: false, auth: (h.deployer.client('default').instance.auth) }]]), logger: (await import('../../../lib/log.js')).silentLogger, retry: { baseMs: 5, maxMs: 20 } });
     try {
-      const resumed = restarted.resume({ ...request, delivery: record! });
+      const resumed = restarted.resume(request);
       await eventually(() => expect(h.sim.requests.get('GET application')).to.equal(1));
       h.sim.markHealthy('carts-dev');
       expect((await resumed).result).to.equal('pass');
