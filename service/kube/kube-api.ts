@@ -49,7 +49,7 @@ export interface WatchEvent<T> {
 export interface KubeApiOptions {
   /** Default limit of one call (not of a watch); default 15 s. */
   requestTimeoutMs?: number;
-  /** Most connections open to the API server at once; more requests wait for one. Default 64. */
+  /** Most connections open at once for calls (watches have their own); more calls wait for one. Default 64. */
   connections?: number;
 }
 
@@ -63,13 +63,17 @@ const MERGE_PATCH = 'application/merge-patch+json';
 export class KubeApi {
   readonly config: KubeConfig;
   private readonly dispatcher: Dispatcher;
+  /** Watches hold their connection for minutes: in the bounded pool, enough of them would starve every call. */
+  private readonly watchDispatcher: Dispatcher;
   private readonly requestTimeoutMs: number;
 
   constructor(config: KubeConfig, options: KubeApiOptions = {}) {
     this.config = config;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 15_000;
     const { ca, cert, key, rejectUnauthorized, servername } = config.tls;
-    this.dispatcher = new Agent({ connections: options.connections ?? 64, connect: { ca, cert, key, rejectUnauthorized, servername } });
+    const connect = { ca, cert, key, rejectUnauthorized, servername };
+    this.dispatcher = new Agent({ connections: options.connections ?? 64, connect });
+    this.watchDispatcher = new Agent({ connect });
   }
 
   get<T>(ref: ResourceRef, namespace: string, name: string, options?: RequestOptions): Promise<T> {
@@ -125,7 +129,7 @@ export class KubeApi {
     let response: Dispatcher.ResponseData;
     try {
       // The server ends the watch after timeoutSeconds; a connection silent for longer is dead.
-      response = await this.open('GET', target, undefined, { signal, timeoutMs: this.requestTimeoutMs }, undefined, timeoutSeconds * 1000 + 30_000);
+      response = await this.open('GET', target, undefined, { signal, timeoutMs: this.requestTimeoutMs }, undefined, timeoutSeconds * 1000 + 30_000, this.watchDispatcher);
     } catch (err) {
       throw toKubeApiError(err, context);
     }
@@ -149,7 +153,7 @@ export class KubeApi {
   }
 
   async close(): Promise<void> {
-    await this.dispatcher.close();
+    await Promise.all([this.dispatcher.close(), this.watchDispatcher.destroy()]);
   }
 
   private async send<T>(method: Dispatcher.HttpMethod, target: Target, body: unknown, options: RequestOptions = {}, contentType?: string): Promise<T> {
@@ -172,7 +176,15 @@ export class KubeApi {
     }
   }
 
-  private async open(method: Dispatcher.HttpMethod, target: Target, body: unknown, options: RequestOptions, contentType: string | undefined, bodyTimeoutMs: number): Promise<Dispatcher.ResponseData> {
+  private async open(
+    method: Dispatcher.HttpMethod,
+    target: Target,
+    body: unknown,
+    options: RequestOptions,
+    contentType: string | undefined,
+    bodyTimeoutMs: number,
+    dispatcher = this.dispatcher,
+  ): Promise<Dispatcher.ResponseData> {
     const headers: Record<string, string> = { accept: 'application/json' };
     const authorization = await this.config.auth.authorization();
     if (authorization) headers.authorization = authorization;
@@ -182,7 +194,7 @@ export class KubeApi {
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: options.signal,
-      dispatcher: this.dispatcher,
+      dispatcher,
       headersTimeout: options.timeoutMs ?? this.requestTimeoutMs,
       bodyTimeout: bodyTimeoutMs,
     });
