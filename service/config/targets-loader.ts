@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import type { ArgoInstance, GitopsConfig, WebhookSecrets } from './gitops-config.js';
 import { Secret } from './secret.js';
@@ -29,12 +29,20 @@ export function loadTargetsFile(file: string, env: Env = process.env): GitopsCon
 }
 
 export function parseTargetsFile(text: string, file: string, env: Env = process.env): GitopsConfig {
+  // Warnings (an unknown tag or directive) are refused too: yaml would print them to stderr and
+  // read the value in some way the operator may not have meant.
+  const doc = parseDocument(text);
+  const problems = [...doc.errors, ...doc.warnings].map((e) => {
+    const where = e.linePos ? ` at line ${e.linePos[0].line}` : '';
+    return `not valid YAML${where}: ${e.message.split('\n')[0]}`;
+  });
+  if (problems.length > 0) throw new ConfigError(file, problems);
   let raw: unknown;
   try {
-    raw = parseYaml(text) ?? {};
+    raw = doc.toJS() ?? {};
   } catch (err) {
-    const where = err instanceof YAMLParseError && err.linePos ? ` at line ${err.linePos[0].line}` : '';
-    throw new ConfigError(file, [`not valid YAML${where}: ${(err as Error).message.split('\n')[0]}`]);
+    // e.g. an alias expanded too often (a "billion laughs" file)
+    throw new ConfigError(file, [`not valid YAML: ${(err as Error).message.split('\n')[0]}`]);
   }
   const parsed = targetsFileSchema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(file, parsed.error.issues.map(formatIssue));

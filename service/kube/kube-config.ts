@@ -111,7 +111,7 @@ function parseKubeconfig(path: string): KubeconfigFile {
   const text = readFile(path, 'the kubeconfig');
   let parsed: unknown;
   try {
-    parsed = parse(text);
+    parsed = parse(text, { logLevel: 'error' });
   } catch (err) {
     throw new Error(`kubeconfig ${path} is not valid YAML: ${(err as Error).message}`);
   }

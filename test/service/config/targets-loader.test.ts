@@ -61,6 +61,26 @@ describe('targets file loader', () => {
     expect(err.message).to.match(/not valid YAML at line \d/);
   });
 
+  it('refuses YAML it would otherwise only warn about (an unknown tag), with the line, and prints nothing', () => {
+    const written: string[] = [];
+    const original = process.emitWarning;
+    process.emitWarning = ((warning: string | Error) => void written.push(String(warning))) as typeof process.emitWarning;
+    try {
+      const err = problemsOf('targets:\n  - match: {project: !shop sockshop}\n    flux: {kind: Kustomization, name: podinfo}\n');
+      expect(err.message).to.match(/not valid YAML at line 2: .*!shop/);
+    } finally {
+      process.emitWarning = original;
+    }
+    expect(written).to.deep.equal([]);
+  });
+
+  it('refuses a file whose aliases expand without bound', () => {
+    const laughs = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 9; i++) laughs.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(', ')}]`);
+    const err = problemsOf(laughs.join('\n') + '\n');
+    expect(err.message).to.match(/not valid YAML/);
+  });
+
   describe('defaults', () => {
     it('fills timeout 10m, deploymentName direct, instance default, onRunningOperation wait', () => {
       const config = parseTargetsFile('targets:\n  - argocd: {application: app}\n', 'f.yaml', { ARGOCD_SERVER: 'argocd:8443', ARGOCD_AUTH_TOKEN: 't' });
