@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type ServerOptions } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 
@@ -111,4 +112,16 @@ export function answerJson(body: unknown): (req: IncomingMessage, res: ServerRes
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
   };
+}
+
+/** A PKI made once for the enclosing `describe` (openssl takes a moment) in a temp dir removed after it. */
+export function pkiForSuite(prefix: string): { pki: Pki; dir: string } {
+  const suite = {} as { pki: Pki; dir: string };
+  before(function () {
+    this.timeout(60_000);
+    suite.dir = mkdtempSync(join(tmpdir(), prefix));
+    suite.pki = makePki(suite.dir);
+  });
+  after(() => rmSync(suite.dir, { recursive: true, force: true }));
+  return suite;
 }

@@ -1,26 +1,16 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { JsonClient, KeptnApiError } from '../../../lib/http/json-client.js';
-import { answerJson, makePki, startHttpsServer, type Pki, type TestHttpsServer } from '../../support/tls.js';
+import { answerJson, pkiForSuite, startHttpsServer, type TestHttpsServer } from '../../support/tls.js';
 
 const TOKEN = 'keptn-tls-secret-token';
 
 describe('JsonClient over TLS', () => {
-  let dir: string;
-  let pki: Pki;
+  const suite = pkiForSuite('json-client-tls-');
   let server: TestHttpsServer;
   let client: JsonClient | undefined;
 
-  before(function () {
-    this.timeout(60_000);
-    dir = mkdtempSync(join(tmpdir(), 'json-client-tls-'));
-    pki = makePki(dir);
-  });
-  after(() => rmSync(dir, { recursive: true, force: true }));
   beforeEach(async () => {
-    server = await startHttpsServer({ cert: pki.serverCert, key: pki.serverKey }, answerJson({ keptnversion: '1.0.0' }));
+    server = await startHttpsServer({ cert: suite.pki.serverCert, key: suite.pki.serverKey }, answerJson({ keptnversion: '1.0.0' }));
   });
   afterEach(async () => {
     client?.close();

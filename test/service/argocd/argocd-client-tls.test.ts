@@ -1,29 +1,19 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ArgoApiError, ArgoCdClient } from '../../../service/deployers/argocd/index.js';
 import type { ArgoInstance } from '../../../service/config/gitops-config.js';
 import { Secret } from '../../../service/config/secret.js';
 import { silentLogger } from '../../../lib/log.js';
-import { answerJson, makePki, startHttpsServer, type Pki, type TestHttpsServer } from '../../support/tls.js';
+import { answerJson, pkiForSuite, startHttpsServer, type TestHttpsServer } from '../../support/tls.js';
 
 const TOKEN = 'argocd-tls-secret-token';
 
 describe('ArgoCdClient over TLS', () => {
-  let dir: string;
-  let pki: Pki;
+  const suite = pkiForSuite('argocd-tls-');
   let server: TestHttpsServer;
   let client: ArgoCdClient | undefined;
 
-  before(function () {
-    this.timeout(60_000);
-    dir = mkdtempSync(join(tmpdir(), 'argocd-tls-'));
-    pki = makePki(dir);
-  });
-  after(() => rmSync(dir, { recursive: true, force: true }));
   beforeEach(async () => {
-    server = await startHttpsServer({ cert: pki.serverCert, key: pki.serverKey }, answerJson({ items: [] }));
+    server = await startHttpsServer({ cert: suite.pki.serverCert, key: suite.pki.serverKey }, answerJson({ items: [] }));
   });
   afterEach(async () => {
     await client?.close();
@@ -38,7 +28,7 @@ describe('ArgoCdClient over TLS', () => {
   }
 
   it('verifies the server against caFile, lists applications and sends the bearer token', async () => {
-    const apps = await argocd({ insecure: false, caFile: pki.caFile }).listApplications();
+    const apps = await argocd({ insecure: false, caFile: suite.pki.caFile }).listApplications();
     expect(apps).to.deep.equal([]);
     expect(server.seen.map((s) => [s.method, s.url, s.authorization])).to.deep.equal([['GET', '/api/v1/applications', `Bearer ${TOKEN}`]]);
   });

@@ -1,15 +1,14 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServerOptions } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { CONFIGMAPS, KubeApi } from '../../../service/kube/kube-api.js';
 import { loadKubeConfig } from '../../../service/kube/kube-config.js';
 import { KubeApiError } from '../../../service/kube/kube-errors.js';
 import type { ConfigMap } from '../../../service/kube/objects.js';
-import { makePki, startHttpsServer, type Pki, type TestHttpsServer } from '../../support/tls.js';
+import { pkiForSuite, startHttpsServer, type TestHttpsServer } from '../../support/tls.js';
 
 const TOKEN = 'tls-test-secret-token';
 
@@ -27,18 +26,11 @@ function apiServer(req: IncomingMessage, res: ServerResponse): void {
 }
 
 describe('KubeApi over TLS', () => {
-  let dir: string;
-  let pki: Pki;
+  const suite = pkiForSuite('kube-tls-');
   let server: TestHttpsServer | undefined;
   let api: KubeApi | undefined;
   const b64 = (pem: string) => Buffer.from(pem).toString('base64');
 
-  before(function () {
-    this.timeout(60_000);
-    dir = mkdtempSync(join(tmpdir(), 'kube-tls-'));
-    pki = makePki(dir);
-  });
-  after(() => rmSync(dir, { recursive: true, force: true }));
   afterEach(async () => {
     await api?.close();
     await server?.close();
@@ -46,13 +38,13 @@ describe('KubeApi over TLS', () => {
   });
 
   async function start(options: ServerOptions = {}) {
-    server = await startHttpsServer({ cert: pki.serverCert, key: pki.serverKey, ...options }, apiServer);
+    server = await startHttpsServer({ cert: suite.pki.serverCert, key: suite.pki.serverKey, ...options }, apiServer);
     return server;
   }
 
   /** A KubeApi loaded from a kubeconfig file written with this cluster and user. */
   function client(cluster: Record<string, unknown>, user: Record<string, unknown> = { token: TOKEN }): KubeApi {
-    const path = join(dir, 'kubeconfig');
+    const path = join(suite.dir, 'kubeconfig');
     writeFileSync(path, stringify({
       clusters: [{ name: 'c', cluster }],
       users: [{ name: 'u', user }],
@@ -65,7 +57,7 @@ describe('KubeApi over TLS', () => {
 
   it('verifies the server against certificate-authority-data and sends the bearer token', async () => {
     const { url, seen } = await start();
-    const cm = await client({ server: url, 'certificate-authority-data': b64(pki.ca) }).get<ConfigMap>(CONFIGMAPS, 'keptn', 'x');
+    const cm = await client({ server: url, 'certificate-authority-data': b64(suite.pki.ca) }).get<ConfigMap>(CONFIGMAPS, 'keptn', 'x');
     expect(cm.data).to.deep.equal({ k: 'v' });
     expect(seen.map((s) => s.authorization)).to.deep.equal([`Bearer ${TOKEN}`]);
   });
@@ -87,32 +79,32 @@ describe('KubeApi over TLS', () => {
   });
 
   it('presents the client certificate from client-certificate-data and client-key-data', async () => {
-    const { url, seen } = await start({ requestCert: true, rejectUnauthorized: true, ca: pki.ca });
-    const user = { 'client-certificate-data': b64(pki.clientCert), 'client-key-data': b64(pki.clientKey) };
-    const cm = await client({ server: url, 'certificate-authority-data': b64(pki.ca) }, user).get<ConfigMap>(CONFIGMAPS, 'keptn', 'x');
+    const { url, seen } = await start({ requestCert: true, rejectUnauthorized: true, ca: suite.pki.ca });
+    const user = { 'client-certificate-data': b64(suite.pki.clientCert), 'client-key-data': b64(suite.pki.clientKey) };
+    const cm = await client({ server: url, 'certificate-authority-data': b64(suite.pki.ca) }, user).get<ConfigMap>(CONFIGMAPS, 'keptn', 'x');
     expect(cm.metadata?.name).to.equal('x');
     expect(seen.map((s) => s.clientCN)).to.deep.equal(['keptn-gitops']);
     expect(seen[0].authorization).to.equal(undefined);
   });
 
   it('cannot connect to a server that requires a client certificate without one', async () => {
-    const { url, seen } = await start({ requestCert: true, rejectUnauthorized: true, ca: pki.ca });
-    const err = await client({ server: url, 'certificate-authority-data': b64(pki.ca) }).get(CONFIGMAPS, 'keptn', 'x').catch((e: unknown) => e);
+    const { url, seen } = await start({ requestCert: true, rejectUnauthorized: true, ca: suite.pki.ca });
+    const err = await client({ server: url, 'certificate-authority-data': b64(suite.pki.ca) }).get(CONFIGMAPS, 'keptn', 'x').catch((e: unknown) => e);
     expect(err).to.be.instanceOf(KubeApiError);
     expect(seen).to.deep.equal([]);
   });
 
   it('verifies the server as tls-server-name and sends it as SNI', async () => {
-    const { url, seen } = await start({ cert: pki.namedCert, key: pki.namedKey });
-    const cluster = { server: url, 'certificate-authority-data': b64(pki.ca), 'tls-server-name': 'kubernetes.default.svc' };
+    const { url, seen } = await start({ cert: suite.pki.namedCert, key: suite.pki.namedKey });
+    const cluster = { server: url, 'certificate-authority-data': b64(suite.pki.ca), 'tls-server-name': 'kubernetes.default.svc' };
     const cm = await client(cluster).get<ConfigMap>(CONFIGMAPS, 'keptn', 'x');
     expect(cm.metadata?.name).to.equal('x');
     expect(seen.map((s) => s.servername)).to.deep.equal(['kubernetes.default.svc']);
   });
 
   it('refuses a server whose certificate does not match the address without tls-server-name', async () => {
-    const { url, seen } = await start({ cert: pki.namedCert, key: pki.namedKey });
-    const err = await client({ server: url, 'certificate-authority-data': b64(pki.ca) }).get(CONFIGMAPS, 'keptn', 'x').catch((e: unknown) => e);
+    const { url, seen } = await start({ cert: suite.pki.namedCert, key: suite.pki.namedKey });
+    const err = await client({ server: url, 'certificate-authority-data': b64(suite.pki.ca) }).get(CONFIGMAPS, 'keptn', 'x').catch((e: unknown) => e);
     expect((err as KubeApiError).kind).to.equal('unreachable');
     expect(seen).to.deep.equal([]);
   });
