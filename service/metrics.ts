@@ -11,6 +11,8 @@ export interface ServiceMetrics {
   webhookRequests: Counter<'endpoint' | 'code'>;
   webhookRejected: Counter<'endpoint' | 'reason'>;
   drift: Counter<'tool'>;
+  /** Notifications accepted with 202 and dropped after every attempt to handle them failed. */
+  notificationsFailed: Counter<'tool'>;
   sequencesTriggered: Counter<'tool'>;
   configReloads: Counter<'outcome'>;
 }
@@ -25,6 +27,7 @@ export function createServiceMetrics(registry: Registry): ServiceMetrics {
     webhookRequests: new Counter({ name: 'gitops_webhook_requests_total', help: 'Webhook requests by endpoint and HTTP status', labelNames: ['endpoint', 'code'], registers }),
     webhookRejected: new Counter({ name: 'gitops_webhook_rejected_total', help: 'Rejected webhook requests by reason', labelNames: ['endpoint', 'reason'], registers }),
     drift: new Counter({ name: 'gitops_drift_total', help: 'Drift notifications (no sequence started)', labelNames: ['tool'], registers }),
+    notificationsFailed: new Counter({ name: 'gitops_notifications_failed_total', help: 'Accepted GitOps notifications that could not be handled after every attempt', labelNames: ['tool'], registers }),
     sequencesTriggered: new Counter({ name: 'gitops_sequences_triggered_total', help: 'Keptn sequences started from GitOps notifications', labelNames: ['tool'], registers }),
     configReloads: new Counter({ name: 'gitops_config_reloads_total', help: 'Targets-file reloads by outcome (applied, rejected)', labelNames: ['outcome'], registers }),
   };

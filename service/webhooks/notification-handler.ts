@@ -3,6 +3,7 @@ import type { Logger } from '../../lib/index.js';
 import type { GitopsConfig } from '../config/gitops-config.js';
 import { describeScope } from '../config/resolve-target.js';
 import type { ServiceMetrics } from '../metrics.js';
+import { backoffDelay, delay, type BackoffOptions } from '../util/backoff.js';
 import { decideArgoNotification } from './argocd-decision.js';
 import { changeKey, type ChangeContext, type ChangeTarget, type Outcome, type Tool } from './change-context.js';
 import { decideFluxEvent } from './flux-decision.js';
@@ -25,7 +26,11 @@ export interface NotificationHandlerOptions {
   wakeFollower: (tool: Tool, target: string) => void;
   /** New shkeptncontext for each started sequence; default randomUUID. */
   newContext?: () => string;
+  /** Attempts of a notification whose handling fails, and their pacing; default 4, 500 ms doubling to 4 s. */
+  retry?: BackoffOptions & { attempts: number };
 }
+
+const DEFAULT_RETRY = { attempts: 4, baseMs: 500, maxMs: 4_000 };
 
 /**
  * Decides what GitOps notifications mean, after the HTTP layer accepted them: changes start Keptn
@@ -59,14 +64,28 @@ export class NotificationHandler {
     } while (tail !== this.tail);
   }
 
-  /** Runs after everything queued before; never rejects (failures are logged: the sender already has its 202). */
+  /**
+   * Runs after everything queued before; never rejects. The sender already has its 202 and will not
+   * send again, so a failure (the Kubernetes API briefly unreachable) is retried; deciding again is
+   * safe, as a sequence starts at most once per target and revision.
+   */
   private enqueue(tool: Tool, decide: (ctx: ChangeContext) => Promise<Outcome>): Promise<Outcome | undefined> {
+    const retry = this.options.retry ?? DEFAULT_RETRY;
     const run = this.tail.then(async () => {
-      try {
-        return await decide(this.context());
-      } catch (err) {
-        this.options.logger.error('cannot handle notification', { tool, error: (err as Error).message, cause: causeOf(err) });
-        return undefined;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await decide(this.context());
+        } catch (err) {
+          const details = { tool, attempt, error: (err as Error).message, cause: causeOf(err) };
+          if (attempt >= retry.attempts) {
+            this.options.metrics.notificationsFailed.inc({ tool });
+            this.options.logger.error('cannot handle notification; it is dropped', details);
+            return undefined;
+          }
+          const wait = backoffDelay(attempt - 1, retry);
+          this.options.logger.warn('cannot handle notification; trying again', { ...details, delayMs: wait });
+          await delay(wait);
+        }
       }
     });
     this.tail = run;

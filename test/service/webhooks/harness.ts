@@ -6,7 +6,7 @@ import { parseTargetsFile } from '../../../service/config/targets-loader.js';
 import { createServiceMetrics, type ServiceMetrics } from '../../../service/metrics.js';
 import type { Tool } from '../../../service/webhooks/change-context.js';
 import { StaticFluxSourceLookup, type FluxSourceLookup } from '../../../service/webhooks/flux-sources.js';
-import { NotificationHandler } from '../../../service/webhooks/notification-handler.js';
+import { NotificationHandler, type NotificationHandlerOptions } from '../../../service/webhooks/notification-handler.js';
 import { MemorySeenRevisions, type SeenRevisionStore } from '../../../service/webhooks/seen-revisions.js';
 import type { SequenceTrigger } from '../../../service/webhooks/sequence-trigger.js';
 import { createWebhookServer, type WebhookServer } from '../../../service/webhooks/webhook-server.js';
@@ -66,6 +66,8 @@ export interface HarnessOptions {
   seen?: SeenRevisionStore;
   sources?: FluxSourceLookup;
   startSequence?: (trigger: SequenceTrigger) => Promise<void>;
+  /** Default: 3 attempts a few ms apart. */
+  retry?: NotificationHandlerOptions['retry'];
 }
 
 export class Harness {
@@ -93,6 +95,7 @@ export class Harness {
         }),
       isFollowing: (tool, target) => this.following.has(`${tool} ${target}`),
       wakeFollower: (tool, target) => this.woken.push({ tool, target }),
+      retry: options.retry ?? { attempts: 3, baseMs: 5, maxMs: 20 },
     });
   }
 

@@ -131,6 +131,45 @@ describe('seen revisions and Flux sources in the cluster', () => {
       expect(await lookup.usesSource(target, { kind: 'GitRepository', name: 'x', namespace: 'flux-system' })).to.equal(false);
     });
 
+    const newArtifact = {
+      involvedObject: { kind: 'GitRepository', name: 'podinfo', namespace: 'flux-system' },
+      severity: 'info',
+      reason: 'NewArtifact',
+      message: "stored artifact for commit 'x'",
+      metadata: { revision: `main@sha1:${SHA}` },
+      reportingController: 'source-controller',
+      timestamp: '2024-01-01T00:00:00Z',
+    };
+
+    it('handles an accepted notification although the API failed on the first attempts', async () => {
+      kube.sim.create('Kustomization', readFixture<any>('gitops', 'flux-kustomization-with-status.json'));
+      kube.sim.failNext({ status: 503, count: 2, match: { resource: 'configmaps' } });
+      const h = await Harness.start({ sources: new KubeFluxSourceLookup({ kube: kube.api }), seen: store() });
+      try {
+        expect((await h.postFlux(newArtifact)).status).to.equal(202);
+        await h.handler.idle();
+        expect(h.started.map((t) => t.type)).to.deep.equal(['sh.keptn.event.dev.delivery.triggered']);
+        expect(await h.count('gitops_notifications_failed_total', { tool: 'flux' })).to.equal(0);
+      } finally {
+        await h.close();
+      }
+    });
+
+    it('counts a notification it could not handle after every attempt, and starts nothing', async () => {
+      kube.sim.create('Kustomization', readFixture<any>('gitops', 'flux-kustomization-with-status.json'));
+      kube.sim.failNext({ status: 503, count: 1000, match: { resource: 'configmaps' } });
+      const h = await Harness.start({ sources: new KubeFluxSourceLookup({ kube: kube.api }), seen: store() });
+      try {
+        expect((await h.postFlux(newArtifact)).status).to.equal(202);
+        await h.handler.idle();
+        expect(h.started).to.deep.equal([]);
+        expect(await h.count('gitops_notifications_failed_total', { tool: 'flux' })).to.equal(1);
+        expect(kube.sim.requestCount({ resource: 'configmaps' })).to.equal(3);
+      } finally {
+        await h.close();
+      }
+    });
+
     it('starts the Kustomization sequence for a NewArtifact through the real lookup', async () => {
       const k = readFixture<any>('gitops', 'flux-kustomization-with-status.json');
       delete k.status;
