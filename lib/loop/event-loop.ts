@@ -97,7 +97,7 @@ export class EventLoop {
   finishAdopted(parent: ParentEvent, work: (ctx: TaskContext) => Promise<TaskResult>): Promise<void> {
     this.seen.add(parent.id);
     const task = parseTaskEventType(parent.type)?.task ?? parent.type;
-    return this.run(parent, task, (ctx) => work(ctx), Promise.resolve());
+    return this.run(parent, task, (ctx) => work(ctx), Promise.resolve(), () => {});
   }
 
   /**
@@ -143,11 +143,13 @@ export class EventLoop {
     log.info('accepted a task trigger', { task: target.task, project: event.data.project, stage: event.data.stage, service: event.data.service });
     const parent: ParentEvent = { type: event.type, id: event.id, shkeptncontext: event.shkeptncontext, gitcommitid: event.gitcommitid, data: event.data };
     const started = this.options.sink.publish(createStartedEvent(parent, this.options.name));
-    started.then(
+    let markRecorded = () => {};
+    const recorded = target.handler.recordsTasks ? new Promise<void>((resolve) => (markRecorded = resolve)) : Promise.resolve();
+    Promise.all([started, recorded]).then(
       () => message.ack?.(),
       (err: Error) => log.error('could not send .started', { error: err.message }),
     );
-    void this.run(parent, target.task, (ctx) => target.handler.handle(event, ctx), started);
+    void this.run(parent, target.task, (ctx) => target.handler.handle(event, ctx), started, markRecorded);
   }
 
   /** The handler for a task trigger that should be answered, or undefined (with the why logged). */
@@ -180,24 +182,26 @@ export class EventLoop {
     return matches.length === 0 ? null : (matches[0]!.id ?? '');
   }
 
-  private run(parent: ParentEvent, task: string, work: (ctx: TaskContext) => Promise<TaskResult>, started: Promise<void>): Promise<void> {
+  /** `recorded`: the task will be finished even if this process dies (the trigger may be acknowledged). */
+  private run(parent: ParentEvent, task: string, work: (ctx: TaskContext) => Promise<TaskResult>, started: Promise<void>, recorded: () => void): Promise<void> {
     const controller = new AbortController();
     const onShutdown = () => controller.abort(this.shutdown.signal.reason);
     this.shutdown.signal.addEventListener('abort', onShutdown, { once: true });
     const logger = this.options.logger.child({ shkeptncontext: parent.shkeptncontext, triggeredid: parent.id, task });
     const delivery: Delivery = { controller, settled: false, parent, task, logger, done: Promise.resolve() };
     this.deliveries.add(delivery);
-    delivery.done = this.execute(delivery, work, started).finally(() => {
+    delivery.done = this.execute(delivery, work, started, recorded).finally(() => {
       this.shutdown.signal.removeEventListener('abort', onShutdown);
       this.deliveries.delete(delivery);
+      recorded();
     });
     return delivery.done;
   }
 
-  private async execute(delivery: Delivery, work: (ctx: TaskContext) => Promise<TaskResult>, started: Promise<void>): Promise<void> {
+  private async execute(delivery: Delivery, work: (ctx: TaskContext) => Promise<TaskResult>, started: Promise<void>, recorded: () => void): Promise<void> {
     const { metrics } = this.options;
     const callbacks: (() => Promise<void> | void)[] = [];
-    const ctx: TaskContext = { signal: delivery.controller.signal, logger: delivery.logger, afterFinished: (cb) => void callbacks.push(cb) };
+    const ctx: TaskContext = { signal: delivery.controller.signal, logger: delivery.logger, afterFinished: (cb) => void callbacks.push(cb), recorded };
     // Let the `.started` of every trigger in this batch reach the socket before any handler's
     // synchronous start-up work runs: under a burst, intake must not queue behind deployments.
     await new Promise<void>((resolve) => setImmediate(resolve));

@@ -8,7 +8,10 @@ export interface IncomingMessage {
   subject: string;
   /** Set when the source already knows the subscription (HTTP polling per subscription). */
   subscriptionId?: string;
-  /** Present for sources that need an acknowledgement (JetStream); the loop calls it once `.started` is flushed. */
+  /**
+   * Present for sources that need an acknowledgement (JetStream); the loop calls it once `.started`
+   * is flushed and, for handlers that record tasks, the task is recorded (or finished).
+   */
   ack?: () => Promise<void> | void;
 }
 

@@ -40,6 +40,11 @@ export class DeliveryHandler implements TaskHandler {
     this.active = options.active ?? new ActiveDeliveries();
   }
 
+  /** With a cluster journal, a trigger is acknowledged (JetStream) only once its record is saved. */
+  get recordsTasks(): boolean {
+    return this.options.durableJournal === true;
+  }
+
   async handle(event: KeptnEvent, ctx: TaskContext): Promise<TaskResult> {
     const scope = scopeOf(event);
     const config = this.options.getConfig();
@@ -89,6 +94,7 @@ export class DeliveryHandler implements TaskHandler {
       if (mode === 'deploy') {
         await this.journal(target, delivery);
         recorded = true;
+        ctx.recorded();
       }
       const result = await (mode === 'deploy' ? deployer.deploy(request) : deployer.resume(request));
       this.count(target, 'succeeded', result.result, started);

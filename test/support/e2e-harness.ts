@@ -28,6 +28,8 @@ export interface E2eSandboxOptions {
   controlPlaneToken?: string;
   fluxDelayMs?: number;
   argoStepMs?: number;
+  /** nats-server with JetStream and Keptn's `keptn` stream, as shipyard-controller creates it. */
+  jetstream?: boolean;
 }
 
 export interface RunningService {
@@ -67,11 +69,11 @@ export class E2eSandbox {
 
   private async launch(options: E2eSandboxOptions): Promise<void> {
     if (options.nats !== false) {
-      this.nats = await NatsServer.start();
+      this.nats = await NatsServer.start({ jetstream: options.jetstream });
       this.nc = await connect({ servers: this.nats.url, name: 'e2e-shipyard-controller' });
     }
     await this.controlPlane.start({
-      ...(this.nats ? { natsUrl: this.nats.url } : {}),
+      ...(this.nats ? { natsUrl: this.nats.url, jetstream: options.jetstream } : {}),
       ...(options.controlPlaneToken ? { token: options.controlPlaneToken } : {}),
     });
     await this.kube.start();

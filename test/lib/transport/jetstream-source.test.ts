@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { JetStreamSource } from '../../../lib/index.js';
+import { JetStreamSource, type TaskHandler } from '../../../lib/index.js';
 import { eventually } from '../../support/eventually.js';
 import { NatsHarness, taskTrigger } from '../harness.js';
 
@@ -30,6 +30,47 @@ describe('JetStreamSource', () => {
     const jsm = await jetstreamManager(h.nc);
     const info = await jsm.consumers.info('keptn', JetStreamSource.durableName('gitops-service', 'sh.keptn.event.deliver.triggered'));
     await eventually(async () => (await jsm.consumers.info('keptn', info.name)).num_ack_pending === 0);
+  });
+
+  it('keeps the trigger of a handler that records tasks unacknowledged (to be redelivered after a crash) until it is recorded', async () => {
+    let record = () => {};
+    let finish = () => {};
+    const handler: TaskHandler = {
+      recordsTasks: true,
+      async handle(_event, ctx) {
+        await new Promise<void>((resolve) => (record = () => (ctx.recorded(), resolve())));
+        await new Promise<void>((resolve) => (finish = resolve));
+        return {};
+      },
+    };
+    const integration = h.integration({ mode: { kind: 'nats', servers: h.nats.url, shipyardController: h.sim.url, jetstream: 'auto', reconnectTimeWaitMs: 50 } });
+    await integration.handle('deliver', handler).start();
+    const trigger = taskTrigger('deliver');
+    await h.publish(trigger);
+    await eventually(() => expect(h.kinds(trigger.id)).to.deep.equal(['started']));
+    const jsm = await jetstreamManager(h.nc);
+    const consumer = JetStreamSource.durableName('gitops-service', 'sh.keptn.event.deliver.triggered');
+    const pending = async () => (await jsm.consumers.info('keptn', consumer)).num_ack_pending;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await pending(), 'unacknowledged after .started').to.equal(1);
+    record();
+    await eventually(async () => expect(await pending()).to.equal(0));
+    finish();
+    await eventually(() => expect(h.kinds(trigger.id)).to.deep.equal(['started', 'finished']));
+  });
+
+  it('acknowledges the trigger of any other handler once its .started is sent', async () => {
+    let finish = () => {};
+    const integration = h.integration({ mode: { kind: 'nats', servers: h.nats.url, shipyardController: h.sim.url, jetstream: 'auto', reconnectTimeWaitMs: 50 } });
+    await integration.handle('deliver', () => new Promise((resolve) => (finish = () => resolve({})))).start();
+    const trigger = taskTrigger('deliver');
+    await h.publish(trigger);
+    await eventually(() => expect(h.kinds(trigger.id)).to.deep.equal(['started']));
+    const jsm = await jetstreamManager(h.nc);
+    const consumer = JetStreamSource.durableName('gitops-service', 'sh.keptn.event.deliver.triggered');
+    await eventually(async () => expect((await jsm.consumers.info('keptn', consumer)).num_ack_pending).to.equal(0));
+    finish();
+    await eventually(() => expect(h.kinds(trigger.id)).to.deep.equal(['started', 'finished']));
   });
 
   it('uses core NATS in auto mode when the server has no keptn stream', async () => {
