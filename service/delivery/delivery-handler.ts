@@ -56,7 +56,7 @@ export class DeliveryHandler implements TaskHandler {
         message: `no target in ${config.file} matches ${describeScope(scope)}: add a rule for it, or narrow this integration's subscription in the Bridge`,
       };
     }
-    return this.run(target, deliveryRecord(event, target, this.now()), event.data, ctx, 'deploy');
+    return this.run(target, deliveryRecord(event, target, this.now()), event.data, ctx, 'new');
   }
 
   /** Finishes a delivery another instance started (its durable record), without triggering again. */
@@ -66,7 +66,7 @@ export class DeliveryHandler implements TaskHandler {
 
   /** Triggers a delivery again whose durable record shows the tool was never triggered (crash in between). */
   async redeliver(target: ResolvedTarget, record: DeliveryRecord, ctx: TaskContext): Promise<TaskResult> {
-    return this.run(target, record, { project: record.project, stage: record.stage, service: record.service }, ctx, 'deploy');
+    return this.run(target, record, { project: record.project, stage: record.stage, service: record.service }, ctx, 'redeliver');
   }
 
   private async run(
@@ -74,7 +74,7 @@ export class DeliveryHandler implements TaskHandler {
     delivery: DeliveryRecord,
     data: Record<string, unknown>,
     ctx: TaskContext,
-    mode: 'deploy' | 'resume',
+    mode: 'new' | 'redeliver' | 'resume',
   ): Promise<TaskResult> {
     const deployer = deployerFor(this.options.deployers, target);
     if (!deployer) return finishedFromError(new Error(`cannot deliver through ${target.tool}: ${MISSING_DEPLOYER_HINT[target.tool]}`));
@@ -91,12 +91,15 @@ export class DeliveryHandler implements TaskHandler {
     // Whether a record of this delivery is in the journal (a resumed one has one already).
     let recorded = mode === 'resume';
     try {
-      if (mode === 'deploy') {
-        await this.journal(target, delivery);
+      if (mode !== 'resume') {
+        if (!(await this.journal(target, delivery, mode === 'new'))) {
+          ctx.logger.warn('this trigger already has a delivery record (JetStream delivered it again after a crash): the replica of that record sends the .finished');
+          return DEFER_FINISHED;
+        }
         recorded = true;
         ctx.recorded();
       }
-      const result = await (mode === 'deploy' ? deployer.deploy(request) : deployer.resume(request));
+      const result = await (mode === 'resume' ? deployer.resume(request) : deployer.deploy(request));
       this.count(target, 'succeeded', result.result, started);
       finished = finishedFromResult(result, target, deploymentStrategy(data, task));
     } catch (err) {
@@ -141,11 +144,17 @@ export class DeliveryHandler implements TaskHandler {
     return true;
   }
 
-  /** Recorded before the tool is triggered; a failure here fails the delivery rather than risk an orphan. */
-  private async journal(target: ResolvedTarget, delivery: DeliveryRecord): Promise<void> {
+  /**
+   * Recorded before the tool is triggered; a failure here fails the delivery rather than risk an
+   * orphan. A new trigger's record must not exist yet (false when it does).
+   */
+  private async journal(target: ResolvedTarget, delivery: DeliveryRecord, isNew: boolean): Promise<boolean> {
     const { journal, owner } = this.options;
-    if (!journal) return;
-    await journal.save({ ...delivery, target: journalTarget(target), tool: target.tool, owner, resolved: target });
+    if (!journal) return true;
+    const entry = { ...delivery, target: journalTarget(target), tool: target.tool, owner, resolved: target };
+    if (isNew && journal.add) return journal.add(entry);
+    await journal.save(entry);
+    return true;
   }
 
   private count(target: ResolvedTarget, status: string, result: string, started: number): void {

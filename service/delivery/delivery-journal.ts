@@ -20,6 +20,8 @@ export interface JournalEntry extends DeliveryRecord {
  */
 export interface DeliveryJournal {
   save(entry: JournalEntry): Promise<void>;
+  /** Saves a record only if the trigger has none yet: false when it has (a redelivered trigger). */
+  add?(entry: JournalEntry): Promise<boolean>;
   remove(triggeredid: string): Promise<void>;
   /**
    * The replica the record of `triggeredid` names now (`undefined`: none), or `null` when there is

@@ -80,6 +80,19 @@ export class ConfigMapDeliveryStore implements OwnedDeliveryStore {
     }
   }
 
+  /** Creates the record; false when the trigger has one already. One request, where `save` needs two. */
+  async add(record: OwnedDelivery): Promise<boolean> {
+    const name = this.configMapName(record.triggeredid);
+    const owner = record.owner ?? this.owner;
+    try {
+      await this.api.create(CONFIGMAPS, this.namespace, this.configMap(name, { ...record, ...(owner === undefined ? {} : { owner }) }, undefined), this.options());
+      return true;
+    } catch (err) {
+      if (isConflict(err)) return false;
+      throw err;
+    }
+  }
+
   async remove(triggeredid: string): Promise<void> {
     const name = this.configMapName(triggeredid);
     try {

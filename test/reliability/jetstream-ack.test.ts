@@ -1,7 +1,10 @@
 import { expect } from 'chai';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { JetStreamSource } from '../../lib/index.js';
+import { JetStreamSource, silentLogger } from '../../lib/index.js';
+import { KubeApi } from '../../service/kube/kube-api.js';
+import { loadKubeConfig } from '../../service/kube/kube-config.js';
+import { ConfigMapDeliveryStore } from '../../service/state/configmap-delivery-store.js';
 import { seedGitRepository, seedKustomization } from '../../service/sandbox/flux/index.js';
 import { E2eSandbox, type RunningService } from '../support/e2e-harness.js';
 import { eventually } from '../support/eventually.js';
@@ -26,7 +29,7 @@ describe('JetStream: a trigger is acknowledged once its delivery is recorded', f
     sandbox.writeTargets(TARGETS);
     seedGitRepository(sandbox.kube, { name: 'podinfo', namespace: 'flux-system' });
     seedKustomization(sandbox.kube, { name: 'podinfo', namespace: 'flux-system', wait: true, sourceRef: { kind: 'GitRepository', name: 'podinfo' } });
-    service = await sandbox.startService({ NATS_JETSTREAM: 'auto' });
+    service = await sandbox.startService({ NATS_JETSTREAM: 'auto', K8S_POD_NAME: 'replica-a' });
     nc = await connect({ servers: sandbox.natsUrl });
     jsm = await jetstreamManager(nc);
   });
@@ -56,5 +59,32 @@ describe('JetStream: a trigger is acknowledged once its delivery is recorded', f
     await service.proc.stop('SIGKILL');
     expect(await pending(), 'unacknowledged: JetStream delivers it again after the ack wait').to.equal(1);
     expect(sandbox.kube.requestCount({ verb: 'patch', resource: 'kustomizations' }), 'Flux was never asked to reconcile').to.equal(0);
+  });
+
+  it('does not deliver again a trigger that already has a record (redelivered after a crash): the replica of the record finishes it', async () => {
+    const trigger = sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'podinfo' });
+    const kube = new KubeApi(loadKubeConfig(sandbox.kubeconfig));
+    const store = new ConfigMapDeliveryStore({ kube, namespace: 'keptn', integrationName: 'gitops-service', logger: silentLogger });
+    await store.save({
+      project: 'shop',
+      stage: 'dev',
+      service: 'podinfo',
+      type: trigger.type,
+      shkeptncontext: trigger.shkeptncontext!,
+      triggeredid: trigger.id,
+      labels: {},
+      startedAt: new Date().toISOString(),
+      deadline: Date.now() + 60_000,
+      target: 'Kustomization/flux-system/podinfo',
+      tool: 'flux',
+      owner: 'replica-a',
+    });
+    await kube.close();
+    await sandbox.publish(trigger);
+    await eventually(() => expect(service.proc.output).to.include('already has a delivery record'));
+    await eventually(async () => expect(await pending()).to.equal(0));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(sandbox.answers(trigger).finished, 'no .finished from the redelivery').to.have.length(0);
+    expect(sandbox.kube.requestCount({ verb: 'patch', resource: 'kustomizations' }), 'Flux not asked to reconcile again').to.equal(0);
   });
 });
