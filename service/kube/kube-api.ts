@@ -135,9 +135,11 @@ export class KubeApi {
     }
     if (response.statusCode >= 300) throw toKubeApiError({ statusCode: response.statusCode, body: await response.body.text().catch(() => '') }, context);
     let rest = '';
+    // A chunk may end inside a multi-byte character: decode as a stream.
+    const decoder = new TextDecoder();
     try {
       for await (const chunk of response.body) {
-        const lines = (rest + chunk.toString('utf8')).split('\n');
+        const lines = (rest + decoder.decode(chunk as Buffer, { stream: true })).split('\n');
         rest = lines.pop()!;
         for (const line of lines) if (line.trim()) yield JSON.parse(line) as WatchEvent<T>;
       }
