@@ -176,16 +176,7 @@ describe('seen revisions and Flux sources in the cluster', () => {
       kube.sim.create('Kustomization', k);
       const h = await Harness.start({ sources: new KubeFluxSourceLookup({ kube: kube.api }), seen: store() });
       try {
-        const e = {
-          involvedObject: { kind: 'GitRepository', name: 'podinfo', namespace: 'flux-system' },
-          severity: 'info',
-          reason: 'NewArtifact',
-          message: "stored artifact for commit 'x'",
-          metadata: { revision: `main@sha1:${SHA}` },
-          reportingController: 'source-controller',
-          timestamp: '2024-01-01T00:00:00Z',
-        };
-        expect((await h.postFlux(e)).status).to.equal(202);
+        expect((await h.postFlux(newArtifact)).status).to.equal(202);
         await h.handler.idle();
         expect(h.started.map((t) => t.type)).to.deep.equal(['sh.keptn.event.dev.delivery.triggered']);
       } finally {
