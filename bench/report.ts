@@ -105,7 +105,7 @@ export function renderReadmeSection(r: BenchResults): string {
   return [
     '## Benchmark',
     '',
-    '`npm run bench` starts a real `nats-server`, the sandbox simulators (Kubernetes API with Flux, Argo CD, the Keptn control plane) and the service as its own process, started as the image starts it (`node --optimize-for-size dist/service/cli/main.js serve`), measures, and writes `bench/results.json` and `bench/results.md`. It takes well under a minute after the build and needs `nats-server` on the PATH.',
+    '`npm run bench` starts a real `nats-server`, the sandbox simulators (Kubernetes API with Flux, Argo CD, the Keptn control plane) and the service as its own process, started as the image starts it (`node --optimize-for-size dist/service/cli/main.js serve`), measures, and writes `bench/results.json` and `bench/results.md`. It takes about a minute after the build and needs `nats-server` on the PATH.',
     '',
     renderTable(r),
     '',
