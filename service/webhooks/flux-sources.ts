@@ -32,9 +32,12 @@ interface SourceRef {
 }
 
 /**
- * The sources a Kustomization or HelmRelease uses: `spec.sourceRef` (Kustomization), the HelmRelease's
- * `spec.chart.spec.sourceRef` plus the HelmChart the controller makes from it (`<ns>-<name>` in the
- * source's namespace, as `flux reconcile hr --with-source` names it), or `spec.chartRef`.
+ * The sources whose new artifacts a Kustomization or HelmRelease deploys: `spec.sourceRef`
+ * (Kustomization), `spec.chartRef`, or for `spec.chart` the HelmChart the controller makes from it
+ * (`<ns>-<name>` in the chart source's namespace, as `flux reconcile hr --with-source` names it).
+ * Not the chart's own source: a GitRepository commit or a HelmRepository index update reaches the
+ * release only as a new HelmChart artifact, whose revision (the chart version) is the one the
+ * release reports, so a sequence started from the source would ask for a revision it never applies.
  * Namespaces default to the object's.
  */
 export function referencedSources(object: { kind?: string; metadata?: { name?: string; namespace?: string }; spec?: unknown }): FluxObjectRef[] {
@@ -47,9 +50,8 @@ export function referencedSources(object: { kind?: string; metadata?: { name?: s
   };
   const ref = (r: SourceRef | undefined): FluxObjectRef[] =>
     r?.kind && r.name ? [{ kind: r.kind, name: r.name, namespace: r.namespace ?? namespace }] : [];
-  const chartSource = ref(spec.chart?.spec?.sourceRef);
-  const generatedChart = chartSource.map((s) => ({ kind: 'HelmChart', name: `${namespace}-${name}`, namespace: s.namespace }));
-  return [...ref(spec.sourceRef), ...ref(spec.chartRef), ...chartSource, ...generatedChart];
+  const generatedChart = ref(spec.chart?.spec?.sourceRef).map((s) => ({ kind: 'HelmChart', name: `${namespace}-${name}`, namespace: s.namespace }));
+  return [...ref(spec.sourceRef), ...ref(spec.chartRef), ...generatedChart];
 }
 
 const sameRef = (a: FluxObjectRef, b: FluxObjectRef) => a.kind === b.kind && a.name === b.name && a.namespace === b.namespace;

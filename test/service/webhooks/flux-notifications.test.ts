@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { StaticFluxSourceLookup } from '../../../service/webhooks/flux-sources.js';
 import { validateSequenceTrigger } from '../../../service/webhooks/sequence-trigger.js';
 import { readFixture } from '../../support/paths.js';
 import { FLUX_TOKEN, Harness } from './harness.js';
@@ -117,6 +118,21 @@ describe('Flux notifications', () => {
     expect(h.started).to.have.length(1);
     expect(h.started[0]!.type).to.equal('sh.keptn.event.hardening.artifact-delivery.triggered');
     expect((h.started[0]!.data.gitops as { target: string }).target).to.equal('HelmRelease/default/podinfo');
+  });
+
+  it('starts the sequence of a HelmRelease with its chart in Git for the new HelmChart, not for the commit', async () => {
+    await h.close();
+    // podinfo's chart comes from the GitRepository `charts`; the Kustomization uses another repository.
+    const release = { kind: 'HelmRelease', metadata: { name: 'podinfo', namespace: 'default' }, spec: { chart: { spec: { chart: './charts/podinfo', sourceRef: { kind: 'GitRepository', name: 'charts', namespace: 'flux-system' } } } } };
+    h = await Harness.start({ sources: new StaticFluxSourceLookup({ objects: [release] }) });
+    const commit = newArtifact(`main@sha1:${SHA}`);
+    commit.involvedObject.name = 'charts';
+    await post(commit);
+    expect(h.started, 'a commit is not what the release deploys').to.have.length(0);
+    const chart = newArtifact('6.3.6');
+    chart.involvedObject = { kind: 'HelmChart', name: 'default-podinfo', namespace: 'flux-system' };
+    await post(chart);
+    expect(h.started.map((t) => (t.data.gitops as { target: string; revision: string }))).to.deep.equal([{ tool: 'flux', target: 'HelmRelease/default/podinfo', revision: '6.3.6', stage: 'hardening' }]);
   });
 
   it('starts the sequence for an applied revision the service did not ask for', async () => {

@@ -95,7 +95,7 @@ describe('seen revisions and Flux sources in the cluster', () => {
       expect(await lookup.usesSource(target, { kind: 'OCIRepository', name: 'podinfo', namespace: 'flux-system' })).to.equal(false);
     });
 
-    it('finds a HelmRelease chart source, its generated HelmChart and a chartRef', async () => {
+    it('finds the generated HelmChart of a HelmRelease (not the chart source) and a chartRef', async () => {
       const hr = readFixture<any>('gitops', 'flux-helmrelease-with-status.json');
       delete hr.status;
       kube.sim.create('HelmRelease', hr);
@@ -107,7 +107,8 @@ describe('seen revisions and Flux sources in the cluster', () => {
       });
       const lookup = new KubeFluxSourceLookup({ kube: kube.api });
       const podinfo = { kind: 'HelmRelease', name: 'podinfo', namespace: 'default' };
-      expect(await lookup.usesSource(podinfo, { kind: 'HelmRepository', name: 'podinfo', namespace: 'flux-system' })).to.equal(true);
+      // An index update reaches the release only as a new HelmChart artifact.
+      expect(await lookup.usesSource(podinfo, { kind: 'HelmRepository', name: 'podinfo', namespace: 'flux-system' })).to.equal(false);
       expect(await lookup.usesSource(podinfo, { kind: 'HelmChart', name: 'default-podinfo', namespace: 'flux-system' })).to.equal(true);
       const ociApp = { kind: 'HelmRelease', name: 'oci-app', namespace: 'apps' };
       expect(await lookup.usesSource(ociApp, { kind: 'OCIRepository', name: 'oci-app', namespace: 'apps' })).to.equal(true);
