@@ -104,8 +104,26 @@ export class JetStreamSource implements EventSource {
       if (next.includes(subject)) continue;
       this.readers.get(subject)?.stop();
       this.readers.delete(subject);
+      await this.forget(subject);
     }
     for (const subject of next) if (!this.readers.has(subject)) await this.consume(subject);
+  }
+
+  /**
+   * Deletes the durable consumer of a subscription that was removed. Left on the server, it would
+   * keep collecting triggers and hand all of them over, however old, should the subscription come
+   * back.
+   */
+  private async forget(subject: string): Promise<void> {
+    const durable = JetStreamSource.durableName(this.options.name, subject);
+    try {
+      await this.jsm.consumers.delete(this.stream, durable);
+      this.options.logger.info('deleted the JetStream consumer of a removed subscription', { subject, durable });
+    } catch (err) {
+      // Another replica, told of the same change, may have deleted it first.
+      if (/not found/i.test((err as Error).message)) return;
+      this.options.logger.warn('cannot delete the JetStream consumer of a removed subscription', { subject, durable, error: (err as Error).message });
+    }
   }
 
   private async consume(subject: string): Promise<void> {

@@ -73,6 +73,29 @@ describe('JetStreamSource', () => {
     await eventually(() => expect(h.kinds(trigger.id)).to.deep.equal(['started', 'finished']));
   });
 
+  it('deletes the durable consumer of a removed subscription, so its backlog is not handed over if it comes back', async () => {
+    const { silentLogger } = await import('../../../lib/index.js');
+    const source = (await JetStreamSource.create('auto', { connection: h.nc, name: 'gitops-service', logger: silentLogger }))!;
+    const received: string[] = [];
+    await source.start((m) => void received.push(m.subject));
+    await source.setSubscriptions([{ event: 'sh.keptn.event.deliver.triggered' }, { event: 'sh.keptn.event.rollback.triggered' }]);
+    const jsm = await jetstreamManager(h.nc);
+    const rollback = JetStreamSource.durableName('gitops-service', 'sh.keptn.event.rollback.triggered');
+    const exists = (name: string) => jsm.consumers.info('keptn', name).then(() => true, () => false);
+    expect(await exists(rollback)).to.equal(true);
+
+    await source.setSubscriptions([{ event: 'sh.keptn.event.deliver.triggered' }]);
+    expect(await exists(rollback)).to.equal(false);
+    await h.publish(taskTrigger('rollback'));
+    await source.setSubscriptions([{ event: 'sh.keptn.event.deliver.triggered' }, { event: 'sh.keptn.event.rollback.triggered' }]);
+    await h.publish(taskTrigger('rollback'));
+    await eventually(() => expect(received).to.deep.equal(['sh.keptn.event.rollback.triggered']));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(received, 'only the trigger published while subscribed').to.have.length(1);
+    expect(await exists(JetStreamSource.durableName('gitops-service', 'sh.keptn.event.deliver.triggered'))).to.equal(true);
+    await source.stop();
+  });
+
   it('uses core NATS in auto mode when the server has no keptn stream', async () => {
     const jsm = await jetstreamManager(h.nc);
     await jsm.streams.delete('keptn');
