@@ -58,8 +58,8 @@ const MERGE_PATCH = 'application/merge-patch+json';
 /**
  * The Kubernetes REST calls the service makes (get, list, create, replace, merge-patch, delete,
  * watch) on any namespaced resource, over keep-alive connections (a bounded pool for calls, one
- * connection per watch). Every failure is thrown
- * as a KubeApiError naming the verb and object; the message never holds credentials.
+ * connection per watch). Every failure is thrown as a KubeApiError naming the verb and object;
+ * the message never holds credentials.
  */
 export class KubeApi {
   readonly config: KubeConfig;
