@@ -108,8 +108,8 @@ export async function startGitopsService(options: GitopsServiceOptions): Promise
     seen: kube ? new ConfigMapSeenRevisions({ kube, namespace: env.namespace, integrationName: env.integrationName }) : new MemorySeenRevisions(),
     sources: kube ? new KubeFluxSourceLookup({ kube }) : new StaticFluxSourceLookup({ objects: [] }),
     startSequence: (trigger: SequenceTrigger) => integration.publish(sequenceEvent(trigger, env.integrationName)),
-    isFollowing: (tool, target) => handler.active.has(tool, target),
-    wakeFollower: (tool, target) => void (tool === 'flux' ? flux?.nudge(target) : argocd?.nudge(target)),
+    isFollowing: (tool, target, instance) => handler.active.has(tool, target, instance),
+    wakeFollower: (tool, target, instance) => void (tool === 'flux' ? flux?.nudge(target) : argocd?.nudge(target, instance)),
   });
   const webhooks = await createWebhookServer({ port: env.webhookPort, logger, metrics, getConfig, handler: notifications });
 

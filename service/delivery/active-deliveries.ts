@@ -4,7 +4,7 @@ import type { ResolvedTarget } from '../config/gitops-config.js';
  * The targets this instance is delivering right now, so that a GitOps notification about one of
  * them wakes its follower instead of being read as a change. Argo CD notifications carry the
  * application's namespace, which a target without `appNamespace` does not know ahead of time, so
- * applications are keyed by name.
+ * applications are keyed by instance and name.
  */
 export class ActiveDeliveries {
   private readonly counts = new Map<string, number>();
@@ -22,11 +22,11 @@ export class ActiveDeliveries {
     };
   }
 
-  /** `target` as notifications name it: `Kustomization/ns/name`, `Application/ns/name`. */
-  has(tool: 'argocd' | 'flux', target: string): boolean {
+  /** `target` as notifications name it: `Kustomization/ns/name`, `Application/ns/name` (of Argo CD `instance`). */
+  has(tool: 'argocd' | 'flux', target: string, instance = 'default'): boolean {
     if (tool === 'flux') return this.counts.has(target);
     const name = target.split('/').pop() ?? '';
-    return this.counts.has(`Application/${name}`);
+    return this.counts.has(`Application/${instance}/${name}`);
   }
 
   get size(): number {
@@ -37,5 +37,5 @@ export class ActiveDeliveries {
 function keyOf(target: ResolvedTarget): string {
   return target.tool === 'flux'
     ? `${target.flux.kind}/${target.flux.namespace}/${target.flux.name}`
-    : `Application/${target.argocd.application}`;
+    : `Application/${target.argocd.instance}/${target.argocd.application}`;
 }

@@ -17,9 +17,9 @@ export async function decideArgoNotification(ctx: ChangeContext, notification: A
   const log = ctx.logger.child({ tool: 'argocd', target, trigger: notification.trigger, instance: notification.instance });
   const sync = app.status?.sync;
 
-  if (ctx.isFollowing('argocd', target) && (startedByUs(app) || sync?.status !== 'OutOfSync')) {
+  if (ctx.isFollowing('argocd', target, notification.instance) && (startedByUs(app) || sync?.status !== 'OutOfSync')) {
     log.info('notification about a followed delivery; waking its follower');
-    ctx.wakeFollower('argocd', target);
+    ctx.wakeFollower('argocd', target, notification.instance);
     return OUTCOMES.completion;
   }
   if (sync?.status !== 'OutOfSync') {

@@ -31,8 +31,9 @@ export interface ChangeContext {
   config: GitopsConfig;
   seen: SeenRevisionStore;
   sources: FluxSourceLookup;
-  isFollowing(tool: Tool, target: string): boolean;
-  wakeFollower(tool: Tool, target: string): void;
+  /** `instance`: the Argo CD instance the notification came from (two may have an application of the same name). */
+  isFollowing(tool: Tool, target: string, instance?: string): boolean;
+  wakeFollower(tool: Tool, target: string, instance?: string): void;
   /** Starts the target's sequence unless (target, revision) was seen; true when started. */
   startChange(change: ChangeTarget, details: ChangeDetails): Promise<boolean>;
 }

@@ -21,9 +21,9 @@ export interface NotificationHandlerOptions {
   /** Sends `sh.keptn.event.<stage>.<sequence>.triggered` (NATS or the Keptn API); rejects when it could not. */
   startSequence: (trigger: SequenceTrigger) => Promise<void>;
   /** Whether a delivery of this target (`<Kind>/<namespace>/<name>`) is running now. */
-  isFollowing: (tool: Tool, target: string) => boolean;
+  isFollowing: (tool: Tool, target: string, instance?: string) => boolean;
   /** Makes the follower of that delivery look at the target at once. */
-  wakeFollower: (tool: Tool, target: string) => void;
+  wakeFollower: (tool: Tool, target: string, instance?: string) => void;
   /** New shkeptncontext for each started sequence; default randomUUID. */
   newContext?: () => string;
   /** Attempts of a notification whose handling fails, and their pacing; default 4, 500 ms doubling to 4 s. */

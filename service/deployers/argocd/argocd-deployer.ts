@@ -83,11 +83,12 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
     });
   }
 
-  /** Re-reads the application now (an Argo CD notification about `Application/<ns>/<name>` arrived). */
-  nudge(target: string): void {
+  /** Re-reads the application now (an Argo CD notification about `Application/<ns>/<name>` of `instance` arrived). */
+  nudge(target: string, instance?: string): void {
     const [, namespace, name] = target.split('/');
     for (const delivery of this.followers) {
       if (delivery.name !== name) continue;
+      if (instance && delivery.request.target.argocd.instance !== instance) continue;
       const ns = delivery.scope.appNamespace ?? delivery.follower.latest?.metadata.namespace;
       if (ns && namespace && ns !== namespace) continue;
       delivery.follower.refresh().catch((err) => delivery.logger.debug('nudge read failed', { error: String(err) }));
