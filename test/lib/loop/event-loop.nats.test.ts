@@ -45,6 +45,8 @@ describe('EventLoop over NATS with the simulated control plane', () => {
     await h.publish(t);
     await eventually(() => expect(h.kinds(t.id)).to.deep.equal(['started']));
     expect(Date.parse(h.answers(t.id)[0]!.time!) - sentAt).to.be.lessThan(500);
+    // The handler runs after the `.started` is on its way: release it once it is waiting.
+    await eventually(() => gate.entered === 1);
     gate.releaseAll();
     await eventually(() => expect(h.kinds(t.id)).to.deep.equal(['started', 'finished']));
   });
