@@ -1,6 +1,6 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import type { KubeConfig } from './kube-config.js';
-import { toKubeApiError, type KubeRequestContext } from './kube-errors.js';
+import { KubeApiError, toKubeApiError, type KubeRequestContext } from './kube-errors.js';
 
 /** Group, version and plural of a resource (group `''` for the core API), plus its kind for messages. */
 export interface ResourceRef {
@@ -189,7 +189,7 @@ export class KubeApi {
     dispatcher = this.dispatcher,
   ): Promise<Dispatcher.ResponseData> {
     const headers: Record<string, string> = { accept: 'application/json' };
-    const authorization = await this.config.auth.authorization();
+    const authorization = await this.credentials(target);
     if (authorization) headers.authorization = authorization;
     if (body !== undefined) headers['content-type'] = contentType ?? 'application/json';
     return request(this.config.server + pathOf(target), {
@@ -201,6 +201,15 @@ export class KubeApi {
       headersTimeout: options.timeoutMs ?? this.requestTimeoutMs,
       bodyTimeout: bodyTimeoutMs,
     });
+  }
+
+  /** The Authorization header; a token file or exec plugin that fails is said as such, not as an unreachable server. */
+  private async credentials(target: Target): Promise<string | undefined> {
+    try {
+      return await this.config.auth.authorization();
+    } catch (err) {
+      throw new KubeApiError('unauthorized', contextOf(target), undefined, `cannot obtain credentials: ${(err as Error).message}`, { cause: err });
+    }
   }
 }
 
