@@ -4,7 +4,7 @@ import { systemClock, type Clock } from '../kube/kube-client.js';
 import type { Lease, LeaseSpec } from '../kube/objects.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, isConflict, isNotFound } from './kube-request.js';
 import { isLeaseHeld, microTime } from './lease-time.js';
-import { repeatUntilAborted } from './repeat.js';
+import { Repeater } from './repeat.js';
 import { stateLabels } from './state-labels.js';
 
 export interface LeaderElectionOptions {
@@ -54,7 +54,7 @@ export class LeaderElection {
   private readonly listeners = new Set<LeadershipListener>();
   private leader = false;
   private renewedAt = 0;
-  private running?: { controller: AbortController; loop: Promise<void> };
+  private readonly repeater: Repeater;
 
   constructor(options: LeaderElectionOptions) {
     this.api = options.kube;
@@ -69,6 +69,12 @@ export class LeaderElection {
     this.logger = options.logger.child({ lease: this.leaseName, identity: this.identity });
     this.clock = options.clock ?? systemClock;
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.repeater = new Repeater(`leader election on ${this.leaseName}`, {
+      intervalMs: () => (this.leader ? this.renewMs : this.retryMs),
+      tick: (signal) => this.attempt(signal),
+      onError: () => {},
+      onEnd: () => this.setLeader(false),
+    });
   }
 
   isLeader(): boolean {
@@ -85,28 +91,13 @@ export class LeaderElection {
    * Makes the first attempt, then keeps acquiring (standby) or renewing (leader) in the background
    * until `stop()`. Aborting `signal` ends that without releasing the lease, as a crash would.
    */
-  async start(signal?: AbortSignal): Promise<void> {
-    if (this.running) throw new Error(`leader election on ${this.leaseName} is already started`);
-    const controller = new AbortController();
-    const stopSignal = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
-    await this.attempt(stopSignal);
-    const loop = repeatUntilAborted({
-      intervalMs: () => (this.leader ? this.renewMs : this.retryMs),
-      signal: stopSignal,
-      waitFirst: true,
-      tick: () => this.attempt(stopSignal),
-      onError: () => {},
-    }).then(() => this.setLeader(false));
-    this.running = { controller, loop };
+  start(signal?: AbortSignal): Promise<void> {
+    return this.repeater.start(signal);
   }
 
   /** Ends the election; a leader releases the lease so that a standby takes over at once. */
   async stop(signal?: AbortSignal): Promise<void> {
-    const running = this.running;
-    if (!running) return;
-    this.running = undefined;
-    running.controller.abort();
-    await running.loop;
+    if (!(await this.repeater.stop())) return;
     try {
       await this.release(signal);
     } catch (err) {

@@ -5,7 +5,7 @@ import type { Lease } from '../kube/objects.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, isNotFound } from './kube-request.js';
 import { isLeaseHeld, microTime } from './lease-time.js';
 import { objectName } from './object-name.js';
-import { repeatUntilAborted } from './repeat.js';
+import { Repeater } from './repeat.js';
 import { labelSelector, stateLabels } from './state-labels.js';
 
 export interface ReplicaLeaseOptions {
@@ -40,7 +40,7 @@ export class ReplicaLease {
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly requestTimeoutMs: number;
-  private running?: { controller: AbortController; loop: Promise<void> };
+  private readonly repeater: Repeater;
 
   constructor(options: ReplicaLeaseOptions) {
     this.api = options.kube;
@@ -53,34 +53,24 @@ export class ReplicaLease {
     this.logger = options.logger.child({ lease: this.leaseName });
     this.clock = options.clock ?? systemClock;
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.repeater = new Repeater(`replica lease ${this.leaseName}`, {
+      intervalMs: this.renewMs,
+      tick: (signal) => this.renew(signal),
+      onError: (err) => this.logger.warn('cannot renew the replica lease', { error: (err as Error).message }),
+    });
   }
 
   /**
    * Writes the lease (throws a KubeApiError when it cannot), then renews it in the background until
    * `stop()`. Aborting `signal` ends the renewals without removing the lease, as a crash would.
    */
-  async start(signal?: AbortSignal): Promise<void> {
-    if (this.running) throw new Error(`replica lease ${this.leaseName} is already started`);
-    const controller = new AbortController();
-    const stopSignal = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
-    await this.renew(stopSignal);
-    const loop = repeatUntilAborted({
-      intervalMs: this.renewMs,
-      signal: stopSignal,
-      waitFirst: true,
-      tick: () => this.renew(stopSignal),
-      onError: (err) => this.logger.warn('cannot renew the replica lease', { error: (err as Error).message }),
-    });
-    this.running = { controller, loop };
+  start(signal?: AbortSignal): Promise<void> {
+    return this.repeater.start(signal);
   }
 
   /** Ends the renewals and deletes the lease, so the other replicas see at once that this one is gone. */
   async stop(signal?: AbortSignal): Promise<void> {
-    const running = this.running;
-    if (!running) return;
-    this.running = undefined;
-    running.controller.abort();
-    await running.loop;
+    if (!(await this.repeater.stop())) return;
     try {
       await this.api.delete(LEASES, this.namespace, this.leaseName, this.options(signal));
     } catch (err) {
