@@ -1,3 +1,5 @@
+import type { RequestInfo } from './faults.js';
+
 /** One allow rule; `resource` may name a subresource (`kustomizations/status`) or be `*`. */
 export interface RbacRule {
   group: string;
@@ -7,14 +9,8 @@ export interface RbacRule {
   namespace?: string;
 }
 
-export interface AccessRequest {
-  verb: string;
-  group: string;
-  resource: string;
-  subresource?: string;
-  namespace?: string;
-  name?: string;
-}
+/** What the authorizer decides on: a request without its raw URL. */
+export type AccessRequest = Omit<RequestInfo, 'url'>;
 
 /**
  * The simulated authorizer: allow-all until rules are set, then only what a rule allows. The same
