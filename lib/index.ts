@@ -8,10 +8,8 @@ export type { KeptnEvent, KeptnEventData } from './events/types.js';
 export { parseKeptnEvent, ParseFailureReason } from './events/parse.js';
 export type { ParseResult } from './events/parse.js';
 export { encodeKeptnEvent } from './events/codec.js';
-export { createStartedEvent, createFinishedEvent, createErrorLogEvent, createSequenceTriggeredEvent, commonData } from './events/builders.js';
-export { createTaskTriggeredEvent } from './events/task-trigger.js';
-export type { TaskTriggerOptions } from './events/task-trigger.js';
-export type { ParentEvent, BuildOptions, SequenceTriggerOptions } from './events/builders.js';
+export { createStartedEvent, createFinishedEvent, createErrorLogEvent, createSequenceTriggeredEvent, createTaskTriggeredEvent, commonData } from './events/builders.js';
+export type { ParentEvent, BuildOptions, SequenceTriggerOptions, TaskTriggerOptions } from './events/builders.js';
 export {
   isTaskEventType,
   isSequenceEventType,
@@ -41,7 +39,7 @@ export { UniformClient } from './uniform/uniform-client.js';
 export type { Integration, IntegrationMetadata, LogEntry, UniformClientOptions } from './uniform/uniform-client.js';
 export { UniformRegistration, registrationBody, DISTRIBUTOR_VERSION } from './uniform/uniform-registration.js';
 export type { UniformRegistrationOptions, RegistrationMetadata } from './uniform/uniform-registration.js';
-export { matchesFilter, matchingSubscriptions } from './uniform/subscription.js';
+export { matchesFilter } from './uniform/subscription.js';
 export type { Subscription, SubscriptionFilter } from './uniform/subscription.js';
 
 // The event loop.

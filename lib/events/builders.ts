@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { parseTaskEventType, replaceEventKind, sequenceEventType } from './event-type.js';
+import { parseTaskEventType, replaceEventKind, sequenceEventType, taskEventType } from './event-type.js';
 import { CLOUDEVENTS_SPEC_VERSION, JSON_CONTENT_TYPE, KeptnResult, KeptnStatus, SHKEPTN_SPEC_VERSION, type KeptnEvent, type KeptnEventData } from './types.js';
 
 /** What a response is derived from: the triggering event, or a durable record of it. */
@@ -27,22 +27,36 @@ export function commonData(parent: ParentEvent): KeptnEventData {
   return out;
 }
 
-function envelope(parent: ParentEvent, source: string, type: string, data: KeptnEventData, options: BuildOptions): KeptnEvent {
+/** The envelope fields that differ between events; `triggeredid` is written only when present as a key. */
+interface EnvelopeFields {
+  source: string;
+  type: string;
+  shkeptncontext: string | undefined;
+  triggeredid?: string;
+  gitcommitid?: string;
+}
+
+function buildEvent(fields: EnvelopeFields, data: KeptnEventData, options: BuildOptions): KeptnEvent {
   const event: KeptnEvent = {
     specversion: CLOUDEVENTS_SPEC_VERSION,
     id: randomUUID(),
-    source,
-    type,
+    source: fields.source,
+    type: fields.type,
     time: (options.now?.() ?? new Date()).toISOString(),
     contenttype: JSON_CONTENT_TYPE,
     datacontenttype: JSON_CONTENT_TYPE,
-    shkeptncontext: parent.shkeptncontext,
+    shkeptncontext: fields.shkeptncontext,
     shkeptnspecversion: SHKEPTN_SPEC_VERSION,
-    triggeredid: parent.id,
+    ...('triggeredid' in fields ? { triggeredid: fields.triggeredid } : {}),
     data,
   };
-  if (parent.gitcommitid) event.gitcommitid = parent.gitcommitid;
+  if (fields.gitcommitid) event.gitcommitid = fields.gitcommitid;
   return event;
+}
+
+/** An answer to `parent`: same context, `triggeredid` = parent id, gitcommitid copied. */
+function envelope(parent: ParentEvent, source: string, type: string, data: KeptnEventData, options: BuildOptions): KeptnEvent {
+  return buildEvent({ source, type, shkeptncontext: parent.shkeptncontext, triggeredid: parent.id, gitcommitid: parent.gitcommitid }, data, options);
 }
 
 /** `<task>.started` answering `parent` (same context, `triggeredid` = parent id, gitcommitid copied). */
@@ -83,18 +97,26 @@ export interface SequenceTriggerOptions extends BuildOptions {
 
 /** `sh.keptn.event.<stage>.<sequence>.triggered`, as `keptn trigger sequence` sends it. */
 export function createSequenceTriggeredEvent(options: SequenceTriggerOptions): KeptnEvent {
-  const event: KeptnEvent = {
-    specversion: CLOUDEVENTS_SPEC_VERSION,
-    id: randomUUID(),
-    source: options.source,
-    type: sequenceEventType(options.stage, options.sequence, 'triggered'),
-    time: (options.now?.() ?? new Date()).toISOString(),
-    contenttype: JSON_CONTENT_TYPE,
-    datacontenttype: JSON_CONTENT_TYPE,
-    shkeptncontext: options.shkeptncontext ?? randomUUID(),
-    shkeptnspecversion: SHKEPTN_SPEC_VERSION,
-    data: { labels: {}, ...options.data, stage: options.stage },
-  };
-  if (options.gitcommitid) event.gitcommitid = options.gitcommitid;
-  return event;
+  return triggeredEvent(options, sequenceEventType(options.stage, options.sequence, 'triggered'), { labels: {}, ...options.data, stage: options.stage });
+}
+
+export interface TaskTriggerOptions extends BuildOptions {
+  task: string;
+  source: string;
+  data: KeptnEventData;
+  shkeptncontext?: string;
+  gitcommitid?: string;
+}
+
+/**
+ * `sh.keptn.event.<task>.triggered` the way shipyard-controller sends it (no `triggeredid`), for
+ * tools that stand in for Keptn: the CLI's `trigger --task`, the demo, tests and the benchmark.
+ */
+export function createTaskTriggeredEvent(options: TaskTriggerOptions): KeptnEvent {
+  return triggeredEvent(options, taskEventType(options.task, 'triggered'), { labels: {}, ...options.data });
+}
+
+/** A trigger as Keptn sends it: no `triggeredid`, a new context unless one is given. */
+function triggeredEvent(options: TaskTriggerOptions | SequenceTriggerOptions, type: string, data: KeptnEventData): KeptnEvent {
+  return buildEvent({ source: options.source, type, shkeptncontext: options.shkeptncontext ?? randomUUID(), gitcommitid: options.gitcommitid }, data, options);
 }

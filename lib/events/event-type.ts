@@ -2,14 +2,16 @@ import type { TaskEventKind } from './types.js';
 
 const PREFIX = 'sh.keptn.event.';
 
+/** The dot-separated parts of a `sh.keptn.event.` type, or undefined unless all are non-empty. */
 function parts(type: string): string[] | undefined {
+  if (!type.startsWith(PREFIX)) return undefined;
   const p = type.split('.');
   return p.every((x) => x.length > 0) ? p : undefined;
 }
 
 /** `sh.keptn.event.<task>.<kind>`: exactly 5 non-empty parts (go-utils `IsTaskEventType`). */
 export function isTaskEventType(type: string): boolean {
-  return type.startsWith(PREFIX) && parts(type)?.length === 5;
+  return parseTaskEventType(type) !== undefined;
 }
 
 /**
@@ -17,21 +19,19 @@ export function isTaskEventType(type: string): boolean {
  * Like Keptn, `sh.keptn.event.x.status.changed` is classified as a sequence type.
  */
 export function isSequenceEventType(type: string): boolean {
-  return type.startsWith(PREFIX) && parts(type)?.length === 6;
+  return parseSequenceEventType(type) !== undefined;
 }
 
 /** The task name and kind of a task event type, or undefined for anything else. */
 export function parseTaskEventType(type: string): { task: string; kind: string } | undefined {
-  if (!isTaskEventType(type)) return undefined;
-  const p = type.split('.');
-  return { task: p[3]!, kind: p[4]! };
+  const p = parts(type);
+  return p?.length === 5 ? { task: p[3]!, kind: p[4]! } : undefined;
 }
 
 /** The sequence parts of a sequence event type, or undefined. */
 export function parseSequenceEventType(type: string): { stage: string; sequence: string; kind: string } | undefined {
-  if (!isSequenceEventType(type)) return undefined;
-  const p = type.split('.');
-  return { stage: p[3]!, sequence: p[4]!, kind: p[5]! };
+  const p = parts(type);
+  return p?.length === 6 ? { stage: p[3]!, sequence: p[4]!, kind: p[5]! } : undefined;
 }
 
 export function taskEventType(task: string, kind: TaskEventKind | string): string {

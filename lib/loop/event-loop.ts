@@ -1,12 +1,12 @@
 import { setMaxListeners } from 'node:events';
 import { createFinishedEvent, createStartedEvent, type ParentEvent } from '../events/builders.js';
-import { isTaskEventType, parseTaskEventType } from '../events/event-type.js';
+import { parseTaskEventType } from '../events/event-type.js';
 import { parseKeptnEvent } from '../events/parse.js';
 import { KeptnResult, KeptnStatus, type KeptnEvent } from '../events/types.js';
 import type { SdkMetrics } from '../health/sdk-metrics.js';
 import type { Logger } from '../log.js';
 import type { EventSink, EventSource, IncomingMessage } from '../transport/transport.js';
-import { matchingSubscriptions, type Subscription } from '../uniform/subscription.js';
+import { matchesFilter, type Subscription } from '../uniform/subscription.js';
 import type { LogEntry } from '../uniform/uniform-client.js';
 import { BoundedSet } from './bounded-set.js';
 import { Semaphore } from './semaphore.js';
@@ -85,11 +85,6 @@ export class EventLoop {
     await this.options.source.start((message) => this.intake(message));
   }
 
-  /** Deliveries accepted and not yet finished. */
-  get active(): number {
-    return this.deliveries.size;
-  }
-
   /**
    * Finishes a delivery adopted from a durable record after a restart: only the `.finished` is
    * sent (its `.started` went out before). The trigger id is remembered so a redelivery is ignored.
@@ -159,7 +154,7 @@ export class EventLoop {
       log.warn(why, { reason });
       return undefined;
     };
-    const parts = isTaskEventType(event.type) ? parseTaskEventType(event.type) : undefined;
+    const parts = parseTaskEventType(event.type);
     if (!parts || parts.kind !== 'triggered') return void log.debug('not a task trigger; skipped');
     const handler = this.handlers.get(parts.task) ?? this.handlers.get(ANY_TASK);
     if (!handler) return void log.debug('no handler for this task; skipped', { task: parts.task });
@@ -178,8 +173,8 @@ export class EventLoop {
   /** The first matching subscription's id; '' when no subscriptions are known; null when none matches. */
   private matchSubscription(event: KeptnEvent, subject: string): string | null {
     if (this.subscriptions.length === 0) return '';
-    const matches = matchingSubscriptions(this.subscriptions, subject, event.data);
-    return matches.length === 0 ? null : (matches[0]!.id ?? '');
+    const match = this.subscriptions.find((s) => s.event === subject && matchesFilter(s.filter, event.data));
+    return match ? (match.id ?? '') : null;
   }
 
   /** `recorded`: the task will be finished even if this process dies (the trigger may be acknowledged). */

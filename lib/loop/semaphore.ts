@@ -4,10 +4,6 @@ export class Semaphore {
   private readonly waiting: (() => void)[] = [];
   constructor(private readonly limit: number) {}
 
-  get inUse(): number {
-    return this.active;
-  }
-
   /** Resolves true when acquired, false when `signal` aborted first (then nothing is held). */
   acquire(signal?: AbortSignal): Promise<boolean> {
     if (this.active < this.limit) {

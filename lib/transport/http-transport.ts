@@ -56,9 +56,15 @@ export class HttpTransport implements EventSource, EventSink {
   private polling?: Promise<void>;
   private intake?: AbortController;
   private lastPollOk = false;
+  /** api-service's `/v1/event`, where answers are sent. */
+  private readonly eventUrl: string;
+  /** `/v1/event/triggered` of the control plane; the event type is appended per subscription. */
+  private readonly triggeredBase: string;
 
   constructor(private readonly options: HttpTransportOptions) {
     this.client = new JsonClient({ token: options.token, sslVerify: options.sslVerify, timeoutMs: options.timeoutMs });
+    this.eventUrl = `${apiServiceBase(options.apiEndpoint)}/v1/event`;
+    this.triggeredBase = `${controlPlaneBase(options.apiEndpoint)}/v1/event/triggered`;
   }
 
   async start(deliver: (message: IncomingMessage) => void): Promise<void> {
@@ -85,11 +91,10 @@ export class HttpTransport implements EventSource, EventSink {
   }
 
   async publish(event: KeptnEvent): Promise<void> {
-    const url = `${apiServiceBase(this.options.apiEndpoint)}/v1/event`;
-    await retryWithBackoff(() => this.client.expectOk('POST', url, event, this.lifetime.signal), {
+    await retryWithBackoff(() => this.client.expectOk('POST', this.eventUrl, event, this.lifetime.signal), {
       ...this.options.retry,
       signal: this.lifetime.signal,
-      isTransient: (err) => err instanceof KeptnApiError && err.transient,
+      isTransient,
       onRetry: (err, attempt, delayMs) =>
         this.options.logger.warn('sending the event to the Keptn API failed; retrying', { type: event.type, shkeptncontext: event.shkeptncontext, attempt, delayMs, error: (err as Error).message }),
     });
@@ -135,18 +140,18 @@ export class HttpTransport implements EventSource, EventSink {
   }
 
   private async fetchOpenTriggers(sub: Subscription, signal: AbortSignal): Promise<KeptnEvent[]> {
-    const base = `${controlPlaneBase(this.options.apiEndpoint)}/v1/event/triggered/${encodeURIComponent(sub.event)}`;
+    const base = `${this.triggeredBase}/${encodeURIComponent(sub.event)}`;
+    const query = new URLSearchParams({ pageSize: String(this.options.pageSize ?? 50) });
+    const single = (list?: string[] | null) => (list && list.length === 1 ? list[0] : undefined);
+    const project = single(sub.filter?.projects);
+    const stage = single(sub.filter?.stages);
+    const service = single(sub.filter?.services);
+    if (project) query.set('project', project);
+    if (stage) query.set('stage', stage);
+    if (service) query.set('service', service);
     const all: KeptnEvent[] = [];
     let pageKey = '';
     for (let page = 0; page < 1000; page++) {
-      const query = new URLSearchParams({ pageSize: String(this.options.pageSize ?? 50) });
-      const single = (list?: string[] | null) => (list && list.length === 1 ? list[0] : undefined);
-      const project = single(sub.filter?.projects);
-      const stage = single(sub.filter?.stages);
-      const service = single(sub.filter?.services);
-      if (project) query.set('project', project);
-      if (stage) query.set('stage', stage);
-      if (service) query.set('service', service);
       if (pageKey) query.set('nextPageKey', pageKey);
       const res = await retryWithBackoff(() => this.client.expectOk<TriggeredPage>('GET', `${base}?${query}`, undefined, signal), {
         attempts: 3,
@@ -154,7 +159,7 @@ export class HttpTransport implements EventSource, EventSink {
         maxMs: 2000,
         ...this.options.retry,
         signal,
-        isTransient: (err) => err instanceof KeptnApiError && err.transient,
+        isTransient,
       });
       all.push(...(res.body?.events ?? []));
       pageKey = res.body?.nextPageKey ?? '';
@@ -162,6 +167,10 @@ export class HttpTransport implements EventSource, EventSink {
     }
     return all;
   }
+}
+
+function isTransient(err: unknown): boolean {
+  return err instanceof KeptnApiError && err.transient;
 }
 
 function subscriptionKey(sub: Subscription): string {

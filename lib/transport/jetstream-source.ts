@@ -1,4 +1,4 @@
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamManager } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../log.js';
 import type { Subscription } from '../uniform/subscription.js';
@@ -34,12 +34,14 @@ export class JetStreamSource implements EventSource {
   private deliver?: (message: IncomingMessage) => void;
   private stopped = false;
   private readonly stream: string;
+  private readonly js: JetStreamClient;
 
   private constructor(
     private readonly options: JetStreamSourceOptions,
     private readonly jsm: JetStreamManager,
   ) {
     this.stream = options.stream ?? KEPTN_STREAM;
+    this.js = jetstream(options.connection);
   }
 
   /**
@@ -141,7 +143,7 @@ export class JetStreamSource implements EventSource {
         ack_wait: (this.options.ackWaitMs ?? 30_000) * 1_000_000,
       });
     }
-    const consumer = await jetstream(this.options.connection).consumers.get(this.stream, durable);
+    const consumer = await this.js.consumers.get(this.stream, durable);
     const messages = await consumer.consume();
     this.readers.set(subject, messages);
     void (async () => {

@@ -67,19 +67,18 @@ export class NatsTransport implements EventSource, EventSink {
     await this.connection.flush().catch(() => {});
   }
 
-  /** Resolves once the server has the new subscriptions (a PING/PONG after the SUBs). */
+  /**
+   * Resubscribes only when the set of subjects changed; resolves once the server has the new
+   * subscriptions (a PING/PONG after the SUBs).
+   */
   async setSubscriptions(subscriptions: readonly Subscription[]): Promise<void> {
-    this.setSubjects(subjectsOf(subscriptions));
+    const next = subjectsOf(subscriptions);
+    if (!sameSubjects(next, this.subjects)) {
+      this.subjects = next;
+      this.options.logger.info('NATS subjects changed', { subjects: next });
+      if (this.deliver && !this.intakeStopped) this.subscribeAll();
+    }
     await this.connection.flush().catch(() => {});
-  }
-
-  /** Resubscribes only when the set of subjects changed. */
-  setSubjects(subjects: readonly string[]): void {
-    const next = [...new Set(subjects)].sort();
-    if (sameSubjects(next, this.subjects)) return;
-    this.subjects = next;
-    this.options.logger.info('NATS subjects changed', { subjects: next });
-    if (this.deliver && !this.intakeStopped) this.subscribeAll();
   }
 
   isSubscribed(): boolean {

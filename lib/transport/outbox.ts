@@ -1,4 +1,5 @@
 import type { NatsConnection } from '@nats-io/transport-node';
+import { abortableSleep } from '../http/backoff.js';
 
 interface Pending {
   subject: string;
@@ -29,10 +30,6 @@ export class NatsOutbox {
     options: OutboxOptions = {},
   ) {
     this.retryDelayMs = options.retryDelayMs ?? 50;
-  }
-
-  get size(): number {
-    return this.queue.length;
   }
 
   publish(subject: string, bytes: Uint8Array): Promise<void> {
@@ -85,7 +82,7 @@ export class NatsOutbox {
         await this.nc.flush();
         return true;
       } catch {
-        await new Promise((r) => setTimeout(r, this.retryDelayMs));
+        await abortableSleep(this.retryDelayMs);
       }
     }
   }

@@ -19,8 +19,3 @@ export function matchesFilter(filter: SubscriptionFilter | undefined, data: Kept
   const ok = (list: string[] | null | undefined, value: unknown) => !list || list.length === 0 || (typeof value === 'string' && list.includes(value));
   return ok(filter.projects, data.project) && ok(filter.stages, data.stage) && ok(filter.services, data.service);
 }
-
-/** The subscriptions for `subject` whose filter matches `data`. */
-export function matchingSubscriptions(subscriptions: readonly Subscription[], subject: string, data: KeptnEventData): Subscription[] {
-  return subscriptions.filter((s) => s.event === subject && matchesFilter(s.filter, data));
-}
