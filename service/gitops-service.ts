@@ -6,8 +6,7 @@ import { loadTargetsFile } from './config/targets-loader.js';
 import { deriveSubscriptions } from './config/subscriptions.js';
 import { ArgoCdDeployer } from './deployers/argocd/index.js';
 import { MemoryDeliveryStore } from './deployers/delivery-store.js';
-import { ANNOTATIONS, FLUX_RESOURCES, FluxDeployer, parseMarker, type FluxObject } from './deployers/flux/index.js';
-import type { ResolvedFluxTarget } from './config/gitops-config.js';
+import { FluxDeployer } from './deployers/flux/index.js';
 import { DeliveryAdopter } from './delivery/delivery-adopter.js';
 import type { DeliveryJournal } from './delivery/delivery-journal.js';
 import { ConfigMapDeliveryStore } from './state/configmap-delivery-store.js';
@@ -132,7 +131,7 @@ export async function startGitopsService(options: GitopsServiceOptions): Promise
       handler,
       loop: () => integration.eventLoop,
       getConfig,
-      fluxToken: (entry, target) => (flux && target.tool === 'flux' ? markerToken(flux, target, entry.triggeredid) : Promise.resolve(undefined)),
+      fluxToken: (entry, target) => (flux && target.tool === 'flux' ? flux.markerToken(target, entry.triggeredid) : Promise.resolve(undefined)),
       logger,
       intervalMs: Math.max(1000, (env.replicaLeaseSeconds * 1000) / 2),
     });
@@ -170,18 +169,6 @@ export async function startGitopsService(options: GitopsServiceOptions): Promise
 function leaseTiming(leaseDurationSeconds: number) {
   const ms = leaseDurationSeconds * 1000;
   return { leaseDurationSeconds, renewMs: Math.max(300, ms / 3), retryMs: Math.max(250, Math.min(2000, ms / 4)) };
-}
-
-/** The token our marker on the Flux object carries for this delivery; undefined if never patched. */
-async function markerToken(flux: FluxDeployer, target: ResolvedFluxTarget, triggeredid: string): Promise<string | undefined> {
-  const { kind, namespace, name } = target.flux;
-  try {
-    const obj = await flux.client.get<FluxObject>(FLUX_RESOURCES[kind], namespace, name, { deadline: Date.now() + 30_000 });
-    const marker = parseMarker(obj.metadata.annotations?.[ANNOTATIONS.delivery]);
-    return marker?.triggeredid === triggeredid ? marker.token : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function sequenceEvent(trigger: SequenceTrigger, source: string) {

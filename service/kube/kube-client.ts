@@ -2,10 +2,9 @@ import type { Logger } from '../../lib/index.js';
 import type { ServiceMetrics } from '../metrics.js';
 import { backoffDelay, delay, DEFAULT_BACKOFF, type BackoffOptions } from '../util/backoff.js';
 import { resourceName, type KubeApi, type ObjectList, type ResourceRef, type WatchEvent, type WatchParams } from './kube-api.js';
-import { KubeApiError, toKubeApiError, type KubeRequestContext } from './kube-errors.js';
+import { toKubeApiError, type KubeRequestContext } from './kube-errors.js';
 
-export type { ObjectList as ListResult, ResourceRef, WatchEvent } from './kube-api.js';
-export { resourceName } from './kube-api.js';
+export type { ResourceRef } from './kube-api.js';
 
 export interface Clock {
   now(): number;
@@ -95,5 +94,3 @@ export class KubeClient {
     }
   }
 }
-
-export { KubeApiError };

@@ -17,8 +17,6 @@ export interface WatchHubOptions {
   logger: Logger;
   metrics?: ServiceMetrics;
   tool?: 'flux' | 'kube';
-  /** Server-side watch timeout asked for on each connection (default 300 s). */
-  watchTimeoutSeconds?: number;
 }
 
 /**
@@ -33,8 +31,6 @@ export class WatchHub<T extends WatchedObject> {
   private readonly stop = new AbortController();
   private running?: Promise<void>;
   private resourceVersion?: string;
-  /** Connections opened so far (a relist counts too), for tests. */
-  connections = 0;
 
   constructor(private readonly options: WatchHubOptions) {}
 
@@ -72,8 +68,7 @@ export class WatchHub<T extends WatchedObject> {
     while (!signal.aborted) {
       try {
         if (this.resourceVersion === undefined) await this.relist();
-        this.connections += 1;
-        for await (const event of client.watch<T>(resource, namespace, { resourceVersion: this.resourceVersion, timeoutSeconds: this.options.watchTimeoutSeconds ?? 300 }, signal)) {
+        for await (const event of client.watch<T>(resource, namespace, { resourceVersion: this.resourceVersion, timeoutSeconds: 300 }, signal)) {
           failures = 0;
           if (event.type === 'ERROR') {
             const code = (event.object as { code?: number }).code;
@@ -130,10 +125,6 @@ export class WatchHubs {
       this.hubs.set(key, hub);
     }
     return hub as unknown as WatchHub<T>;
-  }
-
-  get size(): number {
-    return this.hubs.size;
   }
 
   async close(): Promise<void> {

@@ -1,8 +1,8 @@
 import type { Logger } from '../../lib/index.js';
 import type { DeliveryStore } from '../deployers/delivery-store.js';
-import { CONFIGMAPS, type KubeApi, type RequestOptions } from '../kube/kube-api.js';
+import { CONFIGMAPS, type KubeApi } from '../kube/kube-api.js';
 import type { ConfigMap } from '../kube/objects.js';
-import { DEFAULT_REQUEST_TIMEOUT_MS, isConflict, isNotFound } from './kube-request.js';
+import { getOrUndefined, isConflict, isNotFound } from './kube-request.js';
 import { decodeDelivery, encodeDelivery, type OwnedDelivery } from './owned-delivery.js';
 import { objectName } from './object-name.js';
 import { DELIVERY_LABEL, labelSelector, stateLabels } from './state-labels.js';
@@ -16,7 +16,6 @@ export interface ConfigMapDeliveryStoreOptions {
   /** This replica's identity, written as the owner of records saved without one. */
   owner?: string;
   logger: Logger;
-  requestTimeoutMs?: number;
   /** Attempts of a save that keeps meeting 409 from concurrent writers; default 5. */
   maxAttempts?: number;
 }
@@ -45,7 +44,6 @@ export class ConfigMapDeliveryStore implements OwnedDeliveryStore {
   private readonly integrationName: string;
   private readonly owner?: string;
   private readonly logger: Logger;
-  private readonly requestTimeoutMs: number;
   private readonly maxAttempts: number;
 
   constructor(options: ConfigMapDeliveryStoreOptions) {
@@ -54,7 +52,6 @@ export class ConfigMapDeliveryStore implements OwnedDeliveryStore {
     this.integrationName = options.integrationName;
     this.owner = options.owner;
     this.logger = options.logger;
-    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.maxAttempts = options.maxAttempts ?? 5;
   }
 
@@ -71,8 +68,8 @@ export class ConfigMapDeliveryStore implements OwnedDeliveryStore {
       const owner = record.owner ?? (current && this.decode(current)?.owner) ?? this.owner;
       const body = this.configMap(name, { ...record, ...(owner === undefined ? {} : { owner }) }, current);
       try {
-        if (current) await this.api.replace(CONFIGMAPS, this.namespace, name, body, this.options());
-        else await this.api.create(CONFIGMAPS, this.namespace, body, this.options());
+        if (current) await this.api.replace(CONFIGMAPS, this.namespace, name, body);
+        else await this.api.create(CONFIGMAPS, this.namespace, body);
         return;
       } catch (err) {
         if (!(isConflict(err) || (isNotFound(err) && current)) || attempt >= this.maxAttempts) throw err;
@@ -85,7 +82,7 @@ export class ConfigMapDeliveryStore implements OwnedDeliveryStore {
     const name = this.configMapName(record.triggeredid);
     const owner = record.owner ?? this.owner;
     try {
-      await this.api.create(CONFIGMAPS, this.namespace, this.configMap(name, { ...record, ...(owner === undefined ? {} : { owner }) }, undefined), this.options());
+      await this.api.create(CONFIGMAPS, this.namespace, this.configMap(name, { ...record, ...(owner === undefined ? {} : { owner }) }, undefined));
       return true;
     } catch (err) {
       if (isConflict(err)) return false;
@@ -96,7 +93,7 @@ export class ConfigMapDeliveryStore implements OwnedDeliveryStore {
   async remove(triggeredid: string): Promise<void> {
     const name = this.configMapName(triggeredid);
     try {
-      await this.api.delete(CONFIGMAPS, this.namespace, name, this.options());
+      await this.api.delete(CONFIGMAPS, this.namespace, name);
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
@@ -104,7 +101,7 @@ export class ConfigMapDeliveryStore implements OwnedDeliveryStore {
 
   /** Every record of this integration; one that cannot be read is logged and left out. */
   async list(): Promise<OwnedDelivery[]> {
-    const list = await this.api.list<ConfigMap>(CONFIGMAPS, this.namespace, { ...this.options(), labelSelector: labelSelector(this.labels()) });
+    const list = await this.api.list<ConfigMap>(CONFIGMAPS, this.namespace, { labelSelector: labelSelector(this.labels()) });
     const records: OwnedDelivery[] = [];
     for (const cm of list.items) {
       const record = this.decode(cm);
@@ -125,7 +122,7 @@ export class ConfigMapDeliveryStore implements OwnedDeliveryStore {
     if (!current || !record || record.owner !== expectedOwner) return false;
     const body = this.configMap(name, { ...record, owner: newOwner }, current);
     try {
-      await this.api.replace(CONFIGMAPS, this.namespace, name, body, this.options());
+      await this.api.replace(CONFIGMAPS, this.namespace, name, body);
       return true;
     } catch (err) {
       if (isConflict(err) || isNotFound(err)) return false;
@@ -133,13 +130,8 @@ export class ConfigMapDeliveryStore implements OwnedDeliveryStore {
     }
   }
 
-  private async read(name: string): Promise<ConfigMap | undefined> {
-    try {
-      return await this.api.get<ConfigMap>(CONFIGMAPS, this.namespace, name, this.options());
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+  private read(name: string): Promise<ConfigMap | undefined> {
+    return getOrUndefined<ConfigMap>(this.api, CONFIGMAPS, this.namespace, name);
   }
 
   private decode(cm: ConfigMap): OwnedDelivery | undefined {
@@ -163,9 +155,5 @@ export class ConfigMapDeliveryStore implements OwnedDeliveryStore {
 
   private labels(): Record<string, string> {
     return { ...stateLabels(this.integrationName), [DELIVERY_LABEL]: 'true' };
-  }
-
-  private options(): RequestOptions {
-    return { timeoutMs: this.requestTimeoutMs };
   }
 }

@@ -1,7 +1,16 @@
+import type { KubeApi, RequestOptions, ResourceRef } from '../kube/kube-api.js';
 import { KubeApiError } from '../kube/kube-errors.js';
-
-export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
 
 export const isNotFound = (err: unknown): boolean => err instanceof KubeApiError && err.kind === 'not-found';
 /** 409: another writer changed the object first (or created it first). */
 export const isConflict = (err: unknown): boolean => err instanceof KubeApiError && err.kind === 'conflict';
+
+/** GET of the object, or undefined when it does not exist (404); other failures are thrown. */
+export async function getOrUndefined<T>(api: KubeApi, ref: ResourceRef, namespace: string, name: string, options?: RequestOptions): Promise<T | undefined> {
+  try {
+    return await api.get<T>(ref, namespace, name, options);
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}

@@ -1,11 +1,10 @@
 import type { Logger } from '../../lib/index.js';
-import { LEASES, type KubeApi, type RequestOptions } from '../kube/kube-api.js';
+import { LEASES, type KubeApi } from '../kube/kube-api.js';
 import { systemClock, type Clock } from '../kube/kube-client.js';
 import type { Lease, LeaseSpec } from '../kube/objects.js';
-import { DEFAULT_REQUEST_TIMEOUT_MS, isConflict, isNotFound } from './kube-request.js';
-import { isLeaseHeld, microTime } from './lease-time.js';
+import { getOrUndefined, isConflict, isNotFound } from './kube-request.js';
+import { isLeaseHeld, leaseFor, microTime } from './lease-time.js';
 import { Repeater } from './repeat.js';
-import { stateLabels } from './state-labels.js';
 
 export interface LeaderElectionOptions {
   kube: KubeApi;
@@ -28,7 +27,6 @@ export interface LeaderElectionOptions {
   renewDeadlineMs?: number;
   logger: Logger;
   clock?: Clock;
-  requestTimeoutMs?: number;
 }
 
 export type LeadershipListener = (leader: boolean) => void;
@@ -50,7 +48,6 @@ export class LeaderElection {
   private readonly renewDeadlineMs: number;
   private readonly logger: Logger;
   private readonly clock: Clock;
-  private readonly requestTimeoutMs: number;
   private readonly listeners = new Set<LeadershipListener>();
   private leader = false;
   private renewedAt = 0;
@@ -68,7 +65,6 @@ export class LeaderElection {
     this.renewDeadlineMs = options.renewDeadlineMs ?? (this.leaseDurationSeconds * 1000 * 2) / 3;
     this.logger = options.logger.child({ lease: this.leaseName, identity: this.identity });
     this.clock = options.clock ?? systemClock;
-    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.repeater = new Repeater(`leader election on ${this.leaseName}`, {
       intervalMs: () => (this.leader ? this.renewMs : this.retryMs),
       tick: (signal) => this.attempt(signal),
@@ -129,49 +125,41 @@ export class LeaderElection {
 
   private newLease(current: Lease | undefined, now: number): Lease {
     const stillOurs = current?.spec?.holderIdentity === this.identity;
-    const spec: LeaseSpec = {
-      holderIdentity: this.identity,
-      leaseDurationSeconds: this.leaseDurationSeconds,
-      acquireTime: stillOurs && current?.spec?.acquireTime ? current.spec.acquireTime : microTime(now),
-      renewTime: microTime(now),
-      leaseTransitions: current ? (current.spec?.leaseTransitions ?? 0) + (stillOurs ? 0 : 1) : 0,
-    };
-    return { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: this.metadata(current), spec };
+    const lease = this.lease(current, now);
+    return { ...lease, spec: { ...lease.spec, leaseTransitions: current ? (current.spec?.leaseTransitions ?? 0) + (stillOurs ? 0 : 1) : 0 } };
   }
 
   /** Empties the holder (client-go's ReleaseOnCancel) when this replica still holds the lease. */
   private async release(signal?: AbortSignal): Promise<void> {
     const current = await this.read(signal);
     if (current?.spec?.holderIdentity !== this.identity) return;
+    const now = this.clock.now();
     const spec: LeaseSpec = {
       leaseDurationSeconds: 1,
       acquireTime: current.spec.acquireTime,
-      renewTime: microTime(this.clock.now()),
+      renewTime: microTime(now),
       leaseTransitions: current.spec.leaseTransitions ?? 0,
     };
-    if (await this.write('update', { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: this.metadata(current), spec }, signal)) {
+    // The lease's metadata with the holder emptied.
+    if (await this.write('update', { ...this.lease(current, now), spec }, signal)) {
       this.logger.info('released the poller lease');
     }
   }
 
-  private metadata(current: Lease | undefined): Lease['metadata'] {
-    return { ...current?.metadata, name: this.leaseName, namespace: this.namespace, labels: { ...current?.metadata?.labels, ...stateLabels(this.integrationName) } };
+  /** The lease held by this replica as of `now`, written over `current`. */
+  private lease(current: Lease | undefined, now: number): Lease {
+    return leaseFor(current, { name: this.leaseName, namespace: this.namespace, integrationName: this.integrationName, holder: this.identity, durationSeconds: this.leaseDurationSeconds, now });
   }
 
-  private async read(signal: AbortSignal | undefined): Promise<Lease | undefined> {
-    try {
-      return await this.api.get<Lease>(LEASES, this.namespace, this.leaseName, this.options(signal));
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+  private read(signal: AbortSignal | undefined): Promise<Lease | undefined> {
+    return getOrUndefined<Lease>(this.api, LEASES, this.namespace, this.leaseName, { signal });
   }
 
   /** false on 409 (another replica wrote first) and on 404 (the lease was deleted meanwhile). */
   private async write(verb: 'create' | 'update', body: Lease, signal: AbortSignal | undefined): Promise<boolean> {
     try {
-      if (verb === 'create') await this.api.create(LEASES, this.namespace, body, this.options(signal));
-      else await this.api.replace(LEASES, this.namespace, this.leaseName, body, this.options(signal));
+      if (verb === 'create') await this.api.create(LEASES, this.namespace, body, { signal });
+      else await this.api.replace(LEASES, this.namespace, this.leaseName, body, { signal });
       return true;
     } catch (err) {
       if (isConflict(err) || isNotFound(err)) return false;
@@ -190,9 +178,5 @@ export class LeaderElection {
         this.logger.error('a leadership listener failed', { error: (err as Error).message });
       }
     }
-  }
-
-  private options(signal: AbortSignal | undefined): RequestOptions {
-    return { signal, timeoutMs: this.requestTimeoutMs };
   }
 }

@@ -1,9 +1,9 @@
 import type { Logger } from '../../lib/index.js';
-import { LEASES, type KubeApi, type RequestOptions } from '../kube/kube-api.js';
+import { LEASES, type KubeApi } from '../kube/kube-api.js';
 import { systemClock, type Clock } from '../kube/kube-client.js';
 import type { Lease } from '../kube/objects.js';
-import { DEFAULT_REQUEST_TIMEOUT_MS, isNotFound } from './kube-request.js';
-import { isLeaseHeld, microTime } from './lease-time.js';
+import { getOrUndefined, isNotFound } from './kube-request.js';
+import { isLeaseHeld, leaseFor } from './lease-time.js';
 import { objectName } from './object-name.js';
 import { Repeater } from './repeat.js';
 import { labelSelector, stateLabels } from './state-labels.js';
@@ -22,7 +22,6 @@ export interface ReplicaLeaseOptions {
   leaseDurationSeconds?: number;
   logger: Logger;
   clock?: Clock;
-  requestTimeoutMs?: number;
 }
 
 /**
@@ -39,7 +38,6 @@ export class ReplicaLease {
   private readonly leaseDurationSeconds: number;
   private readonly logger: Logger;
   private readonly clock: Clock;
-  private readonly requestTimeoutMs: number;
   private readonly repeater: Repeater;
 
   constructor(options: ReplicaLeaseOptions) {
@@ -52,7 +50,6 @@ export class ReplicaLease {
     this.leaseDurationSeconds = options.leaseDurationSeconds ?? 30;
     this.logger = options.logger.child({ lease: this.leaseName });
     this.clock = options.clock ?? systemClock;
-    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.repeater = new Repeater(`replica lease ${this.leaseName}`, {
       intervalMs: this.renewMs,
       tick: (signal) => this.renew(signal),
@@ -72,7 +69,7 @@ export class ReplicaLease {
   async stop(signal?: AbortSignal): Promise<void> {
     if (!(await this.repeater.stop())) return;
     try {
-      await this.api.delete(LEASES, this.namespace, this.leaseName, this.options(signal));
+      await this.api.delete(LEASES, this.namespace, this.leaseName, { signal });
     } catch (err) {
       if (!isNotFound(err)) this.logger.warn('cannot delete the replica lease; it will expire', { error: (err as Error).message });
     }
@@ -80,7 +77,7 @@ export class ReplicaLease {
 
   /** Identities of the replicas whose lease has not expired (this one included while it runs). */
   async liveReplicas(signal?: AbortSignal): Promise<Set<string>> {
-    const list = await this.api.list<Lease>(LEASES, this.namespace, { ...this.options(signal), labelSelector: labelSelector(stateLabels(this.integrationName)) });
+    const list = await this.api.list<Lease>(LEASES, this.namespace, { signal, labelSelector: labelSelector(stateLabels(this.integrationName)) });
     const now = this.clock.now();
     const live = new Set<string>();
     for (const lease of list.items) {
@@ -93,47 +90,22 @@ export class ReplicaLease {
   /** Whether the replica `identity` holds an unexpired lease. */
   async isAlive(identity: string, signal?: AbortSignal): Promise<boolean> {
     const name = objectName(this.prefix, identity);
-    try {
-      const lease = await this.api.get<Lease>(LEASES, this.namespace, name, this.options(signal));
-      return lease.spec?.holderIdentity === identity && isLeaseHeld(lease, this.clock.now());
-    } catch (err) {
-      if (isNotFound(err)) return false;
-      throw err;
-    }
+    const lease = await getOrUndefined<Lease>(this.api, LEASES, this.namespace, name, { signal });
+    return lease !== undefined && lease.spec?.holderIdentity === identity && isLeaseHeld(lease, this.clock.now());
   }
 
   private async renew(signal: AbortSignal): Promise<void> {
-    const now = microTime(this.clock.now());
-    let current: Lease | undefined;
-    try {
-      current = await this.api.get<Lease>(LEASES, this.namespace, this.leaseName, this.options(signal));
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
-    const sameHolder = current?.spec?.holderIdentity === this.identity;
-    const body: Lease = {
-      apiVersion: 'coordination.k8s.io/v1',
-      kind: 'Lease',
-      metadata: { ...current?.metadata, name: this.leaseName, namespace: this.namespace, labels: { ...current?.metadata?.labels, ...stateLabels(this.integrationName) } },
-      spec: {
-        holderIdentity: this.identity,
-        leaseDurationSeconds: this.leaseDurationSeconds,
-        acquireTime: sameHolder && current?.spec?.acquireTime ? current.spec.acquireTime : now,
-        renewTime: now,
-      },
-    };
+    const now = this.clock.now();
+    const current = await getOrUndefined<Lease>(this.api, LEASES, this.namespace, this.leaseName, { signal });
+    const body = leaseFor(current, { name: this.leaseName, namespace: this.namespace, integrationName: this.integrationName, holder: this.identity, durationSeconds: this.leaseDurationSeconds, now });
     if (!current) {
-      await this.api.create(LEASES, this.namespace, body, this.options(signal));
+      await this.api.create(LEASES, this.namespace, body, { signal });
       return;
     }
-    await this.api.replace(LEASES, this.namespace, this.leaseName, body, this.options(signal));
+    await this.api.replace(LEASES, this.namespace, this.leaseName, body, { signal });
   }
 
   private get prefix(): string {
     return `${this.integrationName}-replica`;
-  }
-
-  private options(signal: AbortSignal | undefined): RequestOptions {
-    return { signal, timeoutMs: this.requestTimeoutMs };
   }
 }

@@ -1,6 +1,7 @@
 import { CONFIGMAPS, type KubeApi } from '../kube/kube-api.js';
 import type { ConfigMap } from '../kube/objects.js';
-import { isConflict, isNotFound } from '../state/kube-request.js';
+import { getOrUndefined, isConflict, isNotFound } from '../state/kube-request.js';
+import { MANAGED_BY } from '../state/state-labels.js';
 import { sameRevision, type SeenRevisionStore } from './seen-revisions.js';
 
 export interface ConfigMapSeenRevisionsOptions {
@@ -83,9 +84,8 @@ export class ConfigMapSeenRevisions implements SeenRevisionStore {
 
   private async read(): Promise<ConfigMap | undefined> {
     try {
-      return await this.api.get<ConfigMap>(CONFIGMAPS, this.namespace, this.name);
+      return await getOrUndefined<ConfigMap>(this.api, CONFIGMAPS, this.namespace, this.name);
     } catch (err) {
-      if (isNotFound(err)) return undefined;
       throw new SeenRevisionsError(`cannot read ConfigMap ${this.namespace}/${this.name}`, this.name, { cause: err });
     }
   }
@@ -95,7 +95,7 @@ export class ConfigMapSeenRevisions implements SeenRevisionStore {
       const body: ConfigMap = {
         apiVersion: 'v1',
         kind: 'ConfigMap',
-        metadata: { name: this.name, namespace: this.namespace, labels: { 'app.kubernetes.io/managed-by': 'keptn-gitops-service' } },
+        metadata: { name: this.name, namespace: this.namespace, labels: { [MANAGED_BY.key]: MANAGED_BY.value } },
         data,
       };
       await this.api.create(CONFIGMAPS, this.namespace, body);

@@ -1,9 +1,9 @@
-import type { Logger } from '../../../lib/index.js';
+import { abortableSleep, type Logger } from '../../../lib/index.js';
 import type { ServiceMetrics } from '../../metrics.js';
 import type { Application } from './application.js';
 import type { AppScope, ArgoCdClient } from './argocd-client.js';
 import { ArgoApiError, RETRY_REASONS } from './errors.js';
-import { backoffDelay, delay as abortableSleep, type BackoffOptions } from '../../util/backoff.js';
+import { backoffDelay, type BackoffOptions } from '../../util/backoff.js';
 
 export interface ApplicationFollowerOptions {
   client: ArgoCdClient;

@@ -3,10 +3,10 @@ import { STATUS_CODES } from 'node:http';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { ArgoInstance } from '../../config/gitops-config.js';
 import type { ServiceMetrics } from '../../metrics.js';
-import type { Logger } from '../../../lib/index.js';
+import { abortableSleep, type Logger } from '../../../lib/index.js';
 import type { Application, ApplicationList, InfoEntry } from './application.js';
 import { ArgoApiError, RETRY_REASONS, retryReasonForStatus, type RetryReason } from './errors.js';
-import { backoffDelay, delay as abortableSleep, type BackoffOptions } from '../../util/backoff.js';
+import { backoffDelay, type BackoffOptions } from '../../util/backoff.js';
 
 /** Argo CD's API is slower to recover than the Kubernetes API: start at 500 ms, cap at 15 s. */
 export const ARGOCD_BACKOFF: BackoffOptions = { baseMs: 500, maxMs: 15_000 };
@@ -20,7 +20,6 @@ export interface ArgoCdClientOptions {
   retry?: BackoffOptions;
   /** Limit of one (non-stream) request; default 30 s. */
   requestTimeoutMs?: number;
-  random?: () => number;
 }
 
 /** How long a call may keep retrying, and what cancels it. */
@@ -62,9 +61,9 @@ export class ArgoCdClient {
   private readonly metrics?: ServiceMetrics;
   private readonly dispatcher: Agent;
   private readonly clock: () => number;
-  private readonly retry: BackoffOptions;
+  /** Retry pacing (default ARGOCD_BACKOFF); the deployer's followers reconnect with it too. */
+  readonly retry: BackoffOptions;
   private readonly requestTimeoutMs: number;
-  private readonly random: () => number;
   private session?: Promise<string>;
 
   constructor(options: ArgoCdClientOptions) {
@@ -74,7 +73,6 @@ export class ArgoCdClient {
     this.clock = options.clock ?? Date.now;
     this.retry = options.retry ?? ARGOCD_BACKOFF;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
-    this.random = options.random ?? Math.random;
     const { caFile, insecure } = options.instance;
     this.dispatcher = new Agent({ connect: caFile ? { ca: readFileSync(caFile, 'utf8') } : insecure ? { rejectUnauthorized: false } : {} });
   }
@@ -140,7 +138,7 @@ export class ArgoCdClient {
         return (text ? JSON.parse(text) : {}) as T;
       } catch (err) {
         if (!(err instanceof ArgoApiError) || !err.retryReason || call.signal?.aborted) throw err;
-        const delay = backoffDelay(attempt, this.retry, this.random);
+        const delay = backoffDelay(attempt, this.retry);
         if (this.clock() + delay >= deadline) throw err;
         this.metrics?.apiRetries.inc({ tool: 'argocd', reason: err.retryReason });
         this.logger.warn('retrying Argo CD API call', { action: spec.action, reason: err.retryReason, attempt: attempt + 1, delayMs: delay, error: err.message });

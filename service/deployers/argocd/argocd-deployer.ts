@@ -8,8 +8,7 @@ import { ArgoCdClient, type AppScope } from './argocd-client.js';
 import { ApplicationFollower, FollowTimeoutError } from './application-follower.js';
 import { judgeFinished, operationFinished, whereItStood, type Verdict } from './completion.js';
 import type { BackoffOptions } from '../../util/backoff.js';
-import { ARGOCD_BACKOFF } from './argocd-client.js';
-import { KeyedQueue } from './keyed-queue.js';
+import { KeyedQueue } from '../../util/keyed-queue.js';
 import { SYNC_REFUSALS, syncRefusal, toDeployError } from './refusals.js';
 
 export interface ArgoCdDeployerOptions {
@@ -21,9 +20,10 @@ export interface ArgoCdDeployerOptions {
   retry?: BackoffOptions;
   /** GET interval when the watch stream cannot be opened; default 5 s. */
   pollIntervalMs?: number;
-  /** How many times `terminate` may end someone else's operation before giving up; default 3. */
-  maxTerminations?: number;
 }
+
+/** How many times `terminate` may end someone else's operation before giving up. */
+const MAX_TERMINATIONS = 3;
 
 /** One delivery in progress: everything its steps share. */
 interface Delivery {
@@ -33,6 +33,8 @@ interface Delivery {
   name: string;
   scope: AppScope;
   logger: Logger;
+  /** Aborts when the request is cancelled or the deployer closes. */
+  signal: AbortSignal;
 }
 
 /**
@@ -123,19 +125,20 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
     const client = this.client(spec.instance);
     const scope: AppScope = { appNamespace: spec.appNamespace, project: spec.project };
     const logger = this.options.logger.child({ shkeptncontext: request.delivery.shkeptncontext, triggeredid: request.delivery.triggeredid, application: spec.application, argocdInstance: spec.instance });
+    const signal = AbortSignal.any([request.signal, this.closing.signal]);
     const follower = new ApplicationFollower({
       client,
       name: spec.application,
       scope,
-      signal: AbortSignal.any([request.signal, this.closing.signal]),
+      signal,
       deadline: request.delivery.deadline,
       pollIntervalMs: this.options.pollIntervalMs ?? 5000,
-      retry: this.options.retry ?? ARGOCD_BACKOFF,
+      retry: client.retry,
       logger,
       metrics: this.options.metrics,
       clock: this.clock,
     });
-    return { request, client, follower, name: spec.application, scope, logger };
+    return { request, client, follower, name: spec.application, scope, logger, signal };
   }
 
   /** Sync (handling an operation already running), then follow ours to its verdict. */
@@ -158,7 +161,7 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
         throw new DeployError('refused', `${this.where(delivery)}: another operation is already in progress, started by ${initiator} (onRunningOperation: fail)`, this.target(delivery));
       }
       if (mode === 'terminate') {
-        if (++terminations > (this.options.maxTerminations ?? 3)) {
+        if (++terminations > MAX_TERMINATIONS) {
           throw new DeployError('refused', `${this.where(delivery)}: operations keep starting (last by ${initiator}) after ${terminations - 1} terminations`, this.target(delivery));
         }
         delivery.logger.info('terminating the running Argo CD operation', { initiator });
@@ -250,7 +253,7 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
   }
 
   private callOptions(delivery: Delivery) {
-    return { signal: AbortSignal.any([delivery.request.signal, this.closing.signal]), deadline: delivery.request.delivery.deadline };
+    return { signal: delivery.signal, deadline: delivery.request.delivery.deadline };
   }
 }
 

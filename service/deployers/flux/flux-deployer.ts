@@ -5,12 +5,12 @@ import type { BackoffOptions } from '../../util/backoff.js';
 import type { KubeApi } from '../../kube/kube-api.js';
 import { KubeClient, systemClock, type Clock } from '../../kube/kube-client.js';
 import { WatchHubs } from '../../kube/watch-hub.js';
+import { KeyedQueue } from '../../util/keyed-queue.js';
 import { DeployError, type Deployer, type DeployRequest, type DeployResult } from '../deployer.js';
-import { findMarkedDeliveries, serializeMarker, type FindMarkedOptions, type MarkedDelivery } from './delivery-marker.js';
+import { findMarkedDeliveries, parseMarker, serializeMarker, type FindMarkedOptions, type MarkedDelivery } from './delivery-marker.js';
 import { toDeployError } from './deploy-errors.js';
 import { Follower, type Decided } from './follow.js';
 import { ANNOTATIONS, FLUX_RESOURCES, targetId, type FluxObject, type FluxResourceKind } from './flux-resources.js';
-import { ObjectQueue } from './object-queue.js';
 import { newReconcileToken } from './reconcile-token.js';
 import { sourceOf, type SourceTarget } from './source-ref.js';
 
@@ -22,8 +22,6 @@ export interface FluxDeployerOptions {
   retry?: BackoffOptions;
   /** Per API request (default 15 s). */
   requestTimeoutMs?: number;
-  /** Server-side timeout of each watch connection (default 300 s). */
-  watchTimeoutSeconds?: number;
 }
 
 interface Followed {
@@ -41,7 +39,7 @@ interface Followed {
 export class FluxDeployer implements Deployer<ResolvedFluxTarget> {
   readonly client: KubeClient;
   private readonly hubs: WatchHubs;
-  private readonly queue = new ObjectQueue();
+  private readonly queue = new KeyedQueue();
   private readonly logger: Logger;
   private readonly clock: Clock;
 
@@ -49,7 +47,7 @@ export class FluxDeployer implements Deployer<ResolvedFluxTarget> {
     this.logger = options.logger;
     this.clock = options.clock ?? systemClock;
     this.client = new KubeClient({ kube: options.kube, logger: options.logger, metrics: options.metrics, tool: 'flux', retry: options.retry, requestTimeoutMs: options.requestTimeoutMs, clock: this.clock });
-    this.hubs = new WatchHubs({ client: this.client, logger: options.logger, metrics: options.metrics, tool: 'flux', watchTimeoutSeconds: options.watchTimeoutSeconds });
+    this.hubs = new WatchHubs({ client: this.client, logger: options.logger, metrics: options.metrics, tool: 'flux' });
   }
 
   deploy(request: DeployRequest<ResolvedFluxTarget>): Promise<DeployResult> {
@@ -83,6 +81,18 @@ export class FluxDeployer implements Deployer<ResolvedFluxTarget> {
       this.hubs.for<FluxObject & { metadata: { name: string } }>(ref, namespace).publish(obj);
     } catch (err) {
       this.logger.debug('nudge could not read object', { target, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  /** The token our marker on the Flux object carries for this delivery; undefined if never patched (or unreadable). */
+  async markerToken(target: ResolvedFluxTarget, triggeredid: string): Promise<string | undefined> {
+    const { kind, namespace, name } = target.flux;
+    try {
+      const obj = await this.client.get<FluxObject>(FLUX_RESOURCES[kind], namespace, name, { deadline: Date.now() + 30_000 });
+      const marker = parseMarker(obj.metadata.annotations?.[ANNOTATIONS.delivery]);
+      return marker?.triggeredid === triggeredid ? marker.token : undefined;
+    } catch {
+      return undefined;
     }
   }
 

@@ -39,7 +39,6 @@ export class Follower {
     try {
       if (this.decided) return this.decided;
       return await new Promise<Decided>((resolve, reject) => {
-        this.settle = { resolve, reject };
         const timer = setTimeout(() => {
           reject(new DeployError('timeout', `${this.ctx!.target} did not finish reconciling before the deadline; last Ready message: ${this.lastReady ?? '(none)'}`, this.ctx!.target));
         }, Math.max(0, deadline - clock.now()));

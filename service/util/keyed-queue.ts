@@ -1,10 +1,10 @@
-/** Runs tasks one at a time per key (one delivery per Flux object), in arrival order. */
-export class ObjectQueue {
+/** Runs tasks one at a time per key, in arrival order; keys run independently of each other. */
+export class KeyedQueue {
   private readonly tails = new Map<string, Promise<unknown>>();
 
   run<T>(key: string, task: () => Promise<T>): Promise<T> {
     const previous = this.tails.get(key) ?? Promise.resolve();
-    const result = previous.catch(() => undefined).then(task);
+    const result = previous.then(task, task);
     const tail = result.catch(() => undefined);
     this.tails.set(key, tail);
     void tail.then(() => {
