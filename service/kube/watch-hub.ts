@@ -41,8 +41,9 @@ export class WatchHub<T extends WatchedObject> {
     this.listeners.set(name, set);
     this.running ??= this.run();
     return () => {
-      set.delete(listener);
-      if (set.size === 0) this.listeners.delete(name);
+      // Idempotent: a second call must not drop listeners that subscribed since.
+      if (!set.delete(listener)) return;
+      if (set.size === 0 && this.listeners.get(name) === set) this.listeners.delete(name);
     };
   }
 
