@@ -19,6 +19,8 @@ export interface PollerLeadershipOptions {
 export class PollerLeadership {
   private polling = false;
   private unsubscribe?: () => void;
+  /** The handling of the last leadership change, so `start()` can wait for the first one. */
+  private transition: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: PollerLeadershipOptions) {}
 
@@ -27,9 +29,10 @@ export class PollerLeadership {
   }
 
   async start(): Promise<void> {
-    this.unsubscribe = this.options.election.onChange((leader) => void this.onLeadership(leader));
+    this.unsubscribe = this.options.election.onChange((leader) => void (this.transition = this.onLeadership(leader)));
     await this.options.election.start();
-    if (this.options.election.isLeader()) await this.onLeadership(true);
+    // Polling starts only once the journal's triggers are marked as taken.
+    await this.transition;
   }
 
   async stop(): Promise<void> {
