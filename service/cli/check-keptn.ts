@@ -1,5 +1,5 @@
 import { connect } from '@nats-io/transport-node';
-import { JsonClient } from '../../lib/index.js';
+import { controlPlaneBase, JsonClient } from '../../lib/index.js';
 import type { ServiceEnv } from '../config/env.js';
 import type { CheckReporter } from './check.js';
 
@@ -15,7 +15,7 @@ export async function checkNats(env: ServiceEnv, report: CheckReporter): Promise
 
 /** The uniform registration API answers (with the token, in remote mode). */
 export async function checkControlPlane(env: ServiceEnv, report: CheckReporter): Promise<void> {
-  const base = env.keptnApiEndpoint ? `${env.keptnApiEndpoint}/controlPlane` : env.shipyardController;
+  const base = env.keptnApiEndpoint ? controlPlaneBase(env.keptnApiEndpoint) : env.shipyardController;
   const url = `${base}/v1/uniform/registration?name=${encodeURIComponent(env.integrationName)}`;
   const client = new JsonClient({ token: env.keptnApiToken, sslVerify: env.httpSslVerify, timeoutMs: 5000 });
   try {

@@ -1,10 +1,10 @@
-import { JsonClient, type KeptnEvent } from '../../lib/index.js';
+import { apiServiceBase, JsonClient, type KeptnEvent } from '../../lib/index.js';
 import type { ServiceEnv } from '../config/env.js';
 
 /** Remote mode: sends a sequence trigger through `POST {api}/v1/event`; returns the new keptnContext. */
 export async function sendThroughApi(env: ServiceEnv, event: KeptnEvent): Promise<string> {
   const client = apiClient(env);
-  const url = `${env.keptnApiEndpoint}/v1/event`;
+  const url = `${apiServiceBase(env.keptnApiEndpoint!)}/v1/event`;
   const res = await client.request<{ keptnContext?: string; message?: string }>('POST', url, event);
   if (res.status !== 200 || !res.body?.keptnContext) {
     throw new Error(`Keptn API refused the event at ${url}: HTTP ${res.status} ${res.body?.message ?? ''}`.trim());
@@ -20,7 +20,7 @@ export async function* watchThroughApi(env: ServiceEnv, context: string, project
   const client = apiClient(env);
   const seen = new Set<string>();
   for (;;) {
-    const url = `${env.keptnApiEndpoint}/mongodb-datastore/event?keptnContext=${encodeURIComponent(context)}&project=${encodeURIComponent(project)}&pageSize=100`;
+    const url = `${apiServiceBase(env.keptnApiEndpoint!)}/mongodb-datastore/event?keptnContext=${encodeURIComponent(context)}&project=${encodeURIComponent(project)}&pageSize=100`;
     const res = await client.request<{ events?: KeptnEvent[] }>('GET', url).catch(() => undefined);
     const events = res?.status === 200 ? (res.body.events ?? []) : [];
     for (const event of [...events].sort((a, b) => String(a.time).localeCompare(String(b.time)))) {

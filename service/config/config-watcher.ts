@@ -13,10 +13,10 @@ export interface ConfigWatcherOptions {
   env: Record<string, string | undefined>;
   logger: Logger;
   metrics?: ServiceMetrics;
-  /** Content check interval; a fallback for file systems where fs.watch misses changes. */
-  intervalMs?: number;
-  onChange?: (config: GitopsConfig) => void;
 }
+
+/** Content check interval; a fallback for file systems where fs.watch misses changes. */
+const CHECK_INTERVAL_MS = 2000;
 
 /**
  * Keeps the targets file current. A ConfigMap update replaces the mounted file by swapping a
@@ -46,7 +46,7 @@ export class ConfigWatcher {
     } catch {
       // No directory watch (e.g. some network file systems): the interval check below still works.
     }
-    this.timer = setInterval(() => void this.check(), this.options.intervalMs ?? 2000);
+    this.timer = setInterval(() => void this.check(), CHECK_INTERVAL_MS);
     this.timer.unref();
   }
 
@@ -86,7 +86,6 @@ export class ConfigWatcher {
       targets: this.config.rules.length,
       note: 'uniform subscriptions are owned by the control plane after the first registration; edit them in the Bridge',
     });
-    this.options.onChange?.(this.config);
   }
 
   private async readDigest(): Promise<string> {

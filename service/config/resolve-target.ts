@@ -8,7 +8,7 @@ export function resolveTarget(config: GitopsConfig, scope: Scope): ResolvedTarge
   return index < 0 ? undefined : expandRule(config.rules[index]!, index, scope);
 }
 
-export function matches(rule: TargetRule, scope: Scope): boolean {
+function matches(rule: TargetRule, scope: Scope): boolean {
   return (['project', 'stage', 'service'] as const).every((key) => {
     const wanted = rule.match[key];
     if (wanted === undefined) return true;
@@ -16,7 +16,7 @@ export function matches(rule: TargetRule, scope: Scope): boolean {
   });
 }
 
-export function expandRule(rule: TargetRule, index: number, scope: Scope): ResolvedTarget {
+function expandRule(rule: TargetRule, index: number, scope: Scope): ResolvedTarget {
   const fill = (s: string) => s.replace(/\$\{(project|stage|service)\}/g, (_, key: keyof Scope) => scope[key]);
   const common = {
     rule: index,

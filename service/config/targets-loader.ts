@@ -125,7 +125,7 @@ function instanceFromEnv(env: Env): ArgoInstance | undefined {
 }
 
 /** `host[:port]` means https, as with the argocd CLI. */
-export function normalizeServer(server: string): string {
+function normalizeServer(server: string): string {
   const withScheme = /^https?:\/\//.test(server) ? server : `https://${server}`;
   return withScheme.replace(/\/+$/, '');
 }

@@ -11,12 +11,12 @@ const nonEmpty = z.string().trim().min(1, 'must not be empty');
 const envVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
 const oneOrMany = z.union([nonEmpty, z.array(nonEmpty).min(1, 'must list at least one value')]);
 
-export const durationSchema = z
+const durationSchema = z
   .string()
   .refine((s) => (parseDuration(s) ?? 0) > 0, { message: 'must be a duration such as 90s, 10m or 1h' });
 
-export const ON_RUNNING_OPERATION = ['wait', 'terminate', 'fail'] as const;
-export const FLUX_KINDS = ['Kustomization', 'HelmRelease'] as const;
+const ON_RUNNING_OPERATION = ['wait', 'terminate', 'fail'] as const;
+const FLUX_KINDS = ['Kustomization', 'HelmRelease'] as const;
 
 const argoInstanceSchema = z
   .strictObject({

@@ -1,10 +1,11 @@
 import { changeTargets } from '../config/resolve-target.js';
+import { applicationTarget, INFO_NAMES } from '../deployers/argocd/application.js';
 import { OUTCOMES, type ChangeContext, type ChangeTarget, type Outcome } from './change-context.js';
 import type { ArgoApplication, ArgoNotification } from './payloads.js';
 import { sameRevision } from './seen-revisions.js';
 
 /** Argo CD carries the caller's `infos` into the operation; ours name the Keptn context. */
-const OUR_INFOS = ['shkeptncontext', 'triggeredid'];
+const OUR_INFOS: readonly string[] = Object.values(INFO_NAMES);
 
 /**
  * Decides what an Argo CD notification means: completion of a delivery the service follows, drift
@@ -13,7 +14,7 @@ const OUR_INFOS = ['shkeptncontext', 'triggeredid'];
  */
 export async function decideArgoNotification(ctx: ChangeContext, notification: ArgoNotification): Promise<Outcome> {
   const app = notification.app;
-  const target = applicationName(app);
+  const target = applicationTarget(app);
   const log = ctx.logger.child({ tool: 'argocd', target, trigger: notification.trigger, instance: notification.instance });
   const sync = app.status?.sync;
 
@@ -47,11 +48,6 @@ function drift(ctx: ChangeContext, log: ChangeContext['logger'], revision: strin
   log.info(`drift: OutOfSync on ${why}; no sequence started`, { revision });
   ctx.metrics.drift.inc({ tool: 'argocd' });
   return OUTCOMES.drift;
-}
-
-/** `Application/<namespace>/<name>`, as the deliveries name it. */
-export function applicationName(app: ArgoApplication): string {
-  return `Application/${app.metadata.namespace ?? 'argocd'}/${app.metadata.name}`;
 }
 
 function startedByUs(app: ArgoApplication): boolean {

@@ -1,12 +1,11 @@
 import type { Logger } from '../../lib/index.js';
 import type { GitopsConfig, ResolvedTarget, Scope } from '../config/gitops-config.js';
+import { targetId } from '../deployers/flux/flux-resources.js';
 import type { ServiceMetrics } from '../metrics.js';
+import type { DeliveryTool } from '../state/owned-delivery.js';
 import type { FluxObjectRef, FluxSourceLookup } from './flux-sources.js';
 import { seenKey, type SeenRevisionStore } from './seen-revisions.js';
 import type { ChangeDetails } from './sequence-trigger.js';
-
-export const TOOLS = { argocd: 'argocd', flux: 'flux' } as const;
-export type Tool = (typeof TOOLS)[keyof typeof TOOLS];
 
 /** What one notification turned out to be; logged, and returned for tests. */
 export const OUTCOMES = {
@@ -32,8 +31,8 @@ export interface ChangeContext {
   seen: SeenRevisionStore;
   sources: FluxSourceLookup;
   /** `instance`: the Argo CD instance the notification came from (two may have an application of the same name). */
-  isFollowing(tool: Tool, target: string, instance?: string): boolean;
-  wakeFollower(tool: Tool, target: string, instance?: string): void;
+  isFollowing(tool: DeliveryTool, target: string, instance?: string): boolean;
+  wakeFollower(tool: DeliveryTool, target: string, instance?: string): void;
   /** Starts the target's sequence unless (target, revision) was seen; true when started. */
   startChange(change: ChangeTarget, details: ChangeDetails): Promise<boolean>;
 }
@@ -46,7 +45,7 @@ export function targetRef(t: ChangeTarget): FluxObjectRef {
 /** `<Kind>/<namespace>/<name>` of a flux target. */
 export function targetName(t: ChangeTarget): string {
   const ref = targetRef(t);
-  return `${ref.kind}/${ref.namespace}/${ref.name}`;
+  return targetId(ref.kind, ref.namespace, ref.name);
 }
 
 /** The seen-revisions key of an onChange target: the object and the scope its sequence runs in. */

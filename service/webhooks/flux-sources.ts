@@ -1,4 +1,4 @@
-import { FLUX_RESOURCES } from '../deployers/flux/flux-resources.js';
+import { FLUX_RESOURCES, targetId } from '../deployers/flux/flux-resources.js';
 import type { KubeApi } from '../kube/kube-api.js';
 import { isNotFound } from '../state/kube-request.js';
 
@@ -14,7 +14,7 @@ export interface FluxSourceLookup {
 }
 
 /** Failed to read a Kustomization/HelmRelease to learn its sources. */
-export class FluxSourceLookupError extends Error {
+class FluxSourceLookupError extends Error {
   constructor(
     message: string,
     readonly target: FluxObjectRef,
@@ -58,22 +58,18 @@ const sameRef = (a: FluxObjectRef, b: FluxObjectRef) => a.kind === b.kind && a.n
 
 export interface KubeFluxSourceLookupOptions {
   kube: KubeApi;
-  /** How long an object's sources are remembered; default 30 s. */
-  cacheMs?: number;
-  now?: () => number;
 }
+
+/** How long an object's sources are remembered. */
+const CACHE_MS = 30_000;
 
 /** Reads the Kustomization/HelmRelease through the Kubernetes API, caching its sources briefly. */
 export class KubeFluxSourceLookup implements FluxSourceLookup {
   private readonly api: KubeApi;
-  private readonly cacheMs: number;
-  private readonly now: () => number;
   private readonly cache = new Map<string, { at: number; sources: FluxObjectRef[] }>();
 
   constructor(options: KubeFluxSourceLookupOptions) {
     this.api = options.kube;
-    this.cacheMs = options.cacheMs ?? 30_000;
-    this.now = options.now ?? Date.now;
   }
 
   async usesSource(target: FluxObjectRef, source: FluxObjectRef): Promise<boolean> {
@@ -81,9 +77,9 @@ export class KubeFluxSourceLookup implements FluxSourceLookup {
   }
 
   private async sourcesOf(target: FluxObjectRef): Promise<FluxObjectRef[]> {
-    const key = `${target.kind}/${target.namespace}/${target.name}`;
+    const key = targetId(target.kind, target.namespace, target.name);
     const cached = this.cache.get(key);
-    if (cached && this.now() - cached.at < this.cacheMs) return cached.sources;
+    if (cached && Date.now() - cached.at < CACHE_MS) return cached.sources;
     if (target.kind !== 'Kustomization' && target.kind !== 'HelmRelease') return [];
     let object: unknown;
     try {
@@ -93,7 +89,7 @@ export class KubeFluxSourceLookup implements FluxSourceLookup {
       throw new FluxSourceLookupError(`cannot read ${key} to find its sources`, target, { cause: err });
     }
     const sources = referencedSources(object as Parameters<typeof referencedSources>[0]);
-    this.cache.set(key, { at: this.now(), sources });
+    this.cache.set(key, { at: Date.now(), sources });
     return sources;
   }
 }

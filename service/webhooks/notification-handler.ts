@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '../../lib/index.js';
+import { retryWithBackoff, type Logger } from '../../lib/index.js';
 import type { GitopsConfig } from '../config/gitops-config.js';
 import { describeScope } from '../config/resolve-target.js';
 import type { ServiceMetrics } from '../metrics.js';
-import { backoffDelay, delay, type BackoffOptions } from '../util/backoff.js';
+import type { DeliveryTool } from '../state/owned-delivery.js';
+import type { BackoffOptions } from '../util/backoff.js';
 import { decideArgoNotification } from './argocd-decision.js';
-import { changeKey, type ChangeContext, type ChangeTarget, type Outcome, type Tool } from './change-context.js';
+import { changeKey, type ChangeContext, type ChangeTarget, type Outcome } from './change-context.js';
 import { decideFluxEvent } from './flux-decision.js';
 import type { FluxSourceLookup } from './flux-sources.js';
 import type { ArgoNotification, FluxEvent } from './payloads.js';
@@ -21,9 +22,9 @@ export interface NotificationHandlerOptions {
   /** Sends `sh.keptn.event.<stage>.<sequence>.triggered` (NATS or the Keptn API); rejects when it could not. */
   startSequence: (trigger: SequenceTrigger) => Promise<void>;
   /** Whether a delivery of this target (`<Kind>/<namespace>/<name>`) is running now. */
-  isFollowing: (tool: Tool, target: string, instance?: string) => boolean;
+  isFollowing: (tool: DeliveryTool, target: string, instance?: string) => boolean;
   /** Makes the follower of that delivery look at the target at once. */
-  wakeFollower: (tool: Tool, target: string, instance?: string) => void;
+  wakeFollower: (tool: DeliveryTool, target: string, instance?: string) => void;
   /** New shkeptncontext for each started sequence; default randomUUID. */
   newContext?: () => string;
   /** Attempts of a notification whose handling fails, and their pacing; default 4, 500 ms doubling to 4 s. */
@@ -69,23 +70,29 @@ export class NotificationHandler {
    * send again, so a failure (the Kubernetes API briefly unreachable) is retried; deciding again is
    * safe, as a sequence starts at most once per target and revision.
    */
-  private enqueue(tool: Tool, decide: (ctx: ChangeContext) => Promise<Outcome>): Promise<Outcome | undefined> {
+  private enqueue(tool: DeliveryTool, decide: (ctx: ChangeContext) => Promise<Outcome>): Promise<Outcome | undefined> {
     const retry = this.options.retry ?? DEFAULT_RETRY;
+    const details = (err: unknown, attempt: number) => ({ tool, attempt, error: (err as Error).message, cause: causeOf(err) });
     const run = this.tail.then(async () => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await decide(this.context());
-        } catch (err) {
-          const details = { tool, attempt, error: (err as Error).message, cause: causeOf(err) };
-          if (attempt >= retry.attempts) {
-            this.options.metrics.notificationsFailed.inc({ tool });
-            this.options.logger.error('cannot handle notification; it is dropped', details);
-            return undefined;
-          }
-          const wait = backoffDelay(attempt - 1, retry);
-          this.options.logger.warn('cannot handle notification; trying again', { ...details, delayMs: wait });
-          await delay(wait);
-        }
+      let attempt = 0;
+      try {
+        return await retryWithBackoff(
+          () => {
+            attempt++;
+            return decide(this.context());
+          },
+          {
+            initialMs: retry.baseMs,
+            maxMs: retry.maxMs,
+            attempts: retry.attempts,
+            onRetry: (err, n, delayMs) => this.options.logger.warn('cannot handle notification; trying again', { ...details(err, n), delayMs }),
+          },
+        );
+      } catch (err) {
+        const failure = details(err, attempt);
+        this.options.metrics.notificationsFailed.inc({ tool });
+        this.options.logger.error('cannot handle notification; it is dropped', failure);
+        return undefined;
       }
     });
     this.tail = run;
@@ -119,7 +126,7 @@ export class NotificationHandler {
     try {
       await startSequence(trigger);
     } catch (err) {
-      await seen.forget?.(key, details.revision);
+      await seen.forget(key, details.revision);
       log.error(`cannot start sequence ${trigger.type}`, { shkeptncontext: trigger.shkeptncontext, error: (err as Error).message });
       return false;
     }

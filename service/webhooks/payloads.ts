@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { targetId } from '../deployers/flux/flux-resources.js';
 
 /**
  * The two notification bodies, validated loosely (unknown fields pass through: they are the
@@ -11,7 +12,7 @@ const infoSchema = z.array(z.looseObject({ name: z.string(), value: z.string() }
 const operationSchema = z.looseObject({ info: infoSchema.optional() });
 
 /** The Application as `{{toJson .app}}` renders it: only the fields the handler reads are checked. */
-export const argoApplicationSchema = z.looseObject({
+const argoApplicationSchema = z.looseObject({
   metadata: z.looseObject({ name: nonEmpty, namespace: z.string().optional() }),
   operation: operationSchema.nullish(),
   status: z
@@ -79,5 +80,5 @@ export function fluxMetadata(event: FluxEvent, key: string): string | undefined 
 /** `<Kind>/<namespace>/<name>`, the way targets are named everywhere (namespace defaults to flux-system). */
 export function fluxObjectName(event: FluxEvent): string {
   const o = event.involvedObject;
-  return `${o.kind}/${o.namespace ?? 'flux-system'}/${o.name}`;
+  return targetId(o.kind, o.namespace ?? 'flux-system', o.name);
 }

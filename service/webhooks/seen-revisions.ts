@@ -10,7 +10,7 @@ export interface SeenRevisionStore {
   markIfNew(key: string, revision: string): Promise<boolean>;
   has?(key: string, revision: string): Promise<boolean>;
   /** Undoes a `markIfNew` (the sequence could not be started), so a later notification retries. */
-  forget?(key: string, revision: string): Promise<void>;
+  forget(key: string, revision: string): Promise<void>;
 }
 
 /** Same revision, also across the `main@sha1:<sha>` and legacy `main/<sha>` spellings of one commit. */

@@ -1,4 +1,6 @@
+import { sequenceEventType } from '../../lib/index.js';
 import type { Scope } from '../config/gitops-config.js';
+import type { DeliveryTool } from '../state/owned-delivery.js';
 
 /** What the handler hands on to start a Keptn sequence (`sh.keptn.event.<stage>.<sequence>.triggered`). */
 export interface SequenceTrigger {
@@ -12,7 +14,7 @@ export interface SequenceTrigger {
 }
 
 export interface ChangeDetails {
-  tool: 'argocd' | 'flux';
+  tool: DeliveryTool;
   /** `<Kind>/<namespace>/<name>`. */
   target: string;
   revision: string;
@@ -33,7 +35,7 @@ const NAME = /^[a-z0-9][a-z0-9-]*$/i;
 
 export function buildSequenceTrigger(scope: Scope, sequence: string, change: ChangeDetails, shkeptncontext: string): SequenceTrigger {
   const trigger: SequenceTrigger = {
-    type: `sh.keptn.event.${scope.stage}.${sequence}.triggered`,
+    type: sequenceEventType(scope.stage, sequence, 'triggered'),
     stage: scope.stage,
     sequence,
     shkeptncontext,

@@ -11,12 +11,12 @@ import { argoNotificationSchema, fluxEventSchema } from './payloads.js';
 import { readLimitedBody } from './read-body.js';
 
 /** Bodies above this are refused with 413 (the Flux event message alone is capped at 39000 chars). */
-export const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_BODY_BYTES = 1024 * 1024;
 
-export const WEBHOOK_PATHS = { argocd: '/webhooks/argocd', flux: '/webhooks/flux' } as const;
+const WEBHOOK_PATHS = { argocd: '/webhooks/argocd', flux: '/webhooks/flux' } as const;
 export type WebhookEndpoint = keyof typeof WEBHOOK_PATHS;
 
-export const REJECT_REASONS = {
+const REJECT_REASONS = {
   notFound: 'not-found',
   method: 'method-not-allowed',
   notConfigured: 'not-configured',

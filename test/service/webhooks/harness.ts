@@ -4,7 +4,7 @@ import { silentLogger } from '../../../lib/index.js';
 import type { GitopsConfig } from '../../../service/config/gitops-config.js';
 import { parseTargetsFile } from '../../../service/config/targets-loader.js';
 import { createServiceMetrics, type ServiceMetrics } from '../../../service/metrics.js';
-import type { Tool } from '../../../service/webhooks/change-context.js';
+import type { DeliveryTool } from '../../../service/state/owned-delivery.js';
 import { StaticFluxSourceLookup, type FluxSourceLookup } from '../../../service/webhooks/flux-sources.js';
 import { NotificationHandler, type NotificationHandlerOptions } from '../../../service/webhooks/notification-handler.js';
 import { MemorySeenRevisions, type SeenRevisionStore } from '../../../service/webhooks/seen-revisions.js';
@@ -74,7 +74,7 @@ export class Harness {
   readonly registry = new Registry();
   readonly metrics: ServiceMetrics = createServiceMetrics(this.registry);
   readonly started: SequenceTrigger[] = [];
-  readonly woken: { tool: Tool; target: string }[] = [];
+  readonly woken: { tool: DeliveryTool; target: string }[] = [];
   readonly following = new Set<string>();
   config: GitopsConfig;
   readonly handler: NotificationHandler;
