@@ -2,7 +2,7 @@ import type { KeptnEvent } from '../events/types.js';
 import { abortableSleep, retryWithBackoff, type BackoffOptions } from '../http/backoff.js';
 import { JsonClient, KeptnApiError, type TokenSource } from '../http/json-client.js';
 import type { Logger } from '../log.js';
-import type { Subscription } from '../uniform/subscription.js';
+import { matchesFilter, type Subscription } from '../uniform/subscription.js';
 import type { EventSink, EventSource, IncomingMessage } from './transport.js';
 
 export interface HttpTransportOptions {
@@ -132,6 +132,9 @@ export class HttpTransport implements EventSource, EventSink {
     const now = new Set<string>();
     for (const event of events) {
       if (typeof event?.id !== 'string') continue;
+      // The query narrows by single-valued filters only, and the loop trusts a subscriptionId:
+      // the rest of the filter (several stages, say) is applied here.
+      if (!matchesFilter(sub.filter, event.data ?? {})) continue;
       now.add(event.id);
       if (!before.has(event.id)) deliver({ data: JSON.stringify(event), subject: sub.event, subscriptionId: sub.id });
     }

@@ -62,6 +62,21 @@ describe('HTTP mode (remote execution plane)', () => {
     expect(transport.isSubscribed()).to.equal(true);
   });
 
+  it('delivers only the open triggers that match every value of the subscription filter', async () => {
+    const transport = new HttpTransport({ apiEndpoint: sim.apiUrl, token: TOKEN, logger: silentLogger, pollIntervalMs: 20 });
+    const got: IncomingMessage[] = [];
+    await transport.setSubscriptions([{ id: 's1', event: 'sh.keptn.event.deliver.triggered', filter: { projects: ['sockshop'], stages: ['dev', 'prod'] } }]);
+    await transport.start((m) => got.push(m));
+    stops.push(() => transport.close());
+    const dev = taskTrigger('deliver', { stage: 'dev' });
+    const staging = taskTrigger('deliver', { stage: 'staging' });
+    const otherProject = taskTrigger('deliver', { project: 'podtato', stage: 'prod' });
+    for (const t of [dev, staging, otherProject]) sim.injectTriggered(t);
+    await eventually(() => got.length === 1);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(got.map((m) => JSON.parse(String(m.data)).id)).to.deep.equal([dev.id]);
+  });
+
   it('forgets a seen trigger only when it is gone from the latest poll', async () => {
     const transport = new HttpTransport({ apiEndpoint: sim.apiUrl, token: TOKEN, logger: silentLogger, pollIntervalMs: 20 });
     const loopless: string[] = [];
