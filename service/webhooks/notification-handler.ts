@@ -126,9 +126,10 @@ export class NotificationHandler {
     try {
       await startSequence(trigger);
     } catch (err) {
+      // Not "already seen": the notification's handling failed, and is retried (or counted) as such.
       await seen.forget(key, details.revision);
-      log.error(`cannot start sequence ${trigger.type}`, { shkeptncontext: trigger.shkeptncontext, error: (err as Error).message });
-      return false;
+      log.warn(`cannot start sequence ${trigger.type}`, { shkeptncontext: trigger.shkeptncontext, error: (err as Error).message });
+      throw new Error(`cannot start sequence ${trigger.type} for ${details.target}: ${(err as Error).message}`, { cause: err });
     }
     metrics.sequencesTriggered.inc({ tool: details.tool });
     log.info(`change detected: started ${trigger.type}`, { shkeptncontext: trigger.shkeptncontext });

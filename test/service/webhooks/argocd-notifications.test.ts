@@ -150,6 +150,17 @@ targets:
     expect(started).to.have.length(1);
   });
 
+  it('counts a change whose sequence cannot be started as a failed notification, not as drift', async () => {
+    h = await Harness.start({
+      startSequence: async () => {
+        throw new Error('nats down');
+      },
+    });
+    await post(argoBody(outOfSync(NEW_SHA)));
+    expect(await h.count('gitops_drift_total', { tool: 'argocd' })).to.equal(0);
+    expect(await h.count('gitops_notifications_failed_total', { tool: 'argocd' })).to.equal(1);
+  });
+
   it('does not start the sequence again after a restart with the same seen store', async () => {
     const seen = new MemorySeenRevisions();
     h = await Harness.start({ seen });
