@@ -83,10 +83,10 @@ export class JetStreamSource implements EventSource {
   async setSubscriptions(subscriptions: readonly Subscription[]): Promise<void> {
     const next = subjectsOf(subscriptions);
     if (sameSubjects(next, this.subjects)) return;
-    const previous = this.subjects;
-    this.subjects = next;
     this.options.logger.info('JetStream subjects changed', { subjects: next });
-    if (this.deliver && !this.stopped) await this.sync(next, previous);
+    // Taken as the current set only once synced, so a failed change is tried again.
+    if (this.deliver && !this.stopped) await this.sync(next, this.subjects);
+    this.subjects = next;
   }
 
   isSubscribed(): boolean {

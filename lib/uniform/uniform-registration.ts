@@ -57,9 +57,8 @@ export function registrationBody(name: string, m: RegistrationMetadata, subscrip
  */
 export class UniformRegistration {
   private integrationId?: string;
-  private current: Subscription[] = [];
-  private currentKey = '';
-  private subscribed = false;
+  /** The subscriptions last handed on successfully, as JSON. */
+  private appliedKey?: string;
   private readonly lifetime = new AbortController();
   private running?: Promise<void>;
   private firstPing?: { resolve: () => void; promise: Promise<void> };
@@ -77,11 +76,7 @@ export class UniformRegistration {
 
   /** True once a ping answer delivered the subscriptions. */
   get hasSubscriptions(): boolean {
-    return this.subscribed;
-  }
-
-  get subscriptions(): Subscription[] {
-    return this.current;
+    return this.appliedKey !== undefined;
   }
 
   /** Starts registering and pinging in the background; resolves after the first ping was applied. */
@@ -139,11 +134,10 @@ export class UniformRegistration {
 
   private async apply(subscriptions: Subscription[]): Promise<void> {
     const key = JSON.stringify(subscriptions);
-    if (key !== this.currentKey || !this.subscribed) {
-      this.current = subscriptions;
-      this.currentKey = key;
+    // Remembered only once applied: a change that failed (a JetStream consumer not created) is tried again on the next ping.
+    if (key !== this.appliedKey) {
       await this.options.onSubscriptions(subscriptions);
-      this.subscribed = true;
+      this.appliedKey = key;
     }
     this.firstPing?.resolve();
   }
