@@ -56,7 +56,9 @@ export class DeliveryAdopter {
     for (const entry of entries) {
       if (this.adopted.has(entry.triggeredid)) continue;
       this.adopted.add(entry.triggeredid);
-      void this.resume(entry).finally(() => this.adopted.delete(entry.triggeredid));
+      void this.resume(entry)
+        .catch((err: Error) => this.options.logger.error('could not finish an adopted delivery', { triggeredid: entry.triggeredid, error: err.message }))
+        .finally(() => this.adopted.delete(entry.triggeredid));
     }
   }
 
@@ -64,10 +66,6 @@ export class DeliveryAdopter {
     const { handler, logger } = this.options;
     const loop = this.options.loop();
     if (!loop) return;
-    const target = this.targetOf(entry);
-    const record: DeliveryRecord = { ...entry };
-    if (target.tool === 'flux') record.token = await this.options.fluxToken(entry, target);
-    logger.info('finishing a delivery adopted from its durable record', { shkeptncontext: entry.shkeptncontext, triggeredid: entry.triggeredid, target: entry.target });
     const parent = {
       type: entry.type,
       id: entry.triggeredid,
@@ -75,6 +73,20 @@ export class DeliveryAdopter {
       gitcommitid: entry.gitcommitid,
       data: { project: entry.project, stage: entry.stage, service: entry.service, labels: entry.labels },
     };
+    let target: ResolvedTarget;
+    try {
+      target = this.targetOf(entry);
+    } catch (err) {
+      // It can never be resumed: answer it as errored and drop the record, rather than leave the sequence waiting.
+      await loop.finishAdopted(parent, async (ctx) => {
+        ctx.afterFinished(() => this.options.store.remove(entry.triggeredid));
+        throw err;
+      });
+      return;
+    }
+    const record: DeliveryRecord = { ...entry };
+    if (target.tool === 'flux') record.token = await this.options.fluxToken(entry, target);
+    logger.info('finishing a delivery adopted from its durable record', { shkeptncontext: entry.shkeptncontext, triggeredid: entry.triggeredid, target: entry.target });
     await loop.finishAdopted(parent, (ctx) => (record.token || target.tool === 'argocd' ? handler.resume(target, record, ctx) : handler.redeliver(target, record, ctx)));
   }
 
