@@ -1,5 +1,6 @@
 import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { createTaskTriggeredEvent, encodeKeptnEvent } from '../lib/index.js';
+import { msBetween } from './stats.js';
 
 const TASK = 'deliver';
 const FLOOR_SUBJECT = 'bench.floor';
@@ -58,7 +59,7 @@ export class BenchBus {
   async floorRoundTrip(payload: Uint8Array): Promise<number> {
     const t0 = process.hrtime.bigint();
     await this.nc.request(FLOOR_SUBJECT, payload, { timeout: 5000 });
-    return Number(process.hrtime.bigint() - t0) / 1e6;
+    return msBetween(t0, process.hrtime.bigint());
   }
 
   /** A payload as large as a trigger, for the floor. */

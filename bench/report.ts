@@ -43,7 +43,7 @@ export function goalsOf(started: StartedResult, ready: ReadyResult, c: Concurren
 }
 
 /** The table for results.md and the README's benchmark section. */
-export function renderTable(r: BenchResults): string {
+function renderTable(r: BenchResults): string {
   const s = r.started;
   const f = r.ready.flux;
   const a = r.ready.argocd;

@@ -9,8 +9,7 @@ import { cpuSecondsOf, machineInfo, memoryOf } from './proc.js';
 import { goalsOf, renderReadmeSection, renderResultsMarkdown, type BenchResults } from './report.js';
 import { BenchSandbox } from './sandbox.js';
 import { SERVICE_NODE_FLAGS } from '../service/node-flags.js';
-import type { ServiceProcess } from '../service/sandbox/service-process.js';
-import { startBenchService } from './service-process.js';
+import { ServiceProcess } from '../service/sandbox/service-process.js';
 
 /** The repository root (this file runs from dist/bench/). */
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -46,7 +45,8 @@ async function main(): Promise<number> {
     const profileDir = process.env.BENCH_CPU_PROF;
     if (profileDir) mkdirSync(profileDir, { recursive: true });
     const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    service = startBenchService({ env, cpuProfileDir: profileDir, nodeArgs });
+    // The service under benchmark in its own process; the last lines of its output are kept to explain a failure.
+    service = new ServiceProcess({ env, nodeArgs: profileDir ? [...nodeArgs, '--cpu-prof', `--cpu-prof-dir=${profileDir}`] : nodeArgs, keepLines: 500 });
     await service.ready(healthPort);
     log(`service pid ${service.pid} ready (RSS ${memoryOf(service.pid).rssMB.toFixed(1)} MB); nats-server ${sandbox.nats.url}`);
     bus = await BenchBus.connect(sandbox.nats.url);

@@ -1,3 +1,2 @@
 export { ArgoCdSimulator, type ArgoCdSimulatorStartOptions } from './argocd-simulator.js';
 export { SimulatedApplication, SCRIPT_OUTCOMES, resolveRevision, type AppScript, type ApplicationSeed, type ScriptOutcome } from './simulated-application.js';
-export { validateApplication } from './application-schema.js';

@@ -252,12 +252,8 @@ export class ControlPlaneSimulator {
   private async postEvent(body: unknown): Promise<{ keptnContext: string }> {
     validateApiEvent(body);
     const event = rewriteApiEvent(body as KeptnEvent, new Date());
-    if (this.nc) {
-      this.nc.publish(event.type, encodeKeptnEvent(event));
-      await this.nc.flush();
-    } else {
-      this.record(event);
-    }
+    this.emit(event);
+    if (this.nc) await this.nc.flush();
     return { keptnContext: event.shkeptncontext ?? randomUUID() };
   }
 }

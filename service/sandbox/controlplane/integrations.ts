@@ -23,10 +23,6 @@ export class IntegrationStore {
     return [...this.byId.values()].map((i) => structuredClone(i));
   }
 
-  get(id: string): Integration | undefined {
-    return this.byId.get(id);
-  }
-
   delete(id: string): boolean {
     return this.byId.delete(id);
   }
@@ -51,8 +47,7 @@ export class IntegrationStore {
   }
 
   ping(id: string, now: Date): Integration {
-    const i = this.byId.get(id);
-    if (!i) throw new ApiError(404, `integration ${id} not found`);
+    const i = this.require(id);
     i.metadata.lastseen = now.toISOString();
     return structuredClone(i);
   }

@@ -1,5 +1,5 @@
 import type { KubeApiSimulator } from '../kube/kube-api-simulator.js';
-import type { KubeObject, StoreEvent } from '../kube/object-store.js';
+import { kubeTimestamp, type KubeObject, type StoreEvent } from '../kube/object-store.js';
 import type { ScriptedOutcome } from './scripted-outcome.js';
 import { condition, DEFAULT_GIT_REVISION } from './seed.js';
 
@@ -183,14 +183,14 @@ export class FluxControllerSimulator {
         const action = (s.history.length > 1 ? 'Upgrade' : 'Install') as string;
         s.conditions = upsert(s.conditions, condition('Ready', 'True', `${action}Succeeded`, `Helm ${action.toLowerCase()} succeeded for release ${obj.metadata.namespace}/${obj.metadata.name}.v${s.history.length} with chart ${this.chartName(obj)}@${revision}`, generation));
       } else {
-        s.artifact = { ...(s.artifact ?? {}), revision, lastUpdateTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), digest: 'sha256:e750c7a46724acaef8f8aa926259af30bbd9face2ae065ae8896ba5ee5ab832b', path: `source/${obj.metadata.name}.tar.gz`, url: `http://source-controller.flux-system.svc.cluster.local./source/${obj.metadata.name}.tar.gz` };
+        s.artifact = { ...(s.artifact ?? {}), revision, lastUpdateTime: kubeTimestamp(), digest: 'sha256:e750c7a46724acaef8f8aa926259af30bbd9face2ae065ae8896ba5ee5ab832b', path: `source/${obj.metadata.name}.tar.gz`, url: `http://source-controller.flux-system.svc.cluster.local./source/${obj.metadata.name}.tar.gz` };
         s.conditions = upsert(s.conditions, condition('Ready', 'True', 'Succeeded', `stored artifact for revision '${revision}'`, generation));
       }
     });
   }
 
   private snapshot(obj: KubeObject, chartVersion: string, previous: Record<string, unknown>[]): Record<string, unknown> {
-    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const now = kubeTimestamp();
     return {
       name: obj.metadata.name,
       namespace: obj.metadata.namespace,

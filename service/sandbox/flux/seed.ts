@@ -1,5 +1,5 @@
 import type { KubeApiSimulator } from '../kube/kube-api-simulator.js';
-import type { KubeObject } from '../kube/object-store.js';
+import { kubeTimestamp, type KubeObject } from '../kube/object-store.js';
 
 export interface SourceRef {
   kind: 'GitRepository' | 'OCIRepository' | 'Bucket';
@@ -94,12 +94,12 @@ export function seedHelmChart(sim: KubeApiSimulator, options: { name: string; na
 }
 
 export function condition(type: string, status: 'True' | 'False' | 'Unknown', reason: string, message: string, observedGeneration?: number) {
-  const c: Record<string, unknown> = { type, status, reason, message, lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
+  const c: Record<string, unknown> = { type, status, reason, message, lastTransitionTime: kubeTimestamp() };
   if (observedGeneration !== undefined) c.observedGeneration = observedGeneration;
   return c;
 }
 
-export function readyKustomizationStatus(revision: string, generation: number): Record<string, unknown> {
+function readyKustomizationStatus(revision: string, generation: number): Record<string, unknown> {
   return {
     observedGeneration: generation,
     lastAppliedRevision: revision,
@@ -108,12 +108,12 @@ export function readyKustomizationStatus(revision: string, generation: number): 
   };
 }
 
-export function readySourceStatus(namespace: string, name: string, revision: string, generation: number): Record<string, unknown> {
+function readySourceStatus(namespace: string, name: string, revision: string, generation: number): Record<string, unknown> {
   return {
     observedGeneration: generation,
     artifact: {
       digest: 'sha256:e750c7a46724acaef8f8aa926259af30bbd9face2ae065ae8896ba5ee5ab832b',
-      lastUpdateTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      lastUpdateTime: kubeTimestamp(),
       path: `source/${namespace}/${name}/artifact.tar.gz`,
       revision,
       url: `http://source-controller.flux-system.svc.cluster.local./source/${namespace}/${name}/artifact.tar.gz`,

@@ -3,7 +3,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { FaultQueue, type FaultSpec, type RequestInfo } from './faults.js';
 import { ObjectStore, type KubeObject } from './object-store.js';
 import { RbacRules, type RbacRule } from './rbac.js';
-import { ResourceRegistry, type ResourceType } from './resource-types.js';
+import { ResourceRegistry, stamped, type ResourceType } from './resource-types.js';
 import { KubeApiRouter } from './router.js';
 import { SchemaValidator } from './validation.js';
 import type { WatchStream } from './watch-stream.js';
@@ -116,12 +116,6 @@ export class KubeApiSimulator {
     return this.log.filter((r) => Object.entries(filter).every(([k, v]) => r[k as keyof RequestInfo] === v)).length;
   }
 
-  /** Distinct `verb group/resource[/subresource]` pairs used so far, for comparing with RBAC rules. */
-  verbsUsed(): string[] {
-    const set = new Set(this.log.map((r) => `${r.verb} ${r.group}/${r.resource}${r.subresource ? '/' + r.subresource : ''}`));
-    return [...set].sort();
-  }
-
   clearRequestLog(): void {
     this.log.length = 0;
   }
@@ -135,7 +129,7 @@ export class KubeApiSimulator {
 
   create(kind: string, object: KubeObject): KubeObject {
     const type = this.type(kind);
-    this.validator.validate(type, { ...object, apiVersion: this.registry.apiVersion(type), kind: type.kind });
+    this.validator.validate(type, stamped(object, type));
     return this.store.create(type, object);
   }
 
@@ -148,7 +142,7 @@ export class KubeApiSimulator {
     const type = this.type(kind);
     const current = this.store.get(type, object.metadata.namespace, object.metadata.name);
     const candidate = subresource ? { ...current, status: object.status } : { ...object, status: current?.status };
-    this.validator.validate(type, { ...candidate, apiVersion: this.registry.apiVersion(type), kind: type.kind });
+    this.validator.validate(type, stamped(candidate, type));
     return this.store.update(type, object.metadata.namespace, object.metadata.name, { ...object, metadata: { ...object.metadata, resourceVersion: undefined } } as KubeObject, subresource);
   }
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ResourceType } from './resource-types.js';
+import { apiVersionOf, type ResourceType } from './resource-types.js';
 import { ApiStatusError } from './status.js';
 import { isObject } from './patch.js';
 
@@ -97,10 +97,10 @@ export class ObjectStore {
       throw new ApiStatusError(409, `${type.plural}.${type.group || 'core'} "${name}" already exists`, { name, group: type.group, kind: type.plural });
     }
     const stored = structuredClone(object);
-    stored.apiVersion = type.group ? `${type.group}/${type.version}` : type.version;
+    stored.apiVersion = apiVersionOf(type);
     stored.kind = type.kind;
     stored.metadata.uid = randomUUID();
-    stored.metadata.creationTimestamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    stored.metadata.creationTimestamp = kubeTimestamp();
     if (type.schema) stored.metadata.generation = 1;
     return this.commit(type, k, stored, WATCH_EVENT_TYPES.added);
   }
@@ -183,6 +183,11 @@ export class ObjectStore {
     }
     for (const listener of [...this.listeners]) listener(event);
   }
+}
+
+/** Now as Kubernetes writes timestamps: RFC 3339 in UTC, whole seconds. */
+export function kubeTimestamp(): string {
+  return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 }
 
 export function notFound(type: ResourceType, name: string): ApiStatusError {

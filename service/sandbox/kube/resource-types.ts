@@ -72,6 +72,16 @@ export function loadCrdTypes(dir = join(packageRoot(), 'service', 'sandbox', 'cr
   return types;
 }
 
+/** `group/version`, or just `version` for the core group. */
+export function apiVersionOf(type: ResourceType): string {
+  return type.group ? `${type.group}/${type.version}` : type.version;
+}
+
+/** `obj` with the apiVersion and kind of `type`, as the API server sees it when validating. */
+export function stamped<T extends object>(obj: T, type: ResourceType): T & { apiVersion: string; kind: string } {
+  return { ...obj, apiVersion: apiVersionOf(type), kind: type.kind };
+}
+
 /** Lookup of resource types by group/version/plural and by kind. */
 export class ResourceRegistry {
   readonly types: ResourceType[];
@@ -86,9 +96,5 @@ export class ResourceRegistry {
 
   byKind(kind: string): ResourceType | undefined {
     return this.types.find((t) => t.kind === kind);
-  }
-
-  apiVersion(type: ResourceType): string {
-    return type.group ? `${type.group}/${type.version}` : type.version;
   }
 }

@@ -5,7 +5,7 @@ import { applyJsonPatch, applyMergePatch, isObject } from './patch.js';
 import type { KubeObject, ObjectStore } from './object-store.js';
 import { notFound } from './object-store.js';
 import type { RbacRules } from './rbac.js';
-import type { ResourceRegistry, ResourceType } from './resource-types.js';
+import { apiVersionOf, stamped, type ResourceRegistry, type ResourceType } from './resource-types.js';
 import { fieldSelector, labelSelector } from './selectors.js';
 import { ApiStatusError, statusBody } from './status.js';
 import type { SchemaValidator } from './validation.js';
@@ -78,7 +78,7 @@ export class KubeApiRouter {
       case 'list': {
         const filter = selectorFilter(url);
         const items = store.list(type, namespace).filter(filter);
-        return send(res, 200, { apiVersion: this.parts.registry.apiVersion(type), kind: `${type.kind}List`, metadata: { resourceVersion: store.resourceVersion }, items });
+        return send(res, 200, { apiVersion: apiVersionOf(type), kind: `${type.kind}List`, metadata: { resourceVersion: store.resourceVersion }, items });
       }
       case 'watch': {
         const stream = new WatchStream(store, res, {
@@ -96,7 +96,7 @@ export class KubeApiRouter {
         if (type.plural === 'selfsubjectaccessreviews') return send(res, 201, this.review(obj));
         if (!isObject(obj) || !isObject(obj.metadata)) throw new ApiStatusError(400, 'body must be an object with metadata');
         if (type.namespaced) obj.metadata.namespace = namespace;
-        validator.validate(type, { ...obj, apiVersion: this.parts.registry.apiVersion(type), kind: type.kind });
+        validator.validate(type, stamped(obj, type));
         return send(res, 201, store.create(type, obj));
       }
       case 'update': {
@@ -107,9 +107,10 @@ export class KubeApiRouter {
       case 'patch': {
         const current = store.get(type, namespace, name!);
         if (!current) throw notFound(type, name!);
-        const patched = applyPatch(type, current, parseJson(body), contentType.split(';')[0]!.trim()) as KubeObject;
+        const patch = parseJson(body);
+        const patched = applyPatch(type, current, patch, contentType.split(';')[0]!.trim()) as KubeObject;
         if (!isObject(patched) || !isObject(patched.metadata)) throw new ApiStatusError(422, 'patch removed metadata');
-        if (!hasRv(parseJson(body))) patched.metadata.resourceVersion = current.metadata.resourceVersion;
+        if (!hasRv(patch)) patched.metadata.resourceVersion = current.metadata.resourceVersion;
         return send(res, 200, this.write(type, namespace, name!, patched, status));
       }
       case 'delete':
@@ -125,7 +126,7 @@ export class KubeApiRouter {
     if (!current) throw notFound(type, name);
     const candidate: KubeObject = status ? { ...current, status: obj.status } : { ...obj, status: type.statusSubresource ? current.status : obj.status };
     if (candidate.status === undefined) delete candidate.status;
-    validator.validate(type, { ...candidate, apiVersion: this.parts.registry.apiVersion(type), kind: type.kind });
+    validator.validate(type, stamped(candidate, type));
     return store.update(type, namespace, name, obj, status);
   }
 
