@@ -1,10 +1,7 @@
 import { expect } from 'chai';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { JetStreamSource, silentLogger } from '../../lib/index.js';
-import { KubeApi } from '../../service/kube/kube-api.js';
-import { loadKubeConfig } from '../../service/kube/kube-config.js';
-import { ConfigMapDeliveryStore } from '../../service/state/configmap-delivery-store.js';
+import { JetStreamSource } from '../../lib/index.js';
 import { seedGitRepository, seedKustomization } from '../../service/sandbox/flux/index.js';
 import { E2eSandbox, type RunningService } from '../support/e2e-harness.js';
 import { eventually } from '../support/eventually.js';
@@ -63,23 +60,7 @@ describe('JetStream: a trigger is acknowledged once its delivery is recorded', f
 
   it('does not deliver again a trigger that already has a record (redelivered after a crash): the replica of the record finishes it', async () => {
     const trigger = sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'podinfo' });
-    const kube = new KubeApi(loadKubeConfig(sandbox.kubeconfig));
-    const store = new ConfigMapDeliveryStore({ kube, namespace: 'keptn', integrationName: 'gitops-service', logger: silentLogger });
-    await store.save({
-      project: 'shop',
-      stage: 'dev',
-      service: 'podinfo',
-      type: trigger.type,
-      shkeptncontext: trigger.shkeptncontext!,
-      triggeredid: trigger.id,
-      labels: {},
-      startedAt: new Date().toISOString(),
-      deadline: Date.now() + 60_000,
-      target: 'Kustomization/flux-system/podinfo',
-      tool: 'flux',
-      owner: 'replica-a',
-    });
-    await kube.close();
+    await sandbox.saveDeliveryRecord(trigger, 'replica-a');
     await sandbox.publish(trigger);
     await eventually(() => expect(service.proc.output).to.include('already has a delivery record'));
     await eventually(async () => expect(await pending()).to.equal(0));

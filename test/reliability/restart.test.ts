@@ -1,9 +1,5 @@
 import { expect } from 'chai';
-import { silentLogger } from '../../lib/index.js';
-import { KubeApi } from '../../service/kube/kube-api.js';
-import { loadKubeConfig } from '../../service/kube/kube-config.js';
 import { seedGitRepository, seedKustomization } from '../../service/sandbox/flux/index.js';
-import { ConfigMapDeliveryStore } from '../../service/state/configmap-delivery-store.js';
 import { E2eSandbox, type RunningService } from '../support/e2e-harness.js';
 import { eventually } from '../support/eventually.js';
 
@@ -122,27 +118,11 @@ describe('restart safety: a delivery survives the death of the replica following
 
   it('answers errored, and drops the record, when an orphaned delivery maps to no target any more; the replicas keep running', async () => {
     const trigger = sandbox.taskTrigger({ project: 'gone', stage: 'dev', service: 'podinfo' });
-    const kube = new KubeApi(loadKubeConfig(sandbox.kubeconfig));
-    const store = new ConfigMapDeliveryStore({ kube, namespace: 'keptn', integrationName: 'gitops-service', logger: silentLogger });
-    await store.save({
-      project: 'gone',
-      stage: 'dev',
-      service: 'podinfo',
-      type: trigger.type,
-      shkeptncontext: trigger.shkeptncontext!,
-      triggeredid: trigger.id,
-      labels: {},
-      startedAt: new Date().toISOString(),
-      deadline: Date.now() + 60_000,
-      target: 'Kustomization/flux-system/podinfo',
-      tool: 'flux',
-      owner: 'replica-that-died',
-    });
+    await sandbox.saveDeliveryRecord(trigger, 'replica-that-died');
     const finished = await sandbox.finished(trigger, 20_000);
     expect(finished.data).to.include({ status: 'errored', result: 'fail' });
     expect(String(finished.data.message)).to.contain('cannot resume Kustomization/flux-system/podinfo');
-    await eventually(async () => expect(await store.list()).to.deep.equal([]));
-    await kube.close();
+    await eventually(async () => expect(await sandbox.deliveryRecords()).to.deep.equal([]));
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(sandbox.answers(trigger).finished, 'one .finished').to.have.length(1);
     for (const replica of replicas) expect((await fetch(`http://127.0.0.1:${replica.healthPort}/health`)).status, 'still running').to.equal(200);

@@ -4,12 +4,16 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { createTaskTriggeredEvent, encodeKeptnEvent, type KeptnEvent } from '../../lib/index.js';
+import { createTaskTriggeredEvent, encodeKeptnEvent, silentLogger, type KeptnEvent } from '../../lib/index.js';
+import { KubeApi } from '../../service/kube/kube-api.js';
+import { loadKubeConfig } from '../../service/kube/kube-config.js';
 import { ArgoCdSimulator } from '../../service/sandbox/argocd/index.js';
 import { ControlPlaneSimulator } from '../../service/sandbox/controlplane/control-plane-simulator.js';
 import { FluxControllerSimulator } from '../../service/sandbox/flux/index.js';
 import { KubeApiSimulator } from '../../service/sandbox/kube/kube-api-simulator.js';
 import { writeSandboxKubeconfig } from '../../service/sandbox/kube/kubeconfig.js';
+import { ConfigMapDeliveryStore } from '../../service/state/configmap-delivery-store.js';
+import type { OwnedDelivery } from '../../service/state/owned-delivery.js';
 import { eventually } from './eventually.js';
 import { NatsServer } from './nats-server.js';
 import { repoRoot } from './paths.js';
@@ -160,6 +164,40 @@ export class E2eSandbox {
   async deliver(trigger: KeptnEvent, timeoutMs = 15_000): Promise<KeptnEvent> {
     await this.publish(trigger);
     return this.finished(trigger, timeoutMs);
+  }
+
+  /** Writes the delivery record of a Flux trigger as the replica `owner` does before it patches the object. */
+  saveDeliveryRecord(trigger: KeptnEvent, owner: string, target = 'Kustomization/flux-system/podinfo'): Promise<void> {
+    const { project = '', stage = '', service = '' } = trigger.data;
+    const record: OwnedDelivery = {
+      project,
+      stage,
+      service,
+      type: trigger.type,
+      shkeptncontext: trigger.shkeptncontext!,
+      triggeredid: trigger.id,
+      labels: {},
+      startedAt: new Date().toISOString(),
+      deadline: Date.now() + 60_000,
+      target,
+      tool: 'flux',
+      owner,
+    };
+    return this.withDeliveryStore((store) => store.save(record));
+  }
+
+  /** The service's delivery records in the cluster. */
+  deliveryRecords(): Promise<OwnedDelivery[]> {
+    return this.withDeliveryStore((store) => store.list());
+  }
+
+  private async withDeliveryStore<T>(use: (store: ConfigMapDeliveryStore) => Promise<T>): Promise<T> {
+    const kube = new KubeApi(loadKubeConfig(this.kubeconfig));
+    try {
+      return await use(new ConfigMapDeliveryStore({ kube, namespace: 'keptn', integrationName: 'gitops-service', logger: silentLogger }));
+    } finally {
+      await kube.close();
+    }
   }
 
   async stop(): Promise<void> {
