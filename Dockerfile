@@ -2,7 +2,7 @@
 # keptn-gitops-service: `docker build -t keptn-gitops-service .`
 
 # 1. Build: all dependencies, TypeScript compiled to dist/.
-FROM node:20-alpine AS build
+FROM node:24-alpine AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -12,7 +12,7 @@ COPY service ./service
 RUN npm run build
 
 # 2. Runtime: production dependencies only, no compiler, no npm, a non-root user.
-FROM node:20-alpine AS runtime
+FROM node:24-alpine AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -144,6 +144,7 @@ export async function startGitopsService(options: GitopsServiceOptions): Promise
     argocd: [...initial.instances.keys()],
     healthPort: integration.healthPort,
     webhookPort: webhooks.port,
+    node: process.version,
   });
 
   return {

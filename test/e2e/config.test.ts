@@ -91,6 +91,11 @@ targets:
       return finished.data;
     };
 
+    it('runs on the Node.js of the test run (the supported line) and says which in its start-up line', () => {
+      const started = service.proc.lines.find((l) => l.includes('keptn-gitops-service started'))!;
+      expect(JSON.parse(started)).to.include({ node: process.version });
+    });
+
     it('uses the rewritten rule for the next delivery', async () => {
       expect((await deliverDev()).gitops).to.include({ target: 'Kustomization/flux-system/alpha' });
       const reloads = count('targets file reloaded');
