@@ -3,7 +3,7 @@ import { createSequenceTriggeredEvent, KeptnIntegration, type EventSink, type Ev
 import { ConfigWatcher } from './config/config-watcher.js';
 import type { ServiceEnv } from './config/env.js';
 import { loadTargetsFile } from './config/targets-loader.js';
-import { deriveSubscriptions } from './config/subscriptions.js';
+import { deriveSubscriptions, NO_RULES_WARNING } from './config/subscriptions.js';
 import { ArgoCdDeployer } from './deployers/argocd/index.js';
 import { MemoryDeliveryStore } from './deployers/delivery-store.js';
 import { FluxDeployer } from './deployers/flux/index.js';
@@ -46,6 +46,7 @@ export interface RunningGitopsService {
 export async function startGitopsService(options: GitopsServiceOptions): Promise<RunningGitopsService> {
   const { env, logger } = options;
   const initial = loadTargetsFile(env.configFile, env.raw);
+  if (initial.rules.length === 0) logger.warn(NO_RULES_WARNING, { file: initial.file });
   const registry = new Registry();
   const metrics = createServiceMetrics(registry);
   const watcher = new ConfigWatcher({ file: env.configFile, initial, env: env.raw, logger, metrics });

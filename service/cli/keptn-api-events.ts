@@ -1,13 +1,16 @@
 import { apiServiceBase, JsonClient, type KeptnEvent } from '../../lib/index.js';
 import type { ServiceEnv } from '../config/env.js';
+import { UnavailableError } from './exit-codes.js';
 
 /** Remote mode: sends a sequence trigger through `POST {api}/v1/event`; returns the new keptnContext. */
 export async function sendThroughApi(env: ServiceEnv, event: KeptnEvent): Promise<string> {
   const client = apiClient(env);
   const url = `${apiServiceBase(env.keptnApiEndpoint!)}/v1/event`;
-  const res = await client.request<{ keptnContext?: string; message?: string }>('POST', url, event);
+  const res = await client.request<{ keptnContext?: string; message?: string }>('POST', url, event).catch((err: unknown) => {
+    throw new UnavailableError(`cannot reach the Keptn API at ${url}: ${(err as Error).message}; is KEPTN_API_ENDPOINT right?`, { cause: err });
+  });
   if (res.status !== 200 || !res.body?.keptnContext) {
-    throw new Error(`Keptn API refused the event at ${url}: HTTP ${res.status} ${res.body?.message ?? ''}`.trim());
+    throw new UnavailableError(`Keptn API refused the event at ${url}: HTTP ${res.status} ${res.body?.message ?? ''}`.trim());
   }
   return res.body.keptnContext;
 }
@@ -33,5 +36,5 @@ export async function* watchThroughApi(env: ServiceEnv, context: string, project
 }
 
 function apiClient(env: ServiceEnv): JsonClient {
-  return new JsonClient({ token: env.keptnApiToken, sslVerify: env.httpSslVerify });
+  return new JsonClient({ token: env.keptnApiToken, sslVerify: env.httpSslVerify, timeoutMs: 5000 });
 }

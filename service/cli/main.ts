@@ -3,29 +3,26 @@ import { parseArgs } from 'node:util';
 import { readEnv, EnvError } from '../config/env.js';
 import { ConfigError } from '../config/targets-loader.js';
 import { packageVersion } from '../util/package-version.js';
-import { UsageError } from './usage-error.js';
-
-const USAGE = `keptn-gitops: lets Keptn orchestrate deployments done by Argo CD and Flux
-
-Usage:
-  keptn-gitops serve                        run the service (configured by environment variables)
-  keptn-gitops demo                         the whole loop on one machine, with simulated Keptn, Flux and Argo CD
-  keptn-gitops trigger --project P --stage S --service V [--task deliver | --sequence S]
-                       [--revision R] [--wait] [--timeout 20m]
-                                            send a trigger (NATS, or the Keptn API in remote mode)
-  keptn-gitops check                        validate the configuration and try every dependency
-  keptn-gitops --version | --help
-`;
+import { COMMANDS, USAGE, type CommandName } from './commands.js';
+import { ExitCode, UnavailableError, UsageError } from './exit-codes.js';
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(USAGE);
-    return command ? 0 : 2;
+    const topic = command === 'help' ? rest[0] : undefined;
+    if (topic && isCommand(topic)) process.stdout.write(COMMANDS[topic].help);
+    else process.stdout.write(USAGE);
+    return command ? ExitCode.Ok : ExitCode.Usage;
   }
   if (command === '--version' || command === '-v') {
     process.stdout.write(`${packageVersion()}\n`);
-    return 0;
+    return ExitCode.Ok;
+  }
+  if (!isCommand(command)) throw new UsageError(`unknown command '${command}'`);
+  const { values } = parseCommandArgs(command, rest);
+  if (values.help) {
+    process.stdout.write(COMMANDS[command].help);
+    return ExitCode.Ok;
   }
   switch (command) {
     // Each command loads only its own code: `serve` does not carry the demo's simulators.
@@ -36,46 +33,71 @@ async function main(argv: string[]): Promise<number> {
     case 'demo':
       return (await import('./demo.js')).runDemo();
     case 'trigger':
-      return (await import('./trigger.js')).runTrigger(parseTriggerArgs(rest), readEnv(process.env, packageVersion()));
-    default:
-      throw new UsageError(`unknown command '${command}'`);
+      return (await import('./trigger.js')).runTrigger(triggerArgs(values), readEnv(process.env, packageVersion()));
   }
 }
 
-function parseTriggerArgs(args: string[]) {
-  const { values } = parseArgs({
-    args,
-    options: {
-      project: { type: 'string' },
-      stage: { type: 'string' },
-      service: { type: 'string' },
-      task: { type: 'string', default: 'deliver' },
-      sequence: { type: 'string' },
-      revision: { type: 'string' },
-      wait: { type: 'boolean', default: false },
-      timeout: { type: 'string', default: '20m' },
-    },
-    strict: true,
-  });
-  const missing = (['project', 'stage', 'service'] as const).filter((k) => !values[k]);
-  if (missing.length) throw new UsageError(`trigger needs ${missing.map((k) => `--${k}`).join(', ')}`);
-  return { ...values, project: values.project!, stage: values.stage!, service: values.service!, task: values.task!, wait: values.wait!, timeout: values.timeout! };
+function isCommand(name: string): name is CommandName {
+  return Object.hasOwn(COMMANDS, name);
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`keptn-gitops: ${(err as Error).message}\n\n${USAGE}`);
-      process.exitCode = 2;
-    } else if (err instanceof ConfigError || err instanceof EnvError) {
-      process.stderr.write(`keptn-gitops: ${err.message}\n`);
-      process.exitCode = 1;
-    } else {
-      process.stderr.write(`keptn-gitops: ${(err as Error).message ?? String(err)}\n`);
-      process.exitCode = 1;
-    }
-  },
+function parseCommandArgs(command: CommandName, args: string[]) {
+  try {
+    return parseArgs({ args, options: { ...COMMANDS[command].options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+  } catch (err) {
+    throw new UsageError(`${command}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function triggerArgs(values: Record<string, string | boolean | undefined>) {
+  const text = (key: string) => values[key] as string | undefined;
+  const missing = (['project', 'stage', 'service'] as const).filter((k) => !text(k));
+  if (missing.length) throw new UsageError(`trigger needs ${missing.map((k) => `--${k}`).join(', ')}`);
+  if (text('task') !== undefined && text('sequence') !== undefined) {
+    throw new UsageError('trigger takes --task or --sequence, not both: a sequence names its tasks in the shipyard');
+  }
+  return {
+    project: text('project')!,
+    stage: text('stage')!,
+    service: text('service')!,
+    task: text('task') ?? 'deliver',
+    sequence: text('sequence'),
+    revision: text('revision'),
+    wait: values.wait === true,
+    timeout: text('timeout') ?? '20m',
+  };
+}
+
+/** What went wrong, on stderr; for `serve` as a JSON log line like every other line it writes. */
+function reportFatal(command: string | undefined, err: unknown): ExitCode {
+  const usage = err instanceof UsageError;
+  const code = usage ? ExitCode.Usage : err instanceof UnavailableError ? ExitCode.Unavailable : ExitCode.Failed;
+  const message = (err as Error)?.message ?? String(err);
+  if (command === 'serve' && !usage) {
+    // Written directly, not through winston: its transports write asynchronously and the process exits now.
+    const what = err instanceof ConfigError ? `invalid targets file ${err.file}: ${err.problems.join('; ')}` : message;
+    const line: Record<string, unknown> = { level: 'error', message: `cannot start: ${what}`, timestamp: new Date().toISOString() };
+    if (err instanceof ConfigError) Object.assign(line, { file: err.file, problems: err.problems });
+    process.stderr.write(`${JSON.stringify(line)}\n`);
+    return code;
+  }
+  const help = usage ? `\n${command && isCommand(command) ? COMMANDS[command].help : USAGE}` : '';
+  process.stderr.write(`keptn-gitops: ${message}\n${help}`);
+  return err instanceof ConfigError || err instanceof EnvError ? ExitCode.Failed : code;
+}
+
+const argv = process.argv.slice(2);
+main(argv).then(
+  (code) => exit(code),
+  (err: unknown) => exit(reportFatal(argv[0], err)),
 );
+
+/**
+ * Ends the process once the command is done, whatever is still open: the NATS client keeps the
+ * socket of a connection attempt that timed out (a server that accepts TCP but never speaks NATS),
+ * which would keep the process alive for good. stdout and stderr are synchronous for files and pipes.
+ */
+function exit(code: number): void {
+  process.exitCode = code;
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}

@@ -1,8 +1,8 @@
-import { UsageError } from './usage-error.js';
 import { randomUUID } from 'node:crypto';
 import { createSequenceTriggeredEvent, createTaskTriggeredEvent, type KeptnEvent } from '../../lib/index.js';
 import type { ServiceEnv } from '../config/env.js';
 import { parseDuration } from '../config/duration.js';
+import { ExitCode, UnavailableError, UsageError } from './exit-codes.js';
 import { ProgressLine } from './progress-line.js';
 import { sendThroughApi, watchThroughApi } from './keptn-api-events.js';
 import { NatsEventStream } from './nats-event-stream.js';
@@ -36,20 +36,34 @@ export async function runTrigger(args: TriggerArgs, env: ServiceEnv, out: NodeJS
   }
   const event = buildTrigger(args);
   const progress = new ProgressLine(out);
-  const stream = remote ? undefined : await NatsEventStream.connect({ servers: env.eventBroker, subject: 'sh.keptn.>' });
+  const stream = remote ? undefined : await connectNats(env.eventBroker);
   try {
     const context = remote ? await sendThroughApi(env, event) : (await stream!.publish(event), event.shkeptncontext!);
     progress.note(`${event.type} sent (shkeptncontext ${context})`);
-    if (!args.wait) return 0;
+    if (!args.wait) return ExitCode.Ok;
+    const scope = `${args.project}/${args.stage}/${args.service}`;
+    progress.update(
+      args.sequence
+        ? `waiting for the control plane to start sequence ${args.sequence} and trigger ${args.task} for ${scope}`
+        : `waiting for ${args.task}.started from an integration subscribed to ${args.task} for ${scope}`,
+    );
     const events = remote ? watchThroughApi(env, context, args.project) : stream!.events();
-    const finished = await followTask(events, { context, task: args.task, triggerId: args.sequence ? undefined : event.id, sequence: args.sequence ? { stage: args.stage, name: args.sequence } : undefined }, progress, timeoutMs);
-    return report(finished, progress, out);
+    const followed = { context, task: args.task, scope, triggerId: args.sequence ? undefined : event.id, sequence: args.sequence ? { stage: args.stage, name: args.sequence } : undefined };
+    const ending = await followTask(events, followed, progress, timeoutMs);
+    return report(ending, followed, args.timeout, progress, out);
   } finally {
     progress.done();
     await stream?.close();
   }
 }
 
+async function connectNats(servers: string): Promise<NatsEventStream> {
+  try {
+    return await NatsEventStream.connect({ servers, subject: 'sh.keptn.>' });
+  } catch (err) {
+    throw new UnavailableError(`${(err as Error).message}; is EVENTBROKER right and NATS running?`, { cause: err });
+  }
+}
 
 function buildTrigger(args: TriggerArgs): KeptnEvent {
   const data: Record<string, unknown> = { project: args.project, stage: args.stage, service: args.service, labels: {} };
@@ -63,42 +77,66 @@ function buildTrigger(args: TriggerArgs): KeptnEvent {
 interface Followed {
   context: string;
   task: string;
+  /** project/stage/service, for the messages. */
+  scope: string;
   /** The task trigger's id when we sent it ourselves; else learned from the sequence's task trigger. */
   triggerId?: string;
   sequence?: { stage: string; name: string };
 }
 
-type Ending = { kind: 'task'; event: KeptnEvent } | { kind: 'sequence'; event: KeptnEvent } | { kind: 'timeout' };
+/** How far the task got before the wait ended. */
+interface Reached {
+  /** The task's .triggered seen (always true for a task trigger we sent). */
+  triggered: boolean;
+  /** The integration that sent .started. */
+  startedBy?: string;
+}
+
+type Ending =
+  | { kind: 'task'; event: KeptnEvent }
+  | { kind: 'sequence'; event: KeptnEvent }
+  | { kind: 'timeout'; reached: Reached };
 
 async function followTask(events: AsyncIterable<KeptnEvent>, followed: Followed, progress: ProgressLine, timeoutMs: number): Promise<Ending> {
   const prefix = `sh.keptn.event.${followed.task}.`;
   const sequenceFinished = followed.sequence && `sh.keptn.event.${followed.sequence.stage}.${followed.sequence.name}.finished`;
   let triggerId = followed.triggerId;
-  const timer = new Promise<Ending>((resolve) => setTimeout(() => resolve({ kind: 'timeout' }), timeoutMs).unref());
+  const reached: Reached = { triggered: triggerId !== undefined };
+  const timer = new Promise<Ending>((resolve) => setTimeout(() => resolve({ kind: 'timeout', reached }), timeoutMs).unref());
   const watch = (async (): Promise<Ending> => {
     for await (const event of events) {
       if (event.shkeptncontext !== followed.context) continue;
       if (!triggerId && event.type === `${prefix}triggered`) {
         triggerId = event.id;
-        progress.update(`${followed.task} triggered by ${event.source}, waiting for an executor`);
+        reached.triggered = true;
+        progress.update(`${followed.task} triggered by ${event.source}; waiting for ${followed.task}.started from an integration subscribed to ${followed.task} for ${followed.scope}`);
       } else if (triggerId && event.triggeredid === triggerId && event.type === `${prefix}started`) {
-        progress.update(`${followed.task} started by ${event.source}`);
+        reached.startedBy = event.source;
+        progress.update(`${followed.task} started by ${event.source}; waiting for ${followed.task}.finished`);
       } else if (triggerId && event.triggeredid === triggerId && event.type === `${prefix}finished`) {
         return { kind: 'task', event };
       } else if (event.type === sequenceFinished) {
         return { kind: 'sequence', event };
       }
     }
-    return { kind: 'timeout' };
+    return { kind: 'timeout', reached };
   })();
   return Promise.race([watch, timer]);
 }
 
-function report(ending: Ending, progress: ProgressLine, out: NodeJS.WriteStream): number {
+function report(ending: Ending, followed: Followed, timeout: string, progress: ProgressLine, out: NodeJS.WriteStream): number {
   progress.done();
   if (ending.kind === 'timeout') {
-    out.write('result:   none (timed out waiting for the task to finish)\n');
-    return 2;
+    const { reached } = ending;
+    if (reached.startedBy) {
+      out.write(`result:   none: ${followed.task} was started by ${reached.startedBy} but did not finish within ${timeout}\n`);
+      return ExitCode.NotFinished;
+    }
+    const why = reached.triggered
+      ? `no .started came within ${timeout}: no integration took ${followed.task} for ${followed.scope}. Is keptn-gitops serve running, and does its targets file have a rule for this scope (keptn-gitops check)?`
+      : `the control plane did not trigger ${followed.task} within ${timeout}: does sequence ${followed.sequence?.name} of stage ${followed.sequence?.stage} contain a task ${followed.task}?`;
+    out.write(`result:   none: ${why}\n`);
+    return ExitCode.NotStarted;
   }
   const data = ending.event.data;
   const gitops = (data.gitops ?? {}) as Record<string, unknown>;
@@ -110,5 +148,5 @@ function report(ending: Ending, progress: ProgressLine, out: NodeJS.WriteStream)
   ];
   if (ending.kind === 'sequence') lines.unshift(['sequence', `${ending.event.type} before the task finished`]);
   for (const [key, value] of lines) out.write(`${`${key}:`.padEnd(10)}${String(value)}\n`);
-  return data.result === 'pass' ? 0 : 1;
+  return data.result === 'pass' ? ExitCode.Ok : ExitCode.Failed;
 }

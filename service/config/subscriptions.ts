@@ -11,14 +11,19 @@ const unfiltered = (event: string): UniformSubscription => ({ event, filter: { p
 const asList = (value: string | string[] | undefined): string[] | undefined =>
   value === undefined ? undefined : Array.isArray(value) ? value : [value];
 
+/** Logged by `serve` and printed by `check` when the targets file has no rules. */
+export const NO_RULES_WARNING =
+  'the targets file has no target rules: the service subscribes to no task and answers none; add rules under targets: (see docs/targets-file.md)';
+
 /**
- * The subscriptions of the first uniform registration (product.md, "Uniform registration, per
+ * The subscriptions of the first uniform registration (README, "Uniform registration, per
  * project"): per task, one subscription per project when every rule names one, else a single
- * unfiltered one; plus an unfiltered subscription for each `PUBSUB_TOPIC` subject.
+ * unfiltered one; none at all without rules (a task it cannot serve is left to others); plus an
+ * unfiltered subscription for each `PUBSUB_TOPIC` subject.
  */
 export function deriveSubscriptions(config: GitopsConfig, tasks: string[], pubsubTopics: string[]): UniformSubscription[] {
   const perProject = projectFilters(config);
-  const subscriptions = tasks.flatMap((task) => {
+  const subscriptions = config.rules.length === 0 ? [] : tasks.flatMap((task) => {
     const event = `sh.keptn.event.${task}.triggered`;
     if (!perProject) return [unfiltered(event)];
     return [...perProject].map(([project, f]) => ({
@@ -46,9 +51,8 @@ interface ProjectFilter {
   services?: Set<string>;
 }
 
-/** Per project, the union of stages and services; undefined when some rule names no project (or none exist). */
+/** Per project, the union of stages and services; undefined when some rule names no project. */
 function projectFilters(config: GitopsConfig): Map<string, ProjectFilter> | undefined {
-  if (config.rules.length === 0) return undefined;
   if (config.rules.some((rule) => rule.match.project === undefined)) return undefined;
   const filters = new Map<string, ProjectFilter>();
   for (const rule of config.rules) {

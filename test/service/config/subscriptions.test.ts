@@ -46,9 +46,10 @@ describe('deriveSubscriptions', () => {
     ]);
   });
 
-  it('subscribes unfiltered when there are no rules', () => {
-    expect(deriveSubscriptions(parseTargetsFile('', 'f', {}), ['deliver'], [])).to.deep.equal([
-      { event: 'sh.keptn.event.deliver.triggered', filter: { projects: [], stages: [], services: [] } },
+  it('subscribes to no task when there are no rules (it would claim tasks it cannot serve)', () => {
+    expect(deriveSubscriptions(parseTargetsFile('', 'f', {}), ['deliver'], [])).to.deep.equal([]);
+    expect(deriveSubscriptions(parseTargetsFile('targets: []', 'f', {}), ['deliver', 'deployment'], ['sh.keptn.event.test.triggered'])).to.deep.equal([
+      { event: 'sh.keptn.event.test.triggered', filter: { projects: [], stages: [], services: [] } },
     ]);
   });
 
