@@ -81,6 +81,7 @@ export class KeptnIntegration {
   private registration?: UniformRegistration;
   private uniform?: UniformClient;
   private health?: HealthServer;
+  private connectError?: string;
 
   constructor(private readonly options: KeptnIntegrationOptions) {
     this.registry = options.registry ?? new Registry();
@@ -114,15 +115,38 @@ export class KeptnIntegration {
     return this.isRegistered() && (this.registration?.hasSubscriptions ?? false) && (this.source?.isSubscribed() ?? false);
   }
 
+  /** What keeps the integration from being registered and ready, for an operator (`/health`, `/ready`). */
+  waitingFor(): string[] {
+    const { mode } = this.options;
+    const where = mode.kind === 'nats' ? `NATS at ${mode.servers}` : mode.kind === 'http' ? `the Keptn API at ${mode.apiEndpoint}` : 'the event bus';
+    if (!this.source) return [`a connection to ${where}${this.connectError ? ` (last attempt: ${this.connectError})` : ''}`];
+    const registration = this.registration;
+    const lastError = registration?.lastError ? ` (last attempt: ${registration.lastError})` : '';
+    if (!registration?.registered) return [`the uniform registration with the Keptn control plane at ${this.controlPlaneUrl()}${lastError}`];
+    if (!registration.hasSubscriptions) return [`the first ping answer of the control plane (the subscriptions)${lastError}`];
+    if (this.source.isSubscribed()) return [];
+    if (registration.subscribedToNothing) {
+      return ['a subscription: the control plane lists none for this integration (a targets file without rules subscribes to nothing; edit subscriptions in the Bridge)'];
+    }
+    return [`a subscription on ${where} (${this.source.kind}): disconnected or not yet subscribed`];
+  }
+
   /** Starts health, connects, registers (retrying), subscribes; resolves after the first ping. */
   async start(signal?: AbortSignal): Promise<void> {
     const o = this.options;
     if (o.healthPort !== undefined) {
-      this.health = new HealthServer({ port: o.healthPort, host: o.healthHost, registry: this.registry, isRegistered: () => this.isRegistered(), isReady: () => this.isReady() });
+      this.health = new HealthServer({
+        port: o.healthPort,
+        host: o.healthHost,
+        registry: this.registry,
+        isRegistered: () => this.isRegistered(),
+        isReady: () => this.isReady(),
+        waitingFor: () => this.waitingFor(),
+      });
       await this.health.start();
     }
     await this.connect(signal);
-    const baseUrl = o.mode.kind === 'nats' ? o.mode.shipyardController : o.mode.kind === 'custom' ? o.mode.controlPlane : controlPlaneBase(o.mode.apiEndpoint);
+    const baseUrl = this.controlPlaneUrl();
     const token = o.mode.kind === 'http' ? o.mode.token : undefined;
     this.uniform = new UniformClient({ baseUrl, token, sslVerify: o.mode.kind === 'http' ? o.mode.sslVerify : true });
     const loop = new EventLoop({
@@ -170,6 +194,11 @@ export class KeptnIntegration {
     await this.health?.stop();
   }
 
+  private controlPlaneUrl(): string {
+    const { mode } = this.options;
+    return mode.kind === 'nats' ? mode.shipyardController : mode.kind === 'custom' ? mode.controlPlane : controlPlaneBase(mode.apiEndpoint);
+  }
+
   private async connect(signal?: AbortSignal): Promise<void> {
     const { mode, name, logger } = this.options;
     if (mode.kind === 'custom') {
@@ -183,7 +212,10 @@ export class KeptnIntegration {
       this.sink = http;
       return;
     }
-    const nats = await NatsTransport.connect({ servers: mode.servers, name, logger, reconnectTimeWaitMs: mode.reconnectTimeWaitMs }, signal);
+    const nats = await NatsTransport.connect(
+      { servers: mode.servers, name, logger, reconnectTimeWaitMs: mode.reconnectTimeWaitMs, onConnectFailure: (error) => (this.connectError = error) },
+      signal,
+    );
     this.sink = nats;
     const js = await JetStreamSource.create(mode.jetstream ?? 'auto', { connection: nats.connection, name, logger });
     this.source = js ?? nats;

@@ -11,7 +11,11 @@ export interface HealthServerOptions {
   isRegistered(): boolean;
   /** `/ready`: 200 only while a trigger published now would reach us, else 503. */
   isReady(): boolean;
+  /** What `/health` and `/ready` wait for, said in the body of a 412 or 503. */
+  waitingFor?(): string[];
 }
+
+const JSON_TYPE = { 'content-type': 'application/json' };
 
 /** `GET /health`, `GET /ready`, `GET /metrics`. */
 export class HealthServer {
@@ -29,11 +33,11 @@ export class HealthServer {
       if (req.method !== 'GET') {
         res.writeHead(405).end();
       } else if (path === '/health') {
-        if (isRegistered()) res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"OK"}');
-        else res.writeHead(412).end();
+        if (isRegistered()) res.writeHead(200, JSON_TYPE).end('{"status":"OK"}');
+        else res.writeHead(412, JSON_TYPE).end(this.waitingBody('not registered'));
       } else if (path === '/ready') {
-        if (isReady()) res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"OK"}');
-        else res.writeHead(503).end();
+        if (isReady()) res.writeHead(200, JSON_TYPE).end('{"status":"OK"}');
+        else res.writeHead(503, JSON_TYPE).end(this.waitingBody('not ready'));
       } else if (path === '/metrics') {
         registry.metrics().then(
           (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
@@ -49,6 +53,10 @@ export class HealthServer {
       server.listen(this.options.port, this.options.host ?? '0.0.0.0', () => resolve());
     });
     return this.port;
+  }
+
+  private waitingBody(status: string): string {
+    return JSON.stringify({ status, waitingFor: this.options.waitingFor?.() ?? [] });
   }
 
   async stop(): Promise<void> {

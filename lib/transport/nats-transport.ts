@@ -1,5 +1,6 @@
 import { connect, type NatsConnection, type Subscription as NatsSubscription } from '@nats-io/transport-node';
 import { encodeKeptnEvent } from '../events/codec.js';
+import { retryWithBackoff } from '../http/backoff.js';
 import type { KeptnEvent } from '../events/types.js';
 import type { Logger } from '../log.js';
 import type { Subscription } from '../uniform/subscription.js';
@@ -16,6 +17,10 @@ export interface NatsTransportOptions {
   reconnectTimeWaitMs?: number;
   /** Pause before re-sending after a failed flush; default 50 ms. */
   publishRetryDelayMs?: number;
+  /** How long one connection attempt may take; default 5000 ms. */
+  connectTimeoutMs?: number;
+  /** Told the reason of every failed first-connection attempt (e.g. for `/ready`'s body). */
+  onConnectFailure?: (error: string) => void;
 }
 
 /**
@@ -39,25 +44,38 @@ export class NatsTransport implements EventSource, EventSink {
     void this.watchStatus();
   }
 
-  /** Connects (waiting for the first connection as long as it takes, or until `signal` aborts). */
+  /**
+   * Connects, trying again with backoff for as long as it takes (or until `signal` aborts). Every
+   * failed attempt is logged with the address and the reason; the backoff (up to 30 s) limits the rate.
+   */
   static async connect(options: NatsTransportOptions, signal?: AbortSignal): Promise<NatsTransport> {
-    const pending = connect({
-      servers: options.servers,
-      name: options.name,
-      maxReconnectAttempts: -1,
-      waitOnFirstConnect: true,
-      reconnectTimeWait: options.reconnectTimeWaitMs ?? 2000,
-    });
-    if (!signal) return new NatsTransport(await pending, options);
-    const aborted = new Promise<never>((_, reject) => {
-      if (signal.aborted) reject(signal.reason);
-      signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-    });
-    aborted.catch(() => {});
-    pending.then(async (nc) => {
-      if (signal.aborted) await nc.close();
-    }).catch(() => {});
-    return new NatsTransport(await Promise.race([pending, aborted]), options);
+    const nc = await retryWithBackoff(
+      async () => {
+        const connection = await connect({
+          servers: options.servers,
+          name: options.name,
+          timeout: options.connectTimeoutMs ?? 5000,
+          maxReconnectAttempts: -1,
+          reconnectTimeWait: options.reconnectTimeWaitMs ?? 2000,
+        });
+        if (signal?.aborted) {
+          await connection.close();
+          throw signal.reason;
+        }
+        return connection;
+      },
+      {
+        initialMs: options.reconnectTimeWaitMs ?? 2000,
+        maxMs: 30_000,
+        signal,
+        onRetry: (err, attempt, delayMs) => {
+          const error = describeConnectError(err);
+          options.onConnectFailure?.(error);
+          options.logger.warn('cannot connect to NATS; retrying', { server: String(options.servers), error, attempt, retryInMs: delayMs });
+        },
+      },
+    );
+    return new NatsTransport(nc, options);
   }
 
   async start(deliver: (message: IncomingMessage) => void): Promise<void> {
@@ -121,14 +139,35 @@ export class NatsTransport implements EventSource, EventSink {
   }
 
   private async watchStatus(): Promise<void> {
+    let since = 0;
+    let attempts = 0;
+    let lastLog = 0;
     for await (const s of this.connection.status()) {
       if (s.type === 'disconnect') {
         this.connected = false;
+        [since, attempts, lastLog] = [Date.now(), 0, Date.now()];
         this.options.logger.warn('NATS disconnected; reconnecting', { server: s.server });
+      } else if (s.type === 'reconnecting') {
+        attempts++;
+        if (Date.now() - lastLog >= STILL_RECONNECTING_LOG_MS) {
+          lastLog = Date.now();
+          this.options.logger.warn('NATS still unreachable; reconnecting', { server: String(this.options.servers), attempts, disconnectedForMs: Date.now() - since });
+        }
       } else if (s.type === 'reconnect') {
         this.connected = true;
-        this.options.logger.info('NATS reconnected', { server: s.server });
+        this.options.logger.info('NATS reconnected', { server: s.server, attempts, disconnectedForMs: Date.now() - since });
       }
     }
   }
+}
+
+/** While NATS stays away, one line this often says so (each attempt would be one line every 2 s). */
+const STILL_RECONNECTING_LOG_MS = 30_000;
+
+/** nats.js says only "timeout" or "connection refused"; say what that means for an operator. */
+function describeConnectError(err: unknown): string {
+  const message = (err as Error)?.message ?? String(err);
+  if (message === 'timeout') return 'timeout: the address accepts connections but no NATS server answered';
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code && !message.includes(cause.code) ? `${message} (${cause.code})` : message;
 }

@@ -62,6 +62,7 @@ export class UniformRegistration {
   private readonly lifetime = new AbortController();
   private running?: Promise<void>;
   private firstPing?: { resolve: () => void; promise: Promise<void> };
+  private failure?: string;
 
   constructor(private readonly options: UniformRegistrationOptions) {}
 
@@ -77,6 +78,16 @@ export class UniformRegistration {
   /** True once a ping answer delivered the subscriptions. */
   get hasSubscriptions(): boolean {
     return this.appliedKey !== undefined;
+  }
+
+  /** True when the last ping answer listed no subscription at all. */
+  get subscribedToNothing(): boolean {
+    return this.appliedKey === '[]';
+  }
+
+  /** Why the last registration attempt or ping failed; undefined once one succeeded. */
+  get lastError(): string | undefined {
+    return this.failure;
   }
 
   /** Starts registering and pinging in the background; resolves after the first ping was applied. */
@@ -112,8 +123,12 @@ export class UniformRegistration {
     this.integrationId = await retryWithBackoff(() => client.register(body, this.lifetime.signal), {
       ...this.options.retry,
       signal: this.lifetime.signal,
-      onRetry: (err, attempt, delayMs) => logger.warn('uniform registration failed; retrying', { attempt, delayMs, error: (err as Error).message }),
+      onRetry: (err, attempt, delayMs) => {
+        this.failure = (err as Error).message;
+        logger.warn('uniform registration failed; retrying', { attempt, delayMs, error: this.failure });
+      },
     });
+    this.failure = undefined;
     logger.info('registered with the Keptn control plane', { integrationId: this.integrationId, name });
   }
 
@@ -127,8 +142,10 @@ export class UniformRegistration {
         return this.pingOnce();
       }
       await this.apply(integration.subscriptions ?? []);
+      this.failure = undefined;
     } catch (err) {
-      if (!this.lifetime.signal.aborted) logger.warn('uniform ping failed', { integrationId: this.integrationId, error: (err as Error).message });
+      this.failure = (err as Error).message;
+      if (!this.lifetime.signal.aborted) logger.warn('uniform ping failed', { integrationId: this.integrationId, error: this.failure });
     }
   }
 
