@@ -49,7 +49,7 @@ export { DEFER_FINISHED, ANY_TASK } from './loop/task-handler.js';
 export type { TaskHandler, TaskContext, TaskResult, DeferFinished } from './loop/task-handler.js';
 
 // Health and metrics.
-export { HealthServer } from './health/health-server.js';
+export { HealthServer, listenError } from './health/health-server.js';
 export type { HealthServerOptions } from './health/health-server.js';
 export { createSdkMetrics } from './health/sdk-metrics.js';
 export type { SdkMetrics } from './health/sdk-metrics.js';

@@ -32,10 +32,7 @@ export function parseTargetsFile(text: string, file: string, env: Env = process.
   // Warnings (an unknown tag or directive) are refused too: yaml would print them to stderr and
   // read the value in some way the operator may not have meant.
   const doc = parseDocument(text);
-  const problems = [...doc.errors, ...doc.warnings].map((e) => {
-    const where = e.linePos ? ` at line ${e.linePos[0].line}` : '';
-    return `not valid YAML${where}: ${e.message.split('\n')[0]}`;
-  });
+  const problems = [...doc.errors, ...doc.warnings].map((e) => yamlProblem(e, text));
   if (problems.length > 0) throw new ConfigError(file, problems);
   let raw: unknown;
   try {
@@ -47,6 +44,18 @@ export function parseTargetsFile(text: string, file: string, env: Env = process.
   const parsed = targetsFileSchema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(file, parsed.error.issues.map(formatIssue));
   return buildConfig(parsed.data, file, env);
+}
+
+/**
+ * yaml's message is "<what> at line L, column C:" followed by the source excerpt on the next lines;
+ * keep what and where on one line and quote the offending line instead of the excerpt.
+ */
+function yamlProblem(error: { message: string; linePos?: [{ line: number; col: number }, ...unknown[]] }, text: string): string {
+  const what = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+  if (!error.linePos) return `not valid YAML: ${what}`;
+  const { line, col } = error.linePos[0];
+  const source = text.split('\n')[line - 1]?.trimEnd();
+  return `not valid YAML at line ${line}, column ${col}: ${what}${source ? ` (line ${line}: "${source.trim()}")` : ''}`;
 }
 
 function formatIssue(issue: z.core.$ZodIssue): string {

@@ -11,9 +11,13 @@ const nonEmpty = z.string().trim().min(1, 'must not be empty');
 const envVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
 const oneOrMany = z.union([nonEmpty, z.array(nonEmpty).min(1, 'must list at least one value')]);
 
+const DURATION_HELP = 'must be a duration with a unit, such as 90s, 10m or 1h';
 const durationSchema = z
-  .string()
-  .refine((s) => (parseDuration(s) ?? 0) > 0, { message: 'must be a duration such as 90s, 10m or 1h' });
+  .string({
+    // `timeout: 10` is read as a number: say what the unit would be, not "expected string".
+    error: (issue) => (typeof issue.input === 'number' ? `${DURATION_HELP} (a bare number has none: write ${issue.input}m or ${issue.input}s)` : DURATION_HELP),
+  })
+  .refine((s) => (parseDuration(s) ?? 0) > 0, { error: (issue) => `${DURATION_HELP}, not '${String(issue.input)}'` });
 
 const ON_RUNNING_OPERATION = ['wait', 'terminate', 'fail'] as const;
 const FLUX_KINDS = ['Kustomization', 'HelmRelease'] as const;

@@ -39,6 +39,9 @@ const argoApplicationSchema = z.looseObject({
     .optional(),
 });
 
+/** The trigger names of docs/argocd/argocd-notifications-cm.yaml. */
+export const ARGOCD_TRIGGERS = ['on-out-of-sync', 'on-deployed', 'on-sync-failed', 'on-health-degraded'] as const;
+
 /** What our `keptn-gitops` notification template renders (docs/argocd/argocd-notifications-cm.yaml). */
 export const argoNotificationSchema = z.looseObject({
   instance: nonEmpty,

@@ -7,8 +7,9 @@ import { formatPath } from '../config/targets-loader.js';
 import type { ServiceMetrics } from '../metrics.js';
 import { bearerMatches, hmacMatches } from './auth.js';
 import type { NotificationHandler } from './notification-handler.js';
-import { argoNotificationSchema, fluxEventSchema } from './payloads.js';
+import { ARGOCD_TRIGGERS, argoNotificationSchema, fluxEventSchema } from './payloads.js';
 import { readLimitedBody } from './read-body.js';
+import { listenError } from '../../lib/index.js';
 
 /** Bodies above this are refused with 413 (the Flux event message alone is capped at 39000 chars). */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -23,6 +24,7 @@ const REJECT_REASONS = {
   unauthorized: 'unauthorized',
   tooLarge: 'too-large',
   malformed: 'malformed',
+  unknownSender: 'unknown-sender',
 } as const;
 type RejectReason = (typeof REJECT_REASONS)[keyof typeof REJECT_REASONS];
 
@@ -52,7 +54,7 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
     });
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, options.port, 'the webhooks', 'WEBHOOK_PORT')));
     server.listen(options.port, options.host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
@@ -76,7 +78,8 @@ async function serve(options: WebhookServerOptions, req: IncomingMessage, res: S
   const reject = (code: number, reason: RejectReason, body: Record<string, unknown>, headers: Record<string, string> = {}) => {
     metrics.webhookRejected.inc({ endpoint: label, reason });
     metrics.webhookRequests.inc({ endpoint: label, code: String(code) });
-    logger.info('webhook request rejected', { endpoint: label, code, reason });
+    // What was wrong goes to the log too: the sender (Argo CD, Flux) rarely shows the answer's body.
+    logger.info('webhook request rejected', { endpoint: label, code, reason, error: body.error, ...(body.problems ? { problems: body.problems } : {}) });
     respond(res, code, body, headers);
   };
 
@@ -100,11 +103,34 @@ async function serve(options: WebhookServerOptions, req: IncomingMessage, res: S
   }
   const parsed = parseBody(body, endpoint === 'argocd' ? argoNotificationSchema : fluxEventSchema);
   if (!parsed.ok) return reject(400, REJECT_REASONS.malformed, { error: 'malformed notification', problems: parsed.problems });
+  if (endpoint === 'argocd') {
+    const problems = unknownSender(parsed.value as z.infer<typeof argoNotificationSchema>, options.getConfig());
+    if (problems.length) return reject(400, REJECT_REASONS.unknownSender, { error: 'notification from an unknown instance or trigger', problems });
+  }
 
   metrics.webhookRequests.inc({ endpoint, code: '202' });
   respond(res, 202, { accepted: true });
   if (endpoint === 'argocd') void options.handler.acceptArgocd(parsed.value as z.infer<typeof argoNotificationSchema>);
   else void options.handler.acceptFlux(parsed.value as z.infer<typeof fluxEventSchema>);
+}
+
+/**
+ * The instance and trigger our notification template names must be ones the service knows: a
+ * template copied for a second Argo CD instance without changing `instance` would otherwise be
+ * read as the other instance's application.
+ */
+function unknownSender(notification: z.infer<typeof argoNotificationSchema>, config: GitopsConfig): string[] {
+  const problems: string[] = [];
+  if (!config.instances.has(notification.instance)) {
+    const known = [...config.instances.keys()];
+    problems.push(
+      `instance: unknown Argo CD instance '${notification.instance}'; the targets file knows ${known.length ? known.map((k) => `'${k}'`).join(', ') : 'none'} (set "instance" in the notification templates)`,
+    );
+  }
+  if (!(ARGOCD_TRIGGERS as readonly string[]).includes(notification.trigger)) {
+    problems.push(`trigger: unknown trigger '${notification.trigger}'; the templates of docs/argocd/ send ${ARGOCD_TRIGGERS.join(', ')}`);
+  }
+  return problems;
 }
 
 /** generic-hmac (X-Signature) when the HMAC key is set, else/also generic with the Secret's Bearer header. */

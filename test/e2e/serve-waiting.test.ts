@@ -122,4 +122,20 @@ describe('e2e: serve tells the operator what it waits for', function () {
     expect((await probe(healthPort, '/health')).status).to.equal(200);
     await proc.stop('SIGTERM', 5000);
   });
+
+  for (const variable of ['WEBHOOK_PORT', 'HEALTH_ENDPOINT_PORT'] as const) {
+    it(`exits 1 with one JSON line naming ${variable} when its port is in use`, async () => {
+      const taken = await SilentServer.start();
+      try {
+        const { proc } = await serve({ [variable]: String(taken.port) });
+        expect(await proc.exitCode()).to.equal(1);
+        const fatal = logLines(proc).filter((l) => l.level === 'error');
+        expect(fatal, proc.output).to.have.length(1);
+        expect(fatal[0]!.message).to.equal(`cannot start: cannot listen on port ${taken.port} for ${variable === 'WEBHOOK_PORT' ? 'the webhooks' : 'health and metrics'}: the port is already in use; choose another with ${variable}`);
+        expect(fatal[0]!.timestamp).to.be.a('string');
+      } finally {
+        await taken.stop();
+      }
+    });
+  }
 });

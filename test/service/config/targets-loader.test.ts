@@ -56,9 +56,12 @@ describe('targets file loader', () => {
     expect(config.webhooks).to.deep.equal({ argocdToken: undefined, fluxHmacKey: undefined, fluxToken: undefined });
   });
 
-  it('reports YAML syntax errors with the line', () => {
-    const err = problemsOf('targets:\n  - match: {project: [a\n');
-    expect(err.message).to.match(/not valid YAML at line \d/);
+  it('reports YAML syntax errors with the line, the column, what is wrong and the line itself', () => {
+    const err = problemsOf('targets:\n  - match: {project: a\n    flux: x\n');
+    expect(err.problems).to.deep.equal([
+      'not valid YAML at line 3, column 5: Flow map in block collection must be sufficiently indented and end with a } (line 3: "flux: x")',
+    ]);
+    for (const problem of problemsOf('targets:\n  - match: {project: [a\n').problems) expect(problem).not.to.match(/:\s*$/);
   });
 
   it('refuses YAML it would otherwise only warn about (an unknown tag), with the line, and prints nothing', () => {
@@ -67,7 +70,7 @@ describe('targets file loader', () => {
     process.emitWarning = ((warning: string | Error) => void written.push(String(warning))) as typeof process.emitWarning;
     try {
       const err = problemsOf('targets:\n  - match: {project: !shop sockshop}\n    flux: {kind: Kustomization, name: podinfo}\n');
-      expect(err.message).to.match(/not valid YAML at line 2: .*!shop/);
+      expect(err.message).to.match(/not valid YAML at line 2, column \d+: .*!shop/);
     } finally {
       process.emitWarning = original;
     }
@@ -131,11 +134,16 @@ describe('targets file loader', () => {
       expect(err.problems[0]).to.match(/^targets\[0\]\.argocd\.onRunningOperation: /);
     });
 
-    it('a bad duration', () => {
-      for (const timeout of ['ten minutes', '10', '0s', '10d']) {
+    it('a bad duration, quoting it', () => {
+      for (const timeout of ['ten minutes', '10', '0s', '10d', '10 minutes']) {
         const err = problemsOf(`targets:\n  - flux: {kind: Kustomization, name: a}\n    timeout: "${timeout}"\n`);
-        expect(err.problems, timeout).to.deep.equal(['targets[0].timeout: must be a duration such as 90s, 10m or 1h']);
+        expect(err.problems, timeout).to.deep.equal([`targets[0].timeout: must be a duration with a unit, such as 90s, 10m or 1h, not '${timeout}'`]);
       }
+    });
+
+    it('a bare number as the duration, saying which unit to add', () => {
+      const err = problemsOf('targets:\n  - flux: {kind: Kustomization, name: a}\n    timeout: 10\n');
+      expect(err.problems).to.deep.equal(['targets[0].timeout: must be a duration with a unit, such as 90s, 10m or 1h (a bare number has none: write 10m or 10s)']);
     });
 
     it('both argocd and flux, or neither', () => {

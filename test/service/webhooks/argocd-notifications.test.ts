@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { validateSequenceTrigger } from '../../../service/webhooks/sequence-trigger.js';
 import { MemorySeenRevisions } from '../../../service/webhooks/seen-revisions.js';
-import { DEPLOYED_SHA, Harness, NEW_SHA, argoApp, argoBody, outOfSync } from './harness.js';
+import { DEPLOYED_SHA, Harness, NEW_SHA, TARGETS_YAML, argoApp, argoBody, outOfSync, testConfig } from './harness.js';
 
 const GUESTBOOK = 'Application/argocd/guestbook';
 
@@ -65,8 +65,8 @@ describe('Argo CD notifications', () => {
     expect(await h.count('gitops_drift_total', { tool: 'argocd' })).to.equal(1);
   });
 
-  it('ignores an app of another instance', async () => {
-    h = await Harness.start();
+  it('ignores an app of another known instance', async () => {
+    h = await Harness.start({ config: testConfig(`argocd:\n  instances:\n    - {name: prod, server: argocd.prod.example.com, tokenEnv: ARGOCD_AUTH_TOKEN}\n${TARGETS_YAML}`) });
     await post(argoBody(outOfSync(NEW_SHA), 'on-out-of-sync', 'prod'));
     expect(h.started).to.have.length(0);
   });

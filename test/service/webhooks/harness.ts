@@ -1,6 +1,5 @@
 import { createHmac } from 'node:crypto';
 import { Registry } from 'prom-client';
-import { silentLogger } from '../../../lib/index.js';
 import type { GitopsConfig } from '../../../service/config/gitops-config.js';
 import { parseTargetsFile } from '../../../service/config/targets-loader.js';
 import { createServiceMetrics, type ServiceMetrics } from '../../../service/metrics.js';
@@ -11,6 +10,7 @@ import { MemorySeenRevisions, type SeenRevisionStore } from '../../../service/we
 import type { SequenceTrigger } from '../../../service/webhooks/sequence-trigger.js';
 import { createWebhookServer, type WebhookServer } from '../../../service/webhooks/webhook-server.js';
 import { readFixture } from '../../support/paths.js';
+import { RecordingLogger } from '../../support/recording-logger.js';
 
 export const ARGO_TOKEN = 'argo-webhook-token-0123456789';
 export const FLUX_HMAC_KEY = 'flux-hmac-key-abcdef';
@@ -76,6 +76,8 @@ export class Harness {
   readonly started: SequenceTrigger[] = [];
   readonly woken: { tool: DeliveryTool; target: string }[] = [];
   readonly following = new Set<string>();
+  /** What the webhook server and the notification handler logged. */
+  readonly log = new RecordingLogger();
   config: GitopsConfig;
   readonly handler: NotificationHandler;
   server!: WebhookServer;
@@ -83,7 +85,7 @@ export class Harness {
   constructor(options: HarnessOptions = {}) {
     this.config = options.config ?? testConfig();
     this.handler = new NotificationHandler({
-      logger: silentLogger,
+      logger: this.log,
       metrics: this.metrics,
       getConfig: () => this.config,
       seen: options.seen ?? new MemorySeenRevisions(),
@@ -104,7 +106,7 @@ export class Harness {
     h.server = await createWebhookServer({
       port: 0,
       host: '127.0.0.1',
-      logger: silentLogger,
+      logger: h.log,
       metrics: h.metrics,
       getConfig: () => h.config,
       handler: h.handler,

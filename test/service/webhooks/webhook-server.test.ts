@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { request } from 'node:http';
 import { readFixture } from '../../support/paths.js';
-import { ARGO_TOKEN, FLUX_HMAC_KEY, FLUX_TOKEN, Harness, argoApp, argoBody, testConfig } from './harness.js';
+import { ARGO_TOKEN, FLUX_HMAC_KEY, FLUX_TOKEN, Harness, NEW_SHA, argoApp, argoBody, outOfSync, testConfig } from './harness.js';
 
 const fluxEvent = () => readFixture<Record<string, unknown>>('gitops', 'flux-generic-webhook-event.json');
 
@@ -56,6 +56,35 @@ describe('webhook server', () => {
       const body = (await res.json()) as { problems: string[] };
       expect(body.problems[0]).to.match(/not valid JSON/);
       expect(await h.count('gitops_webhook_rejected_total', { endpoint: 'argocd', reason: 'malformed' })).to.equal(1);
+    });
+
+    it('logs the list of problems of a 400, not only "malformed"', async () => {
+      await h.postArgo({ instance: 'default', trigger: 'on-out-of-sync', app: { metadata: {} } });
+      const line = h.log.entries.find((e) => e.message === 'webhook request rejected');
+      expect(line?.meta).to.deep.include({ endpoint: 'argocd', code: 400, reason: 'malformed' });
+      expect((line?.meta.problems as string[]).join()).to.include('app.metadata.name');
+    });
+
+    it('answers 400 naming the instance and the known ones when the notification comes from an unknown Argo CD instance', async () => {
+      const res = await h.postArgo(argoBody(argoApp(), 'on-out-of-sync', 'staging'));
+      expect(res.status).to.equal(400);
+      const body = (await res.json()) as { problems: string[] };
+      expect(body.problems).to.have.length(1);
+      expect(body.problems[0]).to.include("unknown Argo CD instance 'staging'").and.include("'default'");
+      const line = h.log.entries.find((e) => e.message === 'webhook request rejected');
+      expect(line?.meta.problems).to.deep.equal(body.problems);
+      expect(await h.count('gitops_webhook_rejected_total', { endpoint: 'argocd', reason: 'unknown-sender' })).to.equal(1);
+      await h.handler.idle();
+      expect(h.started).to.have.length(0);
+    });
+
+    it('answers 400 naming the trigger and the known ones when the trigger name is unknown', async () => {
+      const res = await h.postArgo(argoBody(outOfSync(NEW_SHA), 'on-created'));
+      expect(res.status).to.equal(400);
+      const body = (await res.json()) as { problems: string[] };
+      expect(body.problems[0]).to.include("unknown trigger 'on-created'").and.include('on-out-of-sync, on-deployed, on-sync-failed, on-health-degraded');
+      await h.handler.idle();
+      expect(h.started).to.have.length(0);
     });
 
     it('answers 400 naming the field when the app has no name', async () => {
