@@ -1,8 +1,11 @@
 import { silentLogger } from '../../lib/index.js';
 import type { GitopsConfig } from '../config/gitops-config.js';
 import type { ArgoTargetSpec } from '../config/targets-schema.js';
-import { ArgoCdClient } from '../deployers/argocd/index.js';
+import { ArgoApiError, ArgoCdClient } from '../deployers/argocd/index.js';
 import { hasPlaceholder, type CheckReporter } from './check.js';
+
+const ARGOCD_403_HINT =
+  ' (Argo CD answers 403 both when the application does not exist and when the account may not see it: check the name, appNamespace and project, then the account\'s RBAC)';
 
 /** Each Argo CD instance reachable with its credentials, and each referenced application visible. */
 export async function checkArgoCd(config: GitopsConfig, report: CheckReporter): Promise<void> {
@@ -38,7 +41,9 @@ async function checkInstance(client: ArgoCdClient, name: string, targets: ArgoTa
       await client.getApplication(target.application, { appNamespace: target.appNamespace, project: target.project }, { deadline: Date.now() + 5000 });
       report({ status: 'ok', name: 'application', detail: `${app} on '${name}': visible` });
     } catch (err) {
-      report({ status: 'FAIL', name: 'application', detail: `${app} on '${name}': ${(err as Error).message}` });
+      // Argo CD answers 403 for an application that does not exist, so as not to reveal which do.
+      const hint = err instanceof ArgoApiError && err.status === 403 ? ARGOCD_403_HINT : '';
+      report({ status: 'FAIL', name: 'application', detail: `${app} on '${name}': ${(err as Error).message}${hint}` });
     }
   }
 }

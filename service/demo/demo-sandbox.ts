@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ArgoCdSimulator } from '../sandbox/argocd/index.js';
@@ -67,5 +67,6 @@ export class DemoSandbox {
   async stop(): Promise<void> {
     this.flux?.stop();
     await Promise.allSettled([this.controlPlane.stop(), this.kube.stop(), this.argocd.stop()]);
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -4,7 +4,8 @@ import type { FluxObjectRef } from './flux-sources.js';
 import { fluxMetadata, fluxObjectName, type FluxEvent } from './payloads.js';
 import { seenKey } from './seen-revisions.js';
 
-const FLUX_SOURCE_KINDS = ['GitRepository', 'OCIRepository', 'Bucket', 'HelmChart'] as const;
+/** The Flux source kinds whose NewArtifact events start sequences (docs/flux/alert.yaml lists each). */
+export const FLUX_SOURCE_KINDS = ['GitRepository', 'OCIRepository', 'Bucket', 'HelmChart'] as const;
 const DEPLOYED_KINDS = ['Kustomization', 'HelmRelease'] as const;
 
 /** kustomize-controller change-set lines (`Deployment/default/podinfo configured`) or helm-controller releases. */

@@ -83,7 +83,8 @@ describe('chart RBAC against the code', function () {
     // `keptn-gitops check`: self-subject access reviews (discovery is not RBAC-controlled).
     const kubeconfig = writeSandboxKubeconfig({ server: kube.sim.url });
     const { mkdtempSync, writeFileSync } = await import('node:fs');
-    const dir = mkdtempSync('/tmp/rbac-check-');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(`${tmpdir()}/rbac-check-`);
     writeFileSync(`${dir}/config.yaml`, 'targets:\n  - flux: {kind: Kustomization, name: app, namespace: flux-system}\n');
     await runCheck(readEnv({ KUBECONFIG: kubeconfig, GITOPS_CONFIG: `${dir}/config.yaml`, EVENTBROKER: 'nats://127.0.0.1:1', SHIPYARD_CONTROLLER: 'http://127.0.0.1:1' }), new Writable({ write: (_c, _e, cb) => cb() }));
 

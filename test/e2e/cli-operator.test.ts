@@ -88,6 +88,14 @@ describe('e2e: the CLI when something is wrong', function () {
       await sandbox?.stop();
     });
 
+    it('check names both causes of the 403 Argo CD answers for an application that does not exist', async () => {
+      const file = sandbox.writeTargets('targets:\n  - match: {project: op}\n    argocd: {application: no-such-app}\n', `${sandbox.dir}/missing-app.yaml`);
+      const result = await runCli(['check'], sandbox.env({ GITOPS_CONFIG: file }));
+      expect(result.code).to.equal(1);
+      const line = result.stdout.split('\n').find((l) => l.startsWith('FAIL application'));
+      expect(line, result.stdout).to.include('no-such-app').and.include('403').and.include('does not exist').and.include('RBAC');
+    });
+
     it('for a scope no integration answers: says what it waits for at once, then that no .started came, exit 3', async () => {
       const result = await runCli(['trigger', '--project', 'nobody', '--stage', 'dev', '--service', 'ghost', '--wait', '--timeout', '3s'], { EVENTBROKER: sandbox.natsUrl });
       expect(result.code, result.stdout + result.stderr).to.equal(3);
