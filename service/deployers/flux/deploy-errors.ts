@@ -23,3 +23,8 @@ export function toDeployError(err: unknown, t: { kind: string; namespace: string
       return new DeployError('unreachable', `${object}: Kubernetes API unreachable until the deadline (${verb} ${resource}: ${err.kind}${err.status ? ` ${err.status}` : ''})`, t.target, { cause: err });
   }
 }
+
+/** The object has `spec.suspend: true`: its controller ignores it until it is resumed. */
+export function suspendedError(t: { kind: string; namespace: string; name: string; target: string }): DeployError {
+  return new DeployError('suspended', `${t.kind} ${t.namespace}/${t.name} is suspended (spec.suspend: true); resume it with flux resume ${t.kind.toLowerCase()} ${t.name} -n ${t.namespace}`, t.target);
+}

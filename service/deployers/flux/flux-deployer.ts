@@ -8,7 +8,7 @@ import { WatchHubs } from '../../kube/watch-hub.js';
 import { KeyedQueue } from '../../util/keyed-queue.js';
 import { DeployError, type Deployer, type DeployRequest, type DeployResult } from '../deployer.js';
 import { findMarkedDeliveries, parseMarker, serializeMarker, type FindMarkedOptions, type MarkedDelivery } from './delivery-marker.js';
-import { toDeployError } from './deploy-errors.js';
+import { suspendedError, toDeployError } from './deploy-errors.js';
 import { Follower, type Decided } from './follow.js';
 import { ANNOTATIONS, FLUX_RESOURCES, targetId, type FluxObject, type FluxResourceKind } from './flux-resources.js';
 import { newReconcileToken } from './reconcile-token.js';
@@ -171,7 +171,7 @@ export class FluxDeployer implements Deployer<ResolvedFluxTarget> {
       throw toDeployError(err, t);
     }
     if (obj.spec?.suspend === true) {
-      throw new DeployError('suspended', `${t.kind} ${t.namespace}/${t.name} is suspended (spec.suspend: true); resume it with flux resume ${t.kind.toLowerCase()} ${t.name} -n ${t.namespace}`, t.target);
+      throw suspendedError(t);
     }
     return obj;
   }

@@ -1,6 +1,7 @@
 import type { WatchHub } from '../../kube/watch-hub.js';
 import type { Clock } from '../../kube/kube-client.js';
 import { DeployError } from '../deployer.js';
+import { suspendedError } from './deploy-errors.js';
 import type { FluxObject } from './flux-resources.js';
 import { judge, type FollowContext, type Verdict } from './verdict.js';
 
@@ -9,11 +10,13 @@ export type Decided = Extract<Verdict, { state: 'done' }>;
 /**
  * Registers on the object's shared watch (before the caller patches, so no state is missed) and
  * resolves with the first decided verdict; times out at the deadline with the last Ready message.
+ * An object deleted, or suspended before its reconcile was decided, ends the wait at once.
  */
 export class Follower {
   private lastReady?: string;
   private settle?: { resolve: (v: Decided) => void; reject: (e: unknown) => void };
   private decided?: Decided;
+  private failed?: DeployError;
   private readonly unsubscribe: () => void;
   private ctx?: FollowContext;
 
@@ -38,6 +41,7 @@ export class Follower {
   async wait(deadline: number, signal: AbortSignal, clock: Clock): Promise<Decided> {
     try {
       if (this.decided) return this.decided;
+      if (this.failed) throw this.failed;
       return await new Promise<Decided>((resolve, reject) => {
         const timer = setTimeout(() => {
           reject(new DeployError('timeout', `${this.ctx!.target} did not finish reconciling before the deadline; last Ready message: ${this.lastReady ?? '(none)'}`, this.ctx!.target));
@@ -64,10 +68,12 @@ export class Follower {
   }
 
   private offer(obj: FluxObject): void {
-    if (!this.ctx || this.decided) return;
+    if (!this.ctx || this.decided || this.failed) return;
     const verdict = judge(obj, this.ctx);
     if (verdict.state === 'waiting') {
       this.lastReady = verdict.readyMessage ?? this.lastReady;
+      // Its controller ignores a suspended object: our reconcile will not be decided.
+      if (obj.spec?.suspend === true) this.fail(suspendedError({ kind: this.ctx.kind, namespace: obj.metadata.namespace ?? '', name: obj.metadata.name, target: this.ctx.target }));
       return;
     }
     this.decided = verdict;
@@ -75,6 +81,8 @@ export class Follower {
   }
 
   private fail(err: DeployError): void {
+    if (this.decided || this.failed) return;
+    this.failed = err;
     this.settle?.reject(err);
   }
 }

@@ -99,6 +99,11 @@ export class ArgoCdSimulator {
     this.application(name).startOperation({ revision: options.revision, initiatedBy, outcome: options.outcome, stepMs: Math.max(1, Math.round((options.durationMs ?? 150) / 3)) });
   }
 
+  /** Someone terminates the running operation (`argocd app terminate-op`). */
+  terminateOperation(name: string): boolean {
+    return this.application(name).terminate();
+  }
+
   markHealthy(name: string): void {
     this.application(name).markHealthy();
   }

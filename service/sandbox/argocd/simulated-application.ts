@@ -4,6 +4,8 @@ import { createHash } from 'node:crypto';
 export const SCRIPT_OUTCOMES = {
   success: 'success',
   failed: 'failed',
+  /** The operation ends in phase Error (e.g. manifest generation failed). */
+  error: 'error',
   degraded: 'degraded',
   progressing: 'progressing',
 } as const;
@@ -15,6 +17,12 @@ export interface AppScript {
   stepMs?: number;
   /** Extra time before health turns Healthy after a sync (a slow rollout); `markHealthy` ends it at once. */
   healthyAfterMs?: number;
+  /** The revision every sync applies, whatever was requested (the source moved on, a mirror lags). */
+  syncsRevision?: string;
+  /** Health after a successful sync instead of Healthy, until `markHealthy`. */
+  health?: 'Missing' | 'Suspended' | 'Unknown';
+  /** The operation stays Running until it is terminated. */
+  hold?: boolean;
 }
 
 export interface ApplicationSeed {
@@ -91,7 +99,7 @@ export class SimulatedApplication {
   startOperation(request: OperationRequest): void {
     const step = request.stepMs ?? this.script.stepMs ?? this.defaultStepMs;
     const outcome = request.outcome ?? this.script.outcome ?? SCRIPT_OUTCOMES.success;
-    const revision = resolveRevision(this.name, request.revision || this.targetRevision);
+    const revision = resolveRevision(this.name, this.script.syncsRevision ?? (request.revision || this.targetRevision));
     const operation: Json = { sync: { revision: request.revision || undefined, prune: request.prune || undefined, syncOptions: request.syncOptions?.length ? request.syncOptions : undefined }, initiatedBy: request.initiatedBy };
     if (request.info?.length) operation.info = request.info;
     this.clearHealthTimer();
@@ -101,19 +109,23 @@ export class SimulatedApplication {
     this.after(step, () => {
       this.app.status.operationState = { operation: structuredClone(this.app.operation), phase: 'Running', message: 'one or more tasks are running', startedAt: now() };
       this.changed();
-      this.after(step, () => this.finish(outcome, revision, step));
+      if (!this.script.hold) this.after(step, () => this.finish(outcome, revision, step));
     });
   }
 
-  /** DELETE .../operation: the running operation ends as Failed "Operation terminated". */
+  /** DELETE .../operation: the running operation is Terminating, then ends as Failed "Operation terminated". */
   terminate(): boolean {
     if (!this.app.operation) return false;
     this.clearTimers();
     const state = this.app.status.operationState ?? { operation: structuredClone(this.app.operation), startedAt: now() };
-    this.app.status.operationState = { ...state, phase: 'Failed', message: 'Operation terminated', finishedAt: now() };
-    delete this.app.operation;
-    this.app.status.reconciledAt = now();
+    this.app.status.operationState = { ...state, phase: 'Terminating', message: 'operation is terminating' };
     this.changed();
+    this.after(this.defaultStepMs, () => {
+      this.app.status.operationState = { ...this.app.status.operationState, phase: 'Failed', message: 'Operation terminated', finishedAt: now() };
+      delete this.app.operation;
+      this.app.status.reconciledAt = now();
+      this.changed();
+    });
     return true;
   }
 
@@ -130,7 +142,11 @@ export class SimulatedApplication {
   private finish(outcome: ScriptOutcome, revision: string, step: number): void {
     const state = this.app.status.operationState;
     const resources = this.resourceRefs();
-    if (outcome === SCRIPT_OUTCOMES.failed) {
+    if (outcome === SCRIPT_OUTCOMES.error) {
+      state.phase = 'Error';
+      state.message = 'rpc error: code = Unknown desc = Manifest generation error (cached): kustomize build failed';
+      this.app.status.sync = { ...this.app.status.sync, status: 'Unknown' };
+    } else if (outcome === SCRIPT_OUTCOMES.failed) {
       state.phase = 'Failed';
       state.message = 'one or more objects failed to apply, reason: Deployment.apps "' + this.name + '" is invalid';
       state.syncResult = { revision, resources: resources.map((r) => ({ ...r, status: r.kind === 'Deployment' ? 'SyncFailed' : 'Synced', message: r.kind === 'Deployment' ? `Deployment.apps "${r.name}" is invalid: spec.template.spec.containers[0].image: Required value` : `${r.kind.toLowerCase()}/${r.name} unchanged`, syncPhase: 'Sync' })) };
@@ -152,8 +168,8 @@ export class SimulatedApplication {
       this.app.status.reconciledAt = now();
       this.app.status.observedAt = this.app.status.reconciledAt;
       this.changed();
-      if (outcome === SCRIPT_OUTCOMES.failed || outcome === SCRIPT_OUTCOMES.progressing) return;
-      this.healthTimer = this.after(this.script.healthyAfterMs ?? step, () => (outcome === SCRIPT_OUTCOMES.degraded ? this.setDegraded() : this.setHealth('Healthy')));
+      if (outcome === SCRIPT_OUTCOMES.failed || outcome === SCRIPT_OUTCOMES.error || outcome === SCRIPT_OUTCOMES.progressing) return;
+      this.healthTimer = this.after(this.script.healthyAfterMs ?? step, () => (outcome === SCRIPT_OUTCOMES.degraded ? this.setDegraded() : this.setHealth(this.script.health ?? 'Healthy')));
     });
   }
 

@@ -112,9 +112,10 @@ export class FluxControllerSimulator {
   private async reconcile(kind: string, obj: KubeObject, token: string): Promise<void> {
     const id = `${kind}/${obj.metadata.namespace}/${obj.metadata.name}`;
     const outcome = this.outcomes.get(id) ?? { type: 'success' };
+    const keepsReady = outcome.type === 'stale-ready' || outcome.type === 'older-generation';
     this.writeStatus(kind, obj, (s) => {
       s.conditions = upsert(s.conditions, condition('Reconciling', 'True', 'Progressing', 'Reconciliation in progress'));
-      s.conditions = upsert(s.conditions, condition('Ready', 'Unknown', 'Progressing', 'Reconciliation in progress'));
+      if (!keepsReady) s.conditions = upsert(s.conditions, condition('Ready', 'Unknown', 'Progressing', 'Reconciliation in progress'));
     });
     await this.wait(id, outcome);
     if (this.stopped) return;
@@ -140,6 +141,25 @@ export class FluxControllerSimulator {
         await this.wait(id, { type: 'success', delayMs: outcome.delayMs });
         if (!this.stopped) this.succeed(kind, this.sim.get(kind, obj.metadata.namespace, obj.metadata.name)!, laterToken(token), this.revisionFor(kind, current));
         break;
+      case 'stale-ready':
+        // The previous reconcile's Ready=True (and applied revision) stay while this one still runs.
+        this.writeStatus(kind, current, (s) => {
+          s.lastHandledReconcileAt = token;
+        });
+        await this.wait(id, { type: 'success', delayMs: outcome.delayMs });
+        if (!this.stopped) this.succeed(kind, this.sim.get(kind, obj.metadata.namespace, obj.metadata.name)!, token, this.revisionFor(kind, current));
+        break;
+      case 'older-generation': {
+        // Someone changed the spec meanwhile: the status written for our token describes the older generation.
+        const changed = this.sim.update(kind, { ...current, spec: { ...(current.spec as object), interval: '6m' } });
+        this.writeStatus(kind, changed, (s) => {
+          s.lastHandledReconcileAt = token;
+          s.conditions = remove(s.conditions, 'Reconciling');
+        });
+        await this.wait(id, { type: 'success', delayMs: outcome.delayMs });
+        if (!this.stopped) this.succeed(kind, this.sim.get(kind, obj.metadata.namespace, obj.metadata.name)!, token, this.revisionFor(kind, current));
+        break;
+      }
       case 'retry':
       case 'dependency-not-ready': {
         const reason = outcome.type === 'retry' ? (outcome.reason ?? 'HealthCheckFailed') : 'DependencyNotReady';

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { apiVersionOf, type ResourceType } from './resource-types.js';
 import { ApiStatusError } from './status.js';
 import { isObject } from './patch.js';
@@ -136,7 +137,8 @@ export class ObjectStore {
       }
       if (!type.statusSubresource && next.status === undefined) delete stored.status;
       if (type.schema) {
-        const specChanged = JSON.stringify(withoutMeta(current)) !== JSON.stringify(withoutMeta(stored));
+        // Compared by value, not by JSON text: a write re-adds fields in another order.
+        const specChanged = !isDeepStrictEqual(withoutMeta(current), withoutMeta(stored));
         stored.metadata.generation = (current.metadata.generation ?? 1) + (specChanged ? 1 : 0);
       }
     }

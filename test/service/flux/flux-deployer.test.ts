@@ -15,6 +15,7 @@ import { freePort } from '../../support/ports.js';
 
 const REV = 'main@sha1:1111111111111111111111111111111111111111';
 const OTHER = 'main@sha1:2222222222222222222222222222222222222222';
+const OLD = 'main@sha1:0000000000000000000000000000000000000000';
 
 function target(kind: 'Kustomization' | 'HelmRelease', name: string, namespace: string, extra: Partial<ResolvedFluxTarget['flux']> = {}): ResolvedFluxTarget {
   return { tool: 'flux', rule: 0, timeoutMs: 5000, deploymentName: 'direct', flux: { kind, name, namespace, withSource: false, force: false, ...extra } };
@@ -99,6 +100,53 @@ describe('FluxDeployer', () => {
     flux.script('Kustomization', 'flux-system', 'podinfo', { type: 'later-running', delayMs: 50 });
     const result = await deployer.deploy(request(target('Kustomization', 'podinfo', 'flux-system')));
     expect(result.result).to.equal('pass');
+  });
+
+  it('keeps waiting while Reconciling=True with the previous Ready=True, then passes with the new revision', async () => {
+    seedKustomization(sandbox.sim, { name: 'stale', sourceRef: { kind: 'GitRepository', name: 'podinfo' }, appliedRevision: OLD });
+    flux.script('Kustomization', 'flux-system', 'stale', { type: 'stale-ready', delayMs: 150 });
+    const pending = deployer.deploy(request(target('Kustomization', 'stale', 'flux-system')));
+    await eventually(() => {
+      const obj = sandbox.sim.get('Kustomization', 'flux-system', 'stale')!;
+      const status = obj.status as { lastHandledReconcileAt?: string; lastAppliedRevision?: string; conditions: { type: string; status: string }[] };
+      expect(status.lastHandledReconcileAt).to.equal(obj.metadata.annotations?.[ANNOTATIONS.requestedAt]);
+      expect(status.lastAppliedRevision).to.equal(OLD);
+      expect(status.conditions.map((c) => `${c.type}=${c.status}`)).to.have.members(['Ready=True', 'Reconciling=True']);
+    });
+    expect(await pending).to.include({ result: 'pass', revision: REV });
+  });
+
+  it('keeps waiting while the status describes an older generation, then passes with the new revision', async () => {
+    seedKustomization(sandbox.sim, { name: 'changed', sourceRef: { kind: 'GitRepository', name: 'podinfo' }, appliedRevision: OLD });
+    flux.script('Kustomization', 'flux-system', 'changed', { type: 'older-generation', delayMs: 150 });
+    const pending = deployer.deploy(request(target('Kustomization', 'changed', 'flux-system'), delivery({ requestedRevision: REV })));
+    await eventually(() => {
+      const obj = sandbox.sim.get('Kustomization', 'flux-system', 'changed')!;
+      const status = obj.status as { lastHandledReconcileAt?: string; observedGeneration?: number };
+      expect(status.lastHandledReconcileAt).to.equal(obj.metadata.annotations?.[ANNOTATIONS.requestedAt]);
+      expect(status.observedGeneration).to.be.a('number').and.lessThan(obj.metadata.generation!);
+    });
+    expect(await pending).to.include({ result: 'pass', revision: REV });
+  });
+
+  it('sends fail naming the dependency when it is not ready', async () => {
+    flux.script('Kustomization', 'flux-system', 'podinfo', { type: 'dependency-not-ready', dependency: 'flux-system/infrastructure' });
+    const result = await deployer.deploy(request(target('Kustomization', 'podinfo', 'flux-system'), delivery({}, 10_000)));
+    expect(result.result).to.equal('fail');
+    expect(result.message).to.equal("Kustomization/flux-system/podinfo reconciliation failed (DependencyNotReady): dependency 'flux-system/infrastructure' is not ready");
+  });
+
+  it('throws suspended at once when the object is suspended while the delivery follows it', async () => {
+    flux.script('Kustomization', 'flux-system', 'podinfo', { type: 'success', hold: true });
+    const pending = deployer.deploy(request(target('Kustomization', 'podinfo', 'flux-system'), delivery({}, 20_000))).catch((e: unknown) => e);
+    await eventually(() => expect(sandbox.sim.get('Kustomization', 'flux-system', 'podinfo')!.metadata.annotations?.[ANNOTATIONS.delivery]).to.be.a('string'));
+    const suspendedAt = Date.now();
+    flux.suspend('Kustomization', 'flux-system', 'podinfo');
+    const err = (await pending) as DeployError;
+    expect(err).to.be.instanceOf(DeployError);
+    expect(err.kind).to.equal('suspended');
+    expect(err.message).to.contain('flux resume kustomization podinfo -n flux-system');
+    expect(Date.now() - suspendedAt, 'long before the deadline').to.be.lessThan(5000);
   });
 
   it('throws not-found naming the object', async () => {
