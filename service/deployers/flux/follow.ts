@@ -44,9 +44,10 @@ export class Follower {
       if (this.failed) throw this.failed;
       return await new Promise<Decided>((resolve, reject) => {
         const timer = setTimeout(() => {
-          reject(new DeployError('timeout', `${this.ctx!.target} did not finish reconciling before the deadline; last Ready message: ${this.lastReady ?? '(none)'}`, this.ctx!.target));
+          this.settle!.reject(new DeployError('timeout', `${this.ctx!.target} did not finish reconciling before the deadline; last Ready message: ${this.lastReady ?? '(none)'}`, this.ctx!.target));
         }, Math.max(0, deadline - clock.now()));
-        const onAbort = () => reject(new DeployError('timeout', `${this.ctx!.target}: stopped following (shutting down); last Ready message: ${this.lastReady ?? '(none)'}`, this.ctx!.target, { cause: signal.reason }));
+        // Through settle, so the deadline timer is cleared: it would keep a stopping process alive until the deadline.
+        const onAbort = () => this.settle!.reject(new DeployError('timeout', `${this.ctx!.target}: stopped following (shutting down); last Ready message: ${this.lastReady ?? '(none)'}`, this.ctx!.target, { cause: signal.reason }));
         signal.addEventListener('abort', onAbort, { once: true });
         const cleanup = () => {
           clearTimeout(timer);
