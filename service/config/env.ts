@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { formatPath } from './targets-loader.js';
 
 /**
- * The environment the service reads (product.md, "Environment"): the one place `process.env` is
+ * The environment the service reads (README.md, "Environment"): the one place `process.env` is
  * read. Keptn's names where Keptn has one, the argocd CLI's for Argo CD.
  */
 export const ENV_VARS = [

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { parseDuration } from './duration.js';
 
 /**
- * The targets file (product.md, "The targets file"): YAML, unknown keys are errors.
+ * The targets file (docs/targets-file.md): YAML, unknown keys are errors.
  * This module only describes its shape; targets-loader.ts reads it, checks the env vars it names
  * and turns it into a `GitopsConfig`.
  */

@@ -28,7 +28,7 @@ export interface DeliveryHandlerOptions {
 
 /**
  * Handles `<task>.triggered` for the deployment tasks: resolve the target, let its deployer deploy
- * and follow, and turn what happened into the `.finished` data of product.md's outcome table.
+ * and follow, and turn what happened into the `.finished` data of the README's outcome table.
  * It never publishes: the SDK's event loop sends `.started` and `.finished`.
  */
 export class DeliveryHandler implements TaskHandler {

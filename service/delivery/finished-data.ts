@@ -2,7 +2,7 @@ import type { ResolvedTarget } from '../config/gitops-config.js';
 import type { DeployError, DeployResult } from '../deployers/deployer.js';
 
 /**
- * The `.finished` data of a delivery, as product.md ("Events") lists it: Keptn's `deployment` block
+ * The `.finished` data of a delivery, as the README ("Outcomes") describes it: Keptn's `deployment` block
  * that test and evaluation tasks read, and our `gitops` block saying what was deployed where.
  */
 export function finishedFromResult(result: DeployResult, target: ResolvedTarget, strategy: string): Record<string, unknown> {

@@ -1,5 +1,5 @@
 /**
- * Revision matching as product.md defines it: a Git revision matches by its SHA (full, or a prefix of
+ * Revision matching as the README defines it: a Git revision matches by its SHA (full, or a prefix of
  * 7 or more hex characters, with or without a `branch@sha1:` prefix); anything else (a chart
  * version, an OCI tag) matches exactly.
  */

@@ -20,7 +20,7 @@ export interface ChangeDetails {
   revision: string;
 }
 
-/** The sequence trigger is refused by Keptn's API (contracts/keptn.md section 5); nothing was sent. */
+/** The sequence trigger is refused by Keptn's API (api-service `POST /v1/event`); nothing was sent. */
 export class SequenceTriggerError extends Error {
   constructor(
     message: string,

@@ -12,7 +12,7 @@ import {
   valuesSchema,
 } from './chart-files.js';
 
-/** The env vars the chart sets that the targets file names (product.md's example names). */
+/** The env vars the chart sets that the targets file names (the README's example names). */
 const TARGETS_FILE_SECRETS = ['ARGOCD_WEBHOOK_TOKEN', 'FLUX_WEBHOOK_HMAC_KEY', 'FLUX_WEBHOOK_TOKEN'];
 
 interface EnvVar {

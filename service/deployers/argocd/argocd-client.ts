@@ -52,7 +52,7 @@ interface RequestSpec {
 }
 
 /**
- * A small Argo CD REST client (contracts/gitops.md §1): token or session-login auth (re-login once on
+ * A small Argo CD REST client (argo-cd `server/application/application.proto`): token or session-login auth (re-login once on
  * 401), custom CA / insecure TLS, retries of transient failures with capped exponential backoff.
  */
 export class ArgoCdClient {

@@ -38,7 +38,7 @@ interface Delivery {
 }
 
 /**
- * Deploys through Argo CD (contracts/gitops.md §1): `POST .../sync` with the Keptn ids in `infos`,
+ * Deploys through Argo CD (the Argo CD REST API): `POST .../sync` with the Keptn ids in `infos`,
  * then follows the application's watch stream until the operation is over as the argocd CLI decides
  * it, and judges phase, revision and health. Deliveries to one application run one at a time.
  */

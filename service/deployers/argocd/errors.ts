@@ -2,7 +2,7 @@
 export const RETRY_REASONS = { serverError: '5xx', timeout: 'timeout', reset: 'reset' } as const;
 export type RetryReason = (typeof RETRY_REASONS)[keyof typeof RETRY_REASONS];
 
-/** gRPC codes Argo CD puts in error bodies (contracts/gitops.md §1.2). */
+/** gRPC codes Argo CD puts in error bodies (grpc-gateway error bodies, `{code, message}`). */
 export const GRPC_CODES = {
   invalidArgument: 3,
   notFound: 5,

@@ -1,7 +1,7 @@
 import { DeployError } from '../deployer.js';
 import { ArgoApiError, GRPC_CODES } from './errors.js';
 
-/** Why Argo CD refused a sync (contracts/gitops.md §1.5), recognised from its error text. */
+/** Why Argo CD refused a sync (argo-cd `server/application/application.go`, Sync), recognised from its error text. */
 export const SYNC_REFUSALS = {
   operationInProgress: 'operation-in-progress',
   autoSyncPinned: 'auto-sync-pinned',

@@ -17,8 +17,8 @@ export interface FollowContext {
 }
 
 /**
- * Decides a followed reconcile from one state of the object (product.md's outcome table,
- * contracts/gitops.md §4.6): waiting until our token (or a later one) was handled, then pass on
+ * Decides a followed reconcile from one state of the object (the README's outcome table,
+ * fluxcd/pkg `runtime/conditions`): waiting until our token (or a later one) was handled, then pass on
  * Ready=True at the current generation with the requested revision, fail at once on Stalled,
  * Ready=False or a revision mismatch, and keep waiting while a later reconcile runs.
  */

@@ -32,7 +32,7 @@ class ApiFailure extends Error {
 }
 
 /**
- * A simulated Argo CD API server on loopback (contracts/gitops.md §1): session login, Get/List,
+ * A simulated Argo CD API server on loopback (Argo CD's REST API, argo-cd `server/application/application.proto`): session login, Get/List,
  * Sync with its refusals, TerminateOperation and the watch stream, over scripted applications.
  */
 export class ArgoCdSimulator {

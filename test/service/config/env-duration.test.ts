@@ -4,7 +4,7 @@ import { formatDuration, parseDuration } from '../../../service/config/duration.
 import { EnvError, readEnv } from '../../../service/config/env.js';
 
 describe('readEnv', () => {
-  it('uses the defaults of product.md, "Environment"', () => {
+  it('uses the defaults of the README, "Environment"', () => {
     const env = readEnv({}, '1.2.3');
     expect(env).to.deep.include({
       eventBroker: 'nats://keptn-nats',

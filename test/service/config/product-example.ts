@@ -1,4 +1,4 @@
-/** The example of product.md, "The targets file", verbatim. */
+/** The targets-file example of the service's specification, verbatim. */
 export const PRODUCT_EXAMPLE = `
 argocd:
   instances:                         # optional; "default" comes from ARGOCD_SERVER/ARGOCD_AUTH_TOKEN

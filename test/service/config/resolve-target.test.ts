@@ -7,7 +7,7 @@ const ENV = { ARGOCD_SERVER: 'https://argocd.example.com', ARGOCD_AUTH_TOKEN: 't
 const config = (yaml: string) => parseTargetsFile(yaml, 'targets.yaml', ENV);
 
 describe('resolveTarget', () => {
-  it('resolves the product.md example with placeholders expanded', () => {
+  it('resolves the specification example with placeholders expanded', () => {
     const c = parseTargetsFile(PRODUCT_EXAMPLE, 'example.yaml', EXAMPLE_ENV);
     const target = resolveTarget(c, { project: 'sockshop', stage: 'dev', service: 'carts' });
     expect(target).to.deep.include({ tool: 'argocd', rule: 0, timeoutMs: 600_000, deploymentName: 'direct' });

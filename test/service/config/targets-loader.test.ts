@@ -19,7 +19,7 @@ function problemsOf(yaml: string, env: Record<string, string> = {}): ConfigError
 const flux = (extra = '') => `targets:\n  - flux: {kind: Kustomization, name: app${extra}}\n`;
 
 describe('targets file loader', () => {
-  it('loads the example of product.md', () => {
+  it('loads the example of the specification', () => {
     const config = parseTargetsFile(PRODUCT_EXAMPLE, 'example.yaml', EXAMPLE_ENV);
     expect(config.file).to.equal('example.yaml');
     expect(config.rules).to.have.length(2);
