@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { repoRoot } from '../../support/paths.js';
 import { Harness, NEW_SHA, argoApp, outOfSync } from './harness.js';
+import { FLUX_SOURCE_KINDS } from '../../../service/webhooks/flux-decision.js';
 
 const doc = (...p: string[]) => readFileSync(join(repoRoot, 'docs', ...p), 'utf8');
 
@@ -56,6 +57,7 @@ describe('shipped operator manifests', () => {
     expect(secret.stringData.token).to.be.a('string');
     const alert = parse(doc('flux', 'alert.yaml')) as { spec: { eventSeverity: string; eventSources: { kind: string }[] } };
     expect(alert.spec.eventSeverity).to.equal('info');
-    expect(alert.spec.eventSources.map((s) => s.kind)).to.have.members(['GitRepository', 'OCIRepository', 'HelmChart', 'Kustomization', 'HelmRelease']);
+    // Every source kind whose NewArtifact starts sequences (Bucket too), and the kinds it deploys.
+    expect(alert.spec.eventSources.map((s) => s.kind)).to.have.members([...FLUX_SOURCE_KINDS, 'Kustomization', 'HelmRelease']);
   });
 });
