@@ -65,8 +65,10 @@ ${EXIT_CODES_HELP}`,
   --sequence S   start the sequence S of the stage (sh.keptn.event.<stage>.S.triggered), through NATS
                  or, when KEPTN_API_ENDPOINT is set, the Keptn API
   --revision R   the revision to deploy (data.gitops.revision for this stage)
-  --wait         follow the task to its .finished with a progress line; prints result, status,
-                 message and revision
+  --wait         follow the task to its .finished with a progress line: what it waits for, and
+                 once started the tool's own phase (Flux: reconciling, health checks; Argo CD:
+                 operation phase, sync and health status) when the targets file and credentials
+                 are at hand, as in the service's pod; prints result, status, message and revision
   --timeout D    how long --wait waits, e.g. 90s, 10m, 1h (default 20m); without --wait the command
                  ends once the trigger is sent (connecting gives up after 5 s)
 

@@ -4,6 +4,7 @@ import type { ServiceEnv } from '../config/env.js';
 import { parseDuration } from '../config/duration.js';
 import { ExitCode, UnavailableError, UsageError } from './exit-codes.js';
 import { ProgressLine } from './progress-line.js';
+import { toolPhaseFor, type ToolPhase } from './tool-phase.js';
 import { sendThroughApi, watchThroughApi } from './keptn-api-events.js';
 import { NatsEventStream } from './nats-event-stream.js';
 
@@ -49,8 +50,13 @@ export async function runTrigger(args: TriggerArgs, env: ServiceEnv, out: NodeJS
     );
     const events = remote ? watchThroughApi(env, context, args.project) : stream!.events();
     const followed = { context, task: args.task, scope, triggerId: args.sequence ? undefined : event.id, sequence: args.sequence ? { stage: args.stage, name: args.sequence } : undefined };
-    const ending = await followTask(events, followed, progress, timeoutMs);
-    return report(ending, followed, args.timeout, progress, out);
+    const phase = toolPhaseFor(env, { project: args.project, stage: args.stage, service: args.service });
+    try {
+      const ending = await followTask(events, followed, progress, timeoutMs, phase);
+      return report(ending, followed, args.timeout, progress, out);
+    } finally {
+      await phase?.close();
+    }
   } finally {
     progress.done();
     await stream?.close();
@@ -97,12 +103,16 @@ type Ending =
   | { kind: 'sequence'; event: KeptnEvent }
   | { kind: 'timeout'; reached: Reached };
 
-async function followTask(events: AsyncIterable<KeptnEvent>, followed: Followed, progress: ProgressLine, timeoutMs: number): Promise<Ending> {
+/** How often the tool's phase is read while the task runs. */
+const PHASE_INTERVAL_MS = 2000;
+
+async function followTask(events: AsyncIterable<KeptnEvent>, followed: Followed, progress: ProgressLine, timeoutMs: number, phase?: ToolPhase): Promise<Ending> {
   const prefix = `sh.keptn.event.${followed.task}.`;
   const sequenceFinished = followed.sequence && `sh.keptn.event.${followed.sequence.stage}.${followed.sequence.name}.finished`;
   let triggerId = followed.triggerId;
   const reached: Reached = { triggered: triggerId !== undefined };
   const timer = new Promise<Ending>((resolve) => setTimeout(() => resolve({ kind: 'timeout', reached }), timeoutMs).unref());
+  let stopPhase: (() => void) | undefined;
   const watch = (async (): Promise<Ending> => {
     for await (const event of events) {
       if (event.shkeptncontext !== followed.context) continue;
@@ -112,7 +122,9 @@ async function followTask(events: AsyncIterable<KeptnEvent>, followed: Followed,
         progress.update(`${followed.task} triggered by ${event.source}; waiting for ${followed.task}.started from an integration subscribed to ${followed.task} for ${followed.scope}`);
       } else if (triggerId && event.triggeredid === triggerId && event.type === `${prefix}started`) {
         reached.startedBy = event.source;
-        progress.update(`${followed.task} started by ${event.source}; waiting for ${followed.task}.finished`);
+        const keptn = `${followed.task} started by ${event.source}; waiting for ${followed.task}.finished`;
+        progress.update(keptn);
+        stopPhase ??= phase && followPhase(phase, (text) => progress.update(`${keptn}; ${text}`));
       } else if (triggerId && event.triggeredid === triggerId && event.type === `${prefix}finished`) {
         return { kind: 'task', event };
       } else if (event.type === sequenceFinished) {
@@ -121,7 +133,35 @@ async function followTask(events: AsyncIterable<KeptnEvent>, followed: Followed,
     }
     return { kind: 'timeout', reached };
   })();
-  return Promise.race([watch, timer]);
+  try {
+    return await Promise.race([watch, timer]);
+  } finally {
+    stopPhase?.();
+  }
+}
+
+/** Reads the tool's phase every PHASE_INTERVAL_MS and reports it when it changed; returns the stop. */
+function followPhase(phase: ToolPhase, report: (text: string) => void): () => void {
+  let last: string | undefined;
+  let reading = false;
+  let stopped = false;
+  const tick = () => {
+    if (reading) return;
+    reading = true;
+    void phase
+      .read()
+      .then((text) => {
+        if (!stopped && text && text !== last) report(text);
+        last = text ?? last;
+      })
+      .finally(() => (reading = false));
+  };
+  tick();
+  const timer = setInterval(tick, PHASE_INTERVAL_MS).unref();
+  return () => {
+    stopped = true;
+    clearInterval(timer);
+  };
 }
 
 function report(ending: Ending, followed: Followed, timeout: string, progress: ProgressLine, out: NodeJS.WriteStream): number {

@@ -7,6 +7,9 @@ const TARGETS = `targets:
   - match: {project: op, stage: dev, service: held}
     flux: {kind: Kustomization, name: held, namespace: flux-system}
     timeout: 1m
+  - match: {project: op, stage: dev, service: slow}
+    argocd: {application: slow-dev}
+    timeout: 1m
 `;
 
 /** What an operator meets when something is misconfigured: every command ends and says why. */
@@ -75,7 +78,8 @@ describe('e2e: the CLI when something is wrong', function () {
     let sandbox: E2eSandbox;
 
     before(async () => {
-      sandbox = await E2eSandbox.start();
+      sandbox = await E2eSandbox.start({ argoStepMs: 1500 });
+      sandbox.argocd.addApplication({ name: 'slow-dev', namespace: 'argocd' });
       seedGitRepository(sandbox.kube, { name: 'app', namespace: 'flux-system' });
       seedKustomization(sandbox.kube, { name: 'held', namespace: 'flux-system', wait: true, sourceRef: { kind: 'GitRepository', name: 'app' } });
       sandbox.flux.script('Kustomization', 'flux-system', 'held', { type: 'success', hold: true });
@@ -109,6 +113,18 @@ describe('e2e: the CLI when something is wrong', function () {
       expect(result.code, result.stdout + result.stderr).to.equal(4);
       expect(result.stdout).to.match(/deliver started by gitops-service; waiting for deliver\.finished/);
       expect(result.stdout).to.match(/^result:\s+none: deliver was started by gitops-service but did not finish within 4s$/m);
+    });
+
+    it("shows Flux's own phase of the target in the progress line (run with the service's environment)", async () => {
+      const result = await runCli(['trigger', '--project', 'op', '--stage', 'dev', '--service', 'held', '--wait', '--timeout', '5s'], sandbox.env());
+      expect(result.code, result.stdout + result.stderr).to.equal(4);
+      expect(result.stdout).to.match(/waiting for deliver\.finished; Flux Kustomization flux-system\/held: reconciling: Reconciliation in progress$/m);
+    });
+
+    it("shows Argo CD's operation phase, sync and health status in the progress line", async () => {
+      const result = await runCli(['trigger', '--project', 'op', '--stage', 'dev', '--service', 'slow', '--wait', '--timeout', '50s'], sandbox.env(), 60_000);
+      expect(result.code, result.stdout + result.stderr).to.equal(0);
+      expect(result.stdout).to.match(/waiting for deliver\.finished; Argo CD slow-dev: operation Running \(.*\), sync \w+, health \w+$/m);
     });
   });
 });
