@@ -206,6 +206,13 @@ describe('chart templates', () => {
     }
   });
 
+  it('NOTES.txt warns when the targets file has no rules: the service then subscribes to no task', () => {
+    const notes = template('NOTES.txt');
+    const warning = /\{\{- if and \(not \.Values\.targets\.existingConfigMap\) \(not \(\.Values\.targets\.config\)\.targets\) \}\}\s+WARNING: ([^{]*)\{\{- end \}\}/.exec(notes);
+    expect(warning, notes).to.not.equal(null);
+    expect(warning![1]).to.include('no target rules').and.include('subscribes to no task').and.include('docs/targets-file.md');
+  });
+
   it('points NOTES.txt at the Argo CD and Flux notification docs', () => {
     const notes = template('NOTES.txt');
     expect(notes).to.contain('docs/argocd/');
