@@ -29,7 +29,7 @@ export class ServiceProcess {
   constructor(private readonly options: ServiceProcessOptions) {
     const bin = join(packageRoot(), 'dist', 'service', 'cli', 'main.js');
     this.child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, ...(options.nodeArgs ?? []), bin, ...(options.args ?? ['serve'])], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...options.env },
+      env: { ...baseEnv(), ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     for (const stream of [this.child.stdout!, this.child.stderr!]) {
@@ -93,4 +93,14 @@ export async function waitForReady(healthPort: number, timeoutMs = 20_000, check
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`the service was not ready within ${timeoutMs} ms`);
+}
+
+/**
+ * What a child process inherits besides the environment it is given: PATH and HOME, and the
+ * coverage directory when the parent is measured (c8), so the service's own code is measured too.
+ */
+export function baseEnv(): Record<string, string> {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' };
+  if (process.env.NODE_V8_COVERAGE) env.NODE_V8_COVERAGE = process.env.NODE_V8_COVERAGE;
+  return env;
 }

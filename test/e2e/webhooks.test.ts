@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { createHmac } from 'node:crypto';
 import type { KeptnEvent } from '../../lib/index.js';
 import { seedGitRepository, seedKustomization } from '../../service/sandbox/flux/index.js';
-import { E2E_ARGOCD_WEBHOOK_TOKEN as ARGO_WEBHOOK_TOKEN, E2E_FLUX_HMAC_KEY as FLUX_HMAC_KEY, E2eSandbox, type RunningService } from '../support/e2e-harness.js';
+import { E2E_ARGOCD_WEBHOOK_TOKEN as ARGO_WEBHOOK_TOKEN, E2E_FLUX_HMAC_KEY as FLUX_HMAC_KEY, E2eSandbox, metricsText, metricValue, type RunningService } from '../support/e2e-harness.js';
 import { eventually } from '../support/eventually.js';
 import { readFixture } from '../support/paths.js';
 import { NEW_SHA, outOfSync } from '../service/webhooks/harness.js';
@@ -81,6 +81,23 @@ targets:
     const before = sequences('shop').length;
     const res = await fetch(`http://127.0.0.1:${service.webhookPort}/webhooks/argocd`, { method: 'POST', headers: { authorization: 'Bearer nope' }, body: '{}' });
     expect(res.status).to.equal(401);
+    expect(sequences('shop')).to.have.length(before);
+  });
+
+  it('tries a notification it cannot handle 4 times, as shipped, then counts it as failed and starts nothing', async () => {
+    const seenRevisions = { resource: 'configmaps', name: 'gitops-service-seen-revisions' };
+    sandbox.kube.failNext({ status: 403, count: 1000, match: seenRevisions });
+    const readsBefore = sandbox.kube.requestCount(seenRevisions);
+    const before = sequences('shop').length;
+    const body = JSON.stringify({ instance: 'default', trigger: 'on-out-of-sync', app: outOfSync('5f0c1d2e3b4a59687766554433221100ffeeddcc') });
+    const res = await fetch(`http://127.0.0.1:${service.webhookPort}/webhooks/argocd`, { method: 'POST', headers: { authorization: `Bearer ${ARGO_WEBHOOK_TOKEN}`, 'content-type': 'application/json' }, body });
+    expect(res.status).to.equal(202);
+    try {
+      await eventually(async () => expect(metricValue(await metricsText(service), 'gitops_notifications_failed_total{tool="argocd"}')).to.equal(1), 20_000, 100);
+      expect(sandbox.kube.requestCount(seenRevisions) - readsBefore, 'one read of the seen revisions per attempt').to.equal(4);
+    } finally {
+      sandbox.kube.clearFaults();
+    }
     expect(sequences('shop')).to.have.length(before);
   });
 });

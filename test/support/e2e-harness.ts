@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -12,18 +12,21 @@ import { ControlPlaneSimulator } from '../../service/sandbox/controlplane/contro
 import { FluxControllerSimulator } from '../../service/sandbox/flux/index.js';
 import { KubeApiSimulator } from '../../service/sandbox/kube/kube-api-simulator.js';
 import { writeSandboxKubeconfig } from '../../service/sandbox/kube/kubeconfig.js';
+import { baseEnv } from '../../service/sandbox/service-process.js';
 import { ConfigMapDeliveryStore } from '../../service/state/configmap-delivery-store.js';
 import type { OwnedDelivery } from '../../service/state/owned-delivery.js';
 import { eventually } from './eventually.js';
 import { NatsServer } from './nats-server.js';
 import { repoRoot } from './paths.js';
 import { freePort } from './ports.js';
-import { ServiceProcess } from './service-process.js';
+import { SERVICE_LOG_FILE, ServiceProcess } from './service-process.js';
 
 export const E2E_ARGOCD_TOKEN = 'e2e-argocd-token-0f6b3c';
 export const E2E_KEPTN_TOKEN = 'e2e-keptn-api-token-9d2a71';
 export const E2E_ARGOCD_WEBHOOK_TOKEN = 'e2e-argocd-webhook-token-77f1';
 export const E2E_FLUX_HMAC_KEY = 'e2e-flux-hmac-key-2c90';
+/** The kubeconfig's bearer token: a credential like any other, so the secret scan looks for it. */
+export const E2E_KUBE_TOKEN = 'e2e-kube-token-5d08f3a1c4b7';
 
 export interface E2eSandboxOptions {
   /** Start a nats-server and let the control plane follow it (default true). */
@@ -83,7 +86,7 @@ export class E2eSandbox {
     await this.kube.start();
     this.flux = new FluxControllerSimulator(this.kube, { delayMs: options.fluxDelayMs ?? 60 });
     await this.argocd.start({ tokens: [E2E_ARGOCD_TOKEN], stepMs: options.argoStepMs ?? 30 });
-    this.kubeconfig = writeSandboxKubeconfig({ server: this.kube.url, path: join(this.dir, 'kubeconfig'), namespace: 'keptn' });
+    this.kubeconfig = writeSandboxKubeconfig({ server: this.kube.url, path: join(this.dir, 'kubeconfig'), namespace: 'keptn', token: E2E_KUBE_TOKEN });
   }
 
   get natsUrl(): string {
@@ -216,10 +219,10 @@ export interface CliResult {
   stderr: string;
 }
 
-/** `node dist/service/cli/main.js <args>` with these environment variables only. */
+/** `node dist/service/cli/main.js <args>` with these environment variables only; its output goes to the secret scan too. */
 export function runCli(args: string[], env: Record<string, string>, timeoutMs = 30_000): Promise<CliResult> {
   const bin = join(repoRoot, 'dist', 'service', 'cli', 'main.js');
-  const child = spawn(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [bin, ...args], { env: { ...baseEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
@@ -231,6 +234,7 @@ export function runCli(args: string[], env: Record<string, string>, timeoutMs = 
     }, timeoutMs);
     child.once('exit', (code) => {
       clearTimeout(timer);
+      appendFileSync(SERVICE_LOG_FILE, stdout + stderr);
       resolve({ code, stdout, stderr });
     });
   });

@@ -9,6 +9,8 @@ export interface SandboxKubeconfigOptions {
   /** Where to write it; default a new temporary directory. */
   path?: string;
   namespace?: string;
+  /** The bearer token of its user; default `sandbox`. */
+  token?: string;
 }
 
 /**
@@ -21,7 +23,7 @@ export function writeSandboxKubeconfig(options: SandboxKubeconfigOptions): strin
     apiVersion: 'v1',
     kind: 'Config',
     clusters: [{ name: 'sandbox', cluster: { server: options.server, 'insecure-skip-tls-verify': true } }],
-    users: [{ name: 'sandbox', user: { token: 'sandbox' } }],
+    users: [{ name: 'sandbox', user: { token: options.token ?? 'sandbox' } }],
     contexts: [{ name: 'sandbox', context: { cluster: 'sandbox', user: 'sandbox', namespace: options.namespace ?? 'default' } }],
     'current-context': 'sandbox',
   };
