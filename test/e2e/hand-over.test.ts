@@ -105,7 +105,7 @@ describe('e2e: a delivery outlives the replica that followed it', function () {
     // NATS goes away: the holder decides the delivery but cannot send the .finished.
     await sandbox.nats!.stop();
     sandbox.flux.markReady('podinfo');
-    await eventually(() => expect(holder.proc.output).to.include('flux reconcile decided'), 20_000);
+    await eventually(() => expect(holder.proc.output).to.include('flux reconcile decided'), 45_000, 100);
     await holder.proc.stop('SIGKILL');
     await sandbox.nats!.restart();
     const finished = await expectAnsweredOnce(trigger, token);
