@@ -66,6 +66,8 @@ export class ArgoCdSimulator {
 
   async start(options: ArgoCdSimulatorStartOptions = {}): Promise<this> {
     this.options = options;
+    // Compiling the CRD schema takes seconds on a busy machine: now, not inside a client's first request.
+    if (options.validate !== false) validateApplication({});
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((err) => sendError(res, err instanceof ApiFailure ? err : new ApiFailure(13, String(err))));
     });
