@@ -46,7 +46,7 @@ export type { Subscription, SubscriptionFilter } from './uniform/subscription.js
 export { EventLoop, LoopRejectReason, SHUTDOWN_MESSAGE } from './loop/event-loop.js';
 export type { EventLoopOptions } from './loop/event-loop.js';
 export { DEFER_FINISHED, ANY_TASK } from './loop/task-handler.js';
-export type { TaskHandler, TaskContext, TaskResult, DeferFinished } from './loop/task-handler.js';
+export type { TaskHandler, TaskContext, TaskResult, TaskClaim, DeferFinished } from './loop/task-handler.js';
 
 // Health and metrics.
 export { HealthServer, listenError } from './health/health-server.js';

@@ -5,10 +5,8 @@ import type { ServiceEnv } from './config/env.js';
 import { loadTargetsFile } from './config/targets-loader.js';
 import { deriveSubscriptions, NO_RULES_WARNING } from './config/subscriptions.js';
 import { ArgoCdDeployer } from './deployers/argocd/index.js';
-import { MemoryDeliveryStore } from './deployers/delivery-store.js';
 import { FluxDeployer } from './deployers/flux/index.js';
 import { DeliveryAdopter } from './delivery/delivery-adopter.js';
-import type { DeliveryJournal } from './delivery/delivery-journal.js';
 import { ConfigMapDeliveryStore } from './state/configmap-delivery-store.js';
 import { ReplicaLease } from './state/replica-lease.js';
 import { LeaderElection } from './state/leader-election.js';
@@ -56,11 +54,10 @@ export async function startGitopsService(options: GitopsServiceOptions): Promise
   const identity = env.podName;
   const state = kube
     ? {
-        store: new ConfigMapDeliveryStore({ kube, namespace: env.namespace, integrationName: env.integrationName, owner: identity, logger }),
+        store: new ConfigMapDeliveryStore({ kube, namespace: env.namespace, integrationName: env.integrationName, owner: identity, logger, metrics }),
         replicas: new ReplicaLease({ kube, namespace: env.namespace, integrationName: env.integrationName, podName: identity, ...leaseTiming(env.replicaLeaseSeconds), logger }),
       }
     : undefined;
-  const journal: DeliveryJournal = state?.store ?? new MemoryDeliveryStore();
   const flux = kube ? new FluxDeployer({ kube, logger, metrics }) : undefined;
   const argocd = initial.instances.size > 0 ? new ArgoCdDeployer({ instances: initial.instances, logger, metrics }) : undefined;
   const deployers: ToolDeployers = {
@@ -77,7 +74,7 @@ export async function startGitopsService(options: GitopsServiceOptions): Promise
   };
   // Remote mode with a cluster: only the holder of the poller Lease polls the Keptn API.
   let poller: PollerLeadership | undefined;
-  const handler = new DeliveryHandler({ getConfig, deployers, logger, metrics, journal, owner: identity, durableJournal: Boolean(state) });
+  const handler = new DeliveryHandler({ getConfig, deployers, logger, metrics, store: state?.store, owner: identity, durableStore: Boolean(state) });
 
   const integration = new KeptnIntegration({
     name: env.integrationName,

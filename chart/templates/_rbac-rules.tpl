@@ -21,7 +21,7 @@ stripped), so a review or a test can compare them with the code.
 {{- define "keptn-gitops-service.rules.state" }}
 - apiGroups: [""]
   resources: ["configmaps"]
-  verbs: ["get", "list", "create", "update", "delete"]
+  verbs: ["get", "list", "create", "update", "patch", "delete"]
 - apiGroups: ["coordination.k8s.io"]
   resources: ["leases"]
   verbs: ["get", "list", "create", "update", "delete"]

@@ -12,11 +12,16 @@ import { BoundedSet } from './bounded-set.js';
 import { Semaphore } from './semaphore.js';
 import { ANY_TASK, DEFER_FINISHED, type TaskContext, type TaskHandler, type TaskResult } from './task-handler.js';
 
+/** How a delivery opens: its `.started` on the way, or silence because another instance answers it. */
+type Opening = { started: Promise<void>; failed?: Error } | 'taken';
+
 /** Why the loop dropped a message without answering (beside the parser's reasons). */
 export const LoopRejectReason = {
   MissingScope: 'missing-scope',
   MissingContext: 'missing-field',
   Duplicate: 'duplicate',
+  /** Another instance (or an earlier run of this one) answers the trigger: its durable claim exists. */
+  Taken: 'taken',
 } as const;
 export type LoopRejectReason = (typeof LoopRejectReason)[keyof typeof LoopRejectReason];
 
@@ -52,7 +57,7 @@ interface Delivery {
 
 /**
  * Owns the Keptn protocol for task triggers, like the go-sdk's control plane: parse, match the
- * subscription, dedupe, `.started` at intake, the handler under a concurrency bound, `.finished`
+ * subscription, dedupe, the handler's durable claim, then `.started`, the handler under a concurrency bound, `.finished`
  * on every path. Handlers return data or throw; they never publish.
  */
 export class EventLoop {
@@ -92,7 +97,7 @@ export class EventLoop {
   finishAdopted(parent: ParentEvent, work: (ctx: TaskContext) => Promise<TaskResult>): Promise<void> {
     this.seen.add(parent.id);
     const task = parseTaskEventType(parent.type)?.task ?? parent.type;
-    return this.run(parent, task, (ctx) => work(ctx), Promise.resolve(), () => {});
+    return this.run(parent, task, (ctx) => work(ctx), async () => ({ started: Promise.resolve() }));
   }
 
   /**
@@ -137,14 +142,38 @@ export class EventLoop {
     }
     log.info('accepted a task trigger', { task: target.task, project: event.data.project, stage: event.data.stage, service: event.data.service });
     const parent: ParentEvent = { type: event.type, id: event.id, shkeptncontext: event.shkeptncontext, gitcommitid: event.gitcommitid, data: event.data };
+    void this.run(parent, target.task, (ctx) => target.handler.handle(event, ctx), () => this.open(event, parent, target.handler, message, log));
+  }
+
+  /**
+   * Claims the trigger (for a handler that claims) and only then sends `.started`; acknowledges the
+   * message once both are done, or at once when another instance answers it.
+   */
+  private async open(event: KeptnEvent, parent: ParentEvent, handler: TaskHandler, message: IncomingMessage, log: Logger): Promise<Opening> {
+    let failed: Error | undefined;
+    if (handler.claim) {
+      try {
+        if ((await handler.claim(event, this.shutdown.signal)) === 'taken') {
+          this.options.metrics?.rejected.inc({ reason: LoopRejectReason.Taken });
+          log.info('another instance answers this trigger (its claim exists); sending nothing', { reason: LoopRejectReason.Taken });
+          void message.ack?.();
+          return 'taken';
+        }
+      } catch (err) {
+        if (this.shutdown.signal.aborted) {
+          log.warn('shut down before the trigger was claimed; left unanswered for redelivery');
+          return 'taken';
+        }
+        failed = err instanceof Error ? err : new Error(String(err));
+        log.error('could not claim the trigger; answering it as errored', { error: failed.message });
+      }
+    }
     const started = this.options.sink.publish(createStartedEvent(parent, this.options.name));
-    let markRecorded = () => {};
-    const recorded = target.handler.recordsTasks ? new Promise<void>((resolve) => (markRecorded = resolve)) : Promise.resolve();
-    Promise.all([started, recorded]).then(
+    started.then(
       () => message.ack?.(),
       (err: Error) => log.error('could not send .started', { error: err.message }),
     );
-    void this.run(parent, target.task, (ctx) => target.handler.handle(event, ctx), started, markRecorded);
+    return { started, failed };
   }
 
   /** The handler for a task trigger that should be answered, or undefined (with the why logged). */
@@ -177,26 +206,30 @@ export class EventLoop {
     return match ? (match.id ?? '') : null;
   }
 
-  /** `recorded`: the task will be finished even if this process dies (the trigger may be acknowledged). */
-  private run(parent: ParentEvent, task: string, work: (ctx: TaskContext) => Promise<TaskResult>, started: Promise<void>, recorded: () => void): Promise<void> {
+  private run(parent: ParentEvent, task: string, work: (ctx: TaskContext) => Promise<TaskResult>, open: () => Promise<Opening>): Promise<void> {
     const controller = new AbortController();
     const onShutdown = () => controller.abort(this.shutdown.signal.reason);
     this.shutdown.signal.addEventListener('abort', onShutdown, { once: true });
     const logger = this.options.logger.child({ shkeptncontext: parent.shkeptncontext, triggeredid: parent.id, task });
     const delivery: Delivery = { controller, settled: false, parent, task, logger, done: Promise.resolve() };
     this.deliveries.add(delivery);
-    delivery.done = this.execute(delivery, work, started, recorded).finally(() => {
+    delivery.done = this.execute(delivery, work, open).finally(() => {
       this.shutdown.signal.removeEventListener('abort', onShutdown);
       this.deliveries.delete(delivery);
-      recorded();
     });
     return delivery.done;
   }
 
-  private async execute(delivery: Delivery, work: (ctx: TaskContext) => Promise<TaskResult>, started: Promise<void>, recorded: () => void): Promise<void> {
+  private async execute(delivery: Delivery, work: (ctx: TaskContext) => Promise<TaskResult>, open: () => Promise<Opening>): Promise<void> {
     const { metrics } = this.options;
+    const opening = await open();
+    if (opening === 'taken') {
+      delivery.settled = true;
+      return;
+    }
+    const { started, failed } = opening;
     const callbacks: (() => Promise<void> | void)[] = [];
-    const ctx: TaskContext = { signal: delivery.controller.signal, logger: delivery.logger, afterFinished: (cb) => void callbacks.push(cb), recorded };
+    const ctx: TaskContext = { signal: delivery.controller.signal, logger: delivery.logger, afterFinished: (cb) => void callbacks.push(cb) };
     // Let the `.started` of every trigger in this batch reach the socket before any handler's
     // synchronous start-up work runs: under a burst, intake must not queue behind deployments.
     await new Promise<void>((resolve) => setImmediate(resolve));
@@ -205,6 +238,7 @@ export class EventLoop {
     const timer = metrics?.handlerDuration.startTimer({ task: delivery.task });
     let result: TaskResult;
     try {
+      if (failed) throw failed;
       result = await work(ctx);
     } catch (err) {
       result = { status: KeptnStatus.Errored, result: KeptnResult.Fail, message: (err as Error)?.message ?? String(err) };

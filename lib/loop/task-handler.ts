@@ -10,28 +10,26 @@ export interface TaskContext {
   signal: AbortSignal;
   /** A child logger carrying the event's shkeptncontext. */
   logger: Logger;
-  /** Runs after the `.finished` was flushed (e.g. to clear a durable marker). */
+  /** Runs after the `.finished` was flushed (e.g. to record that it was sent). */
   afterFinished(callback: () => Promise<void> | void): void;
-  /**
-   * The task is now recorded where another instance will find and finish it, should this process
-   * die. For a handler that `recordsTasks`, a source that redelivers unacknowledged triggers
-   * (JetStream) gets the trigger's acknowledgement only now.
-   */
-  recorded(): void;
 }
 
 /** The handler's data goes into `.finished` over the trigger's common data; a throw becomes errored/fail. */
 export type TaskResult = Record<string, unknown> | void | DeferFinished;
 
+/** `ours`: this instance answers the trigger. `taken`: another instance (or an earlier run) does. */
+export type TaskClaim = 'ours' | 'taken';
+
 export interface TaskHandler {
   handle(event: KeptnEvent, ctx: TaskContext): Promise<TaskResult>;
   /**
-   * The handler records each task durably and calls `ctx.recorded()` then. Until it does (or the
-   * `.finished` is sent), the trigger stays unacknowledged, so a crash between `.started` and the
-   * record gets the trigger delivered again rather than lost. Without it, triggers are
-   * acknowledged once their `.started` is sent.
+   * Decides, durably and before anything is sent, whether this instance answers the trigger (e.g.
+   * by creating its record if absent). For `taken` the loop sends nothing at all, so a redelivered
+   * or replayed trigger never gets a second `.started`. The trigger is acknowledged (JetStream) only
+   * once the claim is decided and, for `ours`, the `.started` is flushed. A claim that throws is
+   * answered with `.started` and an errored `.finished` carrying its message.
    */
-  readonly recordsTasks?: boolean;
+  claim?(event: KeptnEvent, signal: AbortSignal): Promise<TaskClaim>;
 }
 
 /** Task names a handler is registered for; `*` catches every task. */

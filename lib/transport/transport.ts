@@ -9,8 +9,8 @@ export interface IncomingMessage {
   /** Set when the source already knows the subscription (HTTP polling per subscription). */
   subscriptionId?: string;
   /**
-   * Present for sources that need an acknowledgement (JetStream); the loop calls it once `.started`
-   * is flushed and, for handlers that record tasks, the task is recorded (or finished).
+   * Present for sources that need an acknowledgement (JetStream); the loop calls it once the
+   * handler's claim is decided and, when this instance answers, its `.started` is flushed.
    */
   ack?: () => Promise<void> | void;
 }

@@ -1,21 +1,19 @@
 import type { EventLoop, Logger } from '../../lib/index.js';
 import type { GitopsConfig, ResolvedTarget } from '../config/gitops-config.js';
 import { resolveTarget } from '../config/resolve-target.js';
-import type { DeliveryRecord } from '../deployers/deployer.js';
 import { adoptOrphanedDeliveries } from '../state/adopt-orphans.js';
-import type { OwnedDeliveryStore } from '../state/configmap-delivery-store.js';
+import { targetKey, type DeliveryRecord, type DeliveryStore } from '../state/delivery-record.js';
 import type { ReplicaLease } from '../state/replica-lease.js';
 import type { DeliveryHandler } from './delivery-handler.js';
-import { journalTarget, type JournalEntry } from './delivery-journal.js';
 
 export interface DeliveryAdopterOptions {
-  store: OwnedDeliveryStore;
+  store: DeliveryStore;
   replicas: ReplicaLease;
   handler: DeliveryHandler;
   loop: () => EventLoop | undefined;
   getConfig: () => GitopsConfig;
   /** The Flux token of a delivery, read from the marker on its object (undefined: never patched). */
-  fluxToken: (entry: JournalEntry, target: ResolvedTarget) => Promise<string | undefined>;
+  fluxToken: (entry: DeliveryRecord, target: ResolvedTarget) => Promise<string | undefined>;
   logger: Logger;
   /** How often the records of dead replicas are looked for; default 15 s. */
   intervalMs?: number;
@@ -52,7 +50,7 @@ export class DeliveryAdopter {
 
   private async adoptAll(includeOwn: boolean): Promise<void> {
     const { store, replicas, logger } = this.options;
-    const entries = (await adoptOrphanedDeliveries({ store, replicas, logger, includeOwn })) as JournalEntry[];
+    const entries = await adoptOrphanedDeliveries({ store, replicas, logger, includeOwn });
     for (const entry of entries) {
       if (this.adopted.has(entry.triggeredid)) continue;
       this.adopted.add(entry.triggeredid);
@@ -62,7 +60,7 @@ export class DeliveryAdopter {
     }
   }
 
-  private async resume(entry: JournalEntry): Promise<void> {
+  private async resume(entry: DeliveryRecord): Promise<void> {
     const { handler, logger } = this.options;
     const loop = this.options.loop();
     if (!loop) return;
@@ -79,7 +77,7 @@ export class DeliveryAdopter {
     } catch (err) {
       // It can never be resumed: answer it as errored and drop the record, rather than leave the sequence waiting.
       await loop.finishAdopted(parent, async (ctx) => {
-        ctx.afterFinished(() => this.options.store.remove(entry.triggeredid));
+        ctx.afterFinished(() => this.options.store.finish(entry));
         throw err;
       });
       return;
@@ -91,10 +89,11 @@ export class DeliveryAdopter {
   }
 
   /** The target the delivery started with; else what the current file resolves for its scope. */
-  private targetOf(entry: JournalEntry): ResolvedTarget {
+  private targetOf(entry: DeliveryRecord): ResolvedTarget {
     if (entry.resolved) return entry.resolved;
     const current = resolveTarget(this.options.getConfig(), entry);
-    if (current && journalTarget(current) === entry.target) return current;
+    if (current && (entry.target === undefined || targetKey(current) === entry.target)) return current;
+    if (entry.target === undefined) throw new Error(`no target matches ${entry.project}/${entry.stage}/${entry.service}`);
     throw new Error(`cannot resume ${entry.target}: the record has no target and the targets file no longer maps ${entry.project}/${entry.stage}/${entry.service} to it`);
   }
 }

@@ -1,62 +1,83 @@
-import { DEFER_FINISHED, parseTaskEventType, type KeptnEvent, type Logger, type TaskContext, type TaskHandler, type TaskResult } from '../../lib/index.js';
+import { randomUUID } from 'node:crypto';
+import { DEFER_FINISHED, parseTaskEventType, type KeptnEvent, type TaskClaim, type TaskContext, type TaskHandler, type TaskResult } from '../../lib/index.js';
 import type { GitopsConfig, ResolvedTarget, Scope } from '../config/gitops-config.js';
 import { describeScope, resolveTarget } from '../config/resolve-target.js';
-import { DeployError, type DeliveryRecord, type DeployRequest } from '../deployers/deployer.js';
+import { DeployError, type DeployRequest } from '../deployers/deployer.js';
 import type { ServiceMetrics } from '../metrics.js';
+import { DELIVERY_PHASES, targetKey, type DeliveryRecord, type DeliveryStore } from '../state/delivery-record.js';
+import { MemoryDeliveryStore } from '../state/memory-delivery-store.js';
 import { deploymentStrategy, finishedFromError, finishedFromResult } from './finished-data.js';
 import { requestedRevision } from './requested-revision.js';
 import { ActiveDeliveries } from './active-deliveries.js';
-import { journalTarget, type DeliveryJournal } from './delivery-journal.js';
 import { deployerFor, MISSING_DEPLOYER_HINT, type ToolDeployers } from './tool-deployers.js';
 
 export interface DeliveryHandlerOptions {
   /** The current targets file; read once per delivery, so a running delivery keeps its target. */
   getConfig: () => GitopsConfig;
   deployers: ToolDeployers;
-  logger: Logger;
+  logger: TaskContext['logger'];
   metrics?: ServiceMetrics;
   /** Targets being delivered now (for GitOps notifications); default a private tracker. */
   active?: ActiveDeliveries;
-  /** Durable records of running deliveries, for adoption after a crash. */
-  journal?: DeliveryJournal;
-  /** This replica's identity, the owner of its journal entries. */
+  /** The delivery records; default in memory (one replica, nothing survives a restart). */
+  store?: DeliveryStore;
+  /** This replica's identity, the owner of the records it creates. */
   owner?: string;
-  /** The journal survives this process (a cluster store), so a shutdown may hand deliveries over. */
-  durableJournal?: boolean;
+  /** The store survives this process (a cluster store), so a shutdown may hand deliveries over. */
+  durableStore?: boolean;
   now?: () => number;
 }
 
+/** How long claiming a trigger that matches no target may be retried. */
+const UNMATCHED_CLAIM_MS = 60_000;
+
 /**
- * Handles `<task>.triggered` for the deployment tasks: resolve the target, let its deployer deploy
- * and follow, and turn what happened into the `.finished` data of the README's outcome table.
- * It never publishes: the SDK's event loop sends `.started` and `.finished`.
+ * Handles `<task>.triggered` for the deployment tasks: claim the trigger by creating its record
+ * (before the SDK sends `.started`), resolve the target, let its deployer deploy and follow, turn
+ * what happened into the `.finished` data of the README's outcome table, and record once the
+ * `.finished` is sent. It never publishes: the SDK's event loop sends `.started` and `.finished`.
  */
 export class DeliveryHandler implements TaskHandler {
   private readonly now: () => number;
   readonly active: ActiveDeliveries;
+  readonly store: DeliveryStore;
+  /** Records this replica created, from its claim to its handling. */
+  private readonly claimed = new Map<string, DeliveryRecord>();
 
   constructor(private readonly options: DeliveryHandlerOptions) {
     this.now = options.now ?? Date.now;
     this.active = options.active ?? new ActiveDeliveries();
+    this.store = options.store ?? new MemoryDeliveryStore(this.now);
   }
 
-  /** With a cluster journal, a trigger is acknowledged (JetStream) only once its record is saved. */
-  get recordsTasks(): boolean {
-    return this.options.durableJournal === true;
+  /**
+   * Creates the trigger's record if it has none: the one replica whose create succeeds answers;
+   * for every other (and for a redelivery or replay, even after the delivery finished) the record
+   * exists and the trigger is `taken`. Retried until the target's timeout.
+   */
+  async claim(event: KeptnEvent, signal: AbortSignal): Promise<TaskClaim> {
+    const target = resolveTarget(this.options.getConfig(), scopeOf(event));
+    const record = deliveryRecord(event, target, this.now(), this.options.owner);
+    const created = await this.store.create(record, { deadline: target ? record.deadline : this.now() + UNMATCHED_CLAIM_MS, signal });
+    if (!created) return 'taken';
+    this.claimed.set(event.id, record);
+    return 'ours';
   }
 
   async handle(event: KeptnEvent, ctx: TaskContext): Promise<TaskResult> {
-    const scope = scopeOf(event);
-    const config = this.options.getConfig();
-    const target = resolveTarget(config, scope);
+    const record = this.claimed.get(event.id) ?? deliveryRecord(event, resolveTarget(this.options.getConfig(), scopeOf(event)), this.now(), this.options.owner);
+    this.claimed.delete(event.id);
+    const target = record.resolved;
     if (!target) {
+      ctx.afterFinished(() => this.store.finish(record));
+      const config = this.options.getConfig();
       return {
         status: 'errored',
         result: 'fail',
-        message: `no target in ${config.file} matches ${describeScope(scope)}: add a rule for it, or narrow this integration's subscription in the Bridge`,
+        message: `no target in ${config.file} matches ${describeScope(scopeOf(event))}: add a rule for it, or narrow this integration's subscription in the Bridge`,
       };
     }
-    return this.run(target, deliveryRecord(event, target, this.now()), event.data, ctx, 'new');
+    return this.run(target, record, event.data, ctx, 'deploy');
   }
 
   /** Finishes a delivery another instance started (its durable record), without triggering again. */
@@ -64,46 +85,34 @@ export class DeliveryHandler implements TaskHandler {
     return this.run(target, record, { project: record.project, stage: record.stage, service: record.service }, ctx, 'resume');
   }
 
-  /** Triggers a delivery again whose durable record shows the tool was never triggered (crash in between). */
+  /** Triggers a delivery whose durable record shows the tool was never triggered (a crash in between). */
   async redeliver(target: ResolvedTarget, record: DeliveryRecord, ctx: TaskContext): Promise<TaskResult> {
-    return this.run(target, record, { project: record.project, stage: record.stage, service: record.service }, ctx, 'redeliver');
+    return this.run(target, record, { project: record.project, stage: record.stage, service: record.service }, ctx, 'deploy');
   }
 
-  private async run(
-    target: ResolvedTarget,
-    delivery: DeliveryRecord,
-    data: Record<string, unknown>,
-    ctx: TaskContext,
-    mode: 'new' | 'redeliver' | 'resume',
-  ): Promise<TaskResult> {
+  private async run(target: ResolvedTarget, delivery: DeliveryRecord, data: Record<string, unknown>, ctx: TaskContext, mode: 'deploy' | 'resume'): Promise<TaskResult> {
     const deployer = deployerFor(this.options.deployers, target);
-    if (!deployer) return finishedFromError(new Error(`cannot deliver through ${target.tool}: ${MISSING_DEPLOYER_HINT[target.tool]}`));
+    const settle = async (request?: DeployRequest) => {
+      // The tombstone first: were the tool's marker cleared first and this write lost, a restart would deliver again.
+      await this.store.finish(delivery);
+      if (request) await deployer?.settle(request);
+    };
+    if (!deployer) {
+      ctx.afterFinished(() => settle());
+      return finishedFromError(new Error(`cannot deliver through ${target.tool}: ${MISSING_DEPLOYER_HINT[target.tool]}`));
+    }
 
     const request: DeployRequest = { target, delivery, signal: ctx.signal };
     const task = parseTaskEventType(delivery.type)?.task ?? 'deliver';
     const started = this.now();
     const release = this.active.add(target);
-    const settle = async () => {
-      await deployer.settle(request);
-      await this.options.journal?.remove(delivery.triggeredid);
-    };
     let finished: TaskResult;
-    // Whether a record of this delivery is in the journal (a resumed one has one already).
-    let recorded = mode === 'resume';
     try {
-      if (mode !== 'resume') {
-        if (!(await this.journal(target, delivery, mode === 'new'))) {
-          ctx.logger.warn('this trigger already has a delivery record (JetStream delivered it again after a crash): the replica of that record sends the .finished');
-          return DEFER_FINISHED;
-        }
-        recorded = true;
-        ctx.recorded();
-      }
       const result = await (mode === 'resume' ? deployer.resume(request) : deployer.deploy(request));
       this.count(target, 'succeeded', result.result, started);
       finished = finishedFromResult(result, target, deploymentStrategy(data, task));
     } catch (err) {
-      if (ctx.signal.aborted && this.options.durableJournal) {
+      if (ctx.signal.aborted && this.options.durableStore) {
         // Shutting down: the durable record stays, and the instance that adopts it sends the `.finished`.
         ctx.logger.info('delivery handed over: the service is shutting down', { target: target.tool, triggeredid: delivery.triggeredid });
         return DEFER_FINISHED;
@@ -118,42 +127,29 @@ export class DeliveryHandler implements TaskHandler {
     } finally {
       release();
     }
-    if (recorded && (await this.takenOver(delivery.triggeredid, ctx))) return DEFER_FINISHED;
-    ctx.afterFinished(settle);
+    if (await this.takenOver(delivery.triggeredid, ctx)) return DEFER_FINISHED;
+    ctx.afterFinished(() => settle(request));
     return finished;
   }
 
   /**
    * Whether another replica has taken the delivery over: this one was cut off from the API for
-   * longer than its Lease, and its record was adopted (or already finished and removed). That
-   * replica sends the `.finished`; one from here too would make two. When the record cannot be
-   * read, this replica answers: a missing `.finished` would hang the sequence.
+   * longer than its Lease, and its record was adopted. That replica sends the `.finished`; one from
+   * here too would make two. When the record cannot be read, this replica answers: a missing
+   * `.finished` would hang the sequence.
    */
   private async takenOver(triggeredid: string, ctx: TaskContext): Promise<boolean> {
-    const { journal, owner } = this.options;
-    if (!journal?.ownerOf || owner === undefined) return false;
+    const { owner } = this.options;
+    if (!this.options.durableStore || owner === undefined) return false;
     let current: string | undefined | null;
     try {
-      current = await journal.ownerOf(triggeredid);
+      current = await this.store.ownerOf(triggeredid);
     } catch (err) {
       ctx.logger.warn('cannot re-read the delivery record before answering; answering anyway', { error: (err as Error).message });
       return false;
     }
     if (current === owner) return false;
     ctx.logger.warn('another replica took this delivery over while this one could not renew its lease; that replica sends the .finished', { owner: current ?? 'none (record removed)' });
-    return true;
-  }
-
-  /**
-   * Recorded before the tool is triggered; a failure here fails the delivery rather than risk an
-   * orphan. A new trigger's record must not exist yet (false when it does).
-   */
-  private async journal(target: ResolvedTarget, delivery: DeliveryRecord, isNew: boolean): Promise<boolean> {
-    const { journal, owner } = this.options;
-    if (!journal) return true;
-    const entry = { ...delivery, target: journalTarget(target), tool: target.tool, owner, resolved: target };
-    if (isNew && journal.add) return journal.add(entry);
-    await journal.save(entry);
     return true;
   }
 
@@ -168,7 +164,7 @@ function scopeOf(event: KeptnEvent): Scope {
   return { project, stage, service };
 }
 
-function deliveryRecord(event: KeptnEvent, target: ResolvedTarget, now: number): DeliveryRecord {
+function deliveryRecord(event: KeptnEvent, target: ResolvedTarget | undefined, now: number, owner: string | undefined): DeliveryRecord {
   const record: DeliveryRecord = {
     ...scopeOf(event),
     type: event.type,
@@ -176,8 +172,12 @@ function deliveryRecord(event: KeptnEvent, target: ResolvedTarget, now: number):
     triggeredid: event.id,
     labels: { ...(event.data.labels ?? {}) },
     startedAt: new Date(now).toISOString(),
-    deadline: now + target.timeoutMs,
+    deadline: now + (target?.timeoutMs ?? UNMATCHED_CLAIM_MS),
+    phase: DELIVERY_PHASES.started,
+    claim: randomUUID(),
   };
+  if (target) Object.assign(record, { target: targetKey(target), tool: target.tool, resolved: target });
+  if (owner !== undefined) record.owner = owner;
   if (event.gitcommitid) record.gitcommitid = event.gitcommitid;
   const revision = requestedRevision(event.data);
   if (revision) record.requestedRevision = revision;

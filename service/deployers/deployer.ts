@@ -1,27 +1,5 @@
-import type { ResolvedTarget, Scope } from '../config/gitops-config.js';
-
-/**
- * What a deployer needs to know about the Keptn task it serves. It is also the durable record of a
- * delivery (the Flux marker annotation, the Argo CD record ConfigMap): everything needed to build
- * the `.finished` without the original event, so another instance can finish it after a restart.
- */
-export interface DeliveryRecord extends Scope {
-  /** Type of the `.triggered` event, e.g. `sh.keptn.event.deliver.triggered`. */
-  type: string;
-  shkeptncontext: string;
-  /** Id of the `.triggered` event; the `.finished` carries it as `triggeredid`. */
-  triggeredid: string;
-  labels: Record<string, string>;
-  gitcommitid?: string;
-  /** Revision requested through `data.gitops.revision` (only when scoped to this stage). */
-  requestedRevision?: string;
-  /** Reconcile token (Flux `requestedAt`) or sync marker, set by the deployer. */
-  token?: string;
-  /** ISO time the delivery started. */
-  startedAt: string;
-  /** Wall-clock deadline (epoch ms) after which the delivery is a timeout. */
-  deadline: number;
-}
+import type { ResolvedTarget } from '../config/gitops-config.js';
+import type { DeliveryRecord } from '../state/delivery-record.js';
 
 export interface DeployRequest<T extends ResolvedTarget = ResolvedTarget> {
   target: T;

@@ -33,7 +33,8 @@ export interface CallOptions {
 }
 
 /**
- * The custom-object calls the deployers need (get, list, merge-patch, watch), with request
+ * The Kubernetes calls of the deployers and the state stores (get, list, create, replace, merge-patch,
+ * delete, watch), with request
  * counting and retries of transient failures with capped exponential backoff until a deadline.
  */
 export class KubeClient {
@@ -67,6 +68,20 @@ export class KubeClient {
   /** RFC 7386 merge patch (`null` deletes a key). */
   patchMerge<T>(ref: ResourceRef, namespace: string, name: string, patch: unknown, options: CallOptions = {}): Promise<T> {
     return this.call({ verb: 'patch', resource: resourceName(ref), namespace, name }, options, (o) => this.api.patchMerge<T>(ref, namespace, name, patch, o));
+  }
+
+  /** Creates `body`; 409 (it exists) is thrown, never retried. */
+  create<T>(ref: ResourceRef, namespace: string, body: unknown, options: CallOptions = {}): Promise<T> {
+    return this.call({ verb: 'create', resource: resourceName(ref), namespace }, options, (o) => this.api.create<T>(ref, namespace, body, o));
+  }
+
+  /** PUT of `body`: 409 when its resourceVersion is no longer current. */
+  replace<T>(ref: ResourceRef, namespace: string, name: string, body: unknown, options: CallOptions = {}): Promise<T> {
+    return this.call({ verb: 'update', resource: resourceName(ref), namespace, name }, options, (o) => this.api.replace<T>(ref, namespace, name, body, o));
+  }
+
+  delete(ref: ResourceRef, namespace: string, name: string, options: CallOptions = {}): Promise<void> {
+    return this.call({ verb: 'delete', resource: resourceName(ref), namespace, name }, options, (o) => this.api.delete(ref, namespace, name, o));
   }
 
   /** One watch connection (see KubeApi.watch), counted as a request. */

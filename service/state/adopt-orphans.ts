@@ -1,28 +1,35 @@
 import type { Logger } from '../../lib/index.js';
-import type { OwnedDeliveryStore } from './configmap-delivery-store.js';
-import type { OwnedDelivery } from './owned-delivery.js';
+import { DELIVERY_PHASES, isExpiredTombstone, type DeliveryRecord, type DeliveryStore } from './delivery-record.js';
 import type { ReplicaLease } from './replica-lease.js';
 
 export interface AdoptOrphansOptions {
-  store: OwnedDeliveryStore;
+  store: DeliveryStore;
   replicas: Pick<ReplicaLease, 'identity' | 'liveReplicas'>;
   logger: Logger;
   /** Also return this replica's own records: at start-up they belong to the previous run of this pod. */
   includeOwn?: boolean;
   signal?: AbortSignal;
+  /** Epoch ms now, for the age of tombstones; default Date.now. */
+  now?: number;
 }
 
 /**
- * Claims the delivery records whose owner is no live replica (or that have no owner) for this
- * replica and returns them, owner set, for the deployers to resume. The new owner is written
- * before anything is resumed, so two replicas adopting at once never both follow one delivery.
+ * Claims the unfinished delivery records whose owner is no live replica (or that have no owner)
+ * for this replica and returns them, owner set, for the deployers to resume. The new owner is
+ * written before anything is resumed, so two replicas adopting at once never both follow one
+ * delivery. Tombstones (finished deliveries) are never adopted; expired ones are deleted here.
  */
-export async function adoptOrphanedDeliveries(options: AdoptOrphansOptions): Promise<OwnedDelivery[]> {
+export async function adoptOrphanedDeliveries(options: AdoptOrphansOptions): Promise<DeliveryRecord[]> {
   const { store, replicas, logger, signal } = options;
   const live = await replicas.liveReplicas(signal);
-  const adopted: OwnedDelivery[] = [];
+  const now = options.now ?? Date.now();
+  const adopted: DeliveryRecord[] = [];
   for (const record of await store.list()) {
     signal?.throwIfAborted();
+    if (record.phase === DELIVERY_PHASES.finished) {
+      if (isExpiredTombstone(record, now)) await collect(store, record, logger);
+      continue;
+    }
     if (record.owner === replicas.identity) {
       if (options.includeOwn) adopted.push(record);
       continue;
@@ -34,4 +41,13 @@ export async function adoptOrphanedDeliveries(options: AdoptOrphansOptions): Pro
     }
   }
   return adopted;
+}
+
+/** Deletes an expired tombstone; one that cannot be deleted now is tried again on the next scan. */
+async function collect(store: DeliveryStore, record: DeliveryRecord, logger: Logger): Promise<void> {
+  try {
+    await store.remove(record.triggeredid);
+  } catch (err) {
+    logger.warn('cannot delete an expired delivery tombstone; will retry', { triggeredid: record.triggeredid, error: (err as Error).message });
+  }
 }

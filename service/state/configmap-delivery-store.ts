@@ -1,9 +1,11 @@
 import type { Logger } from '../../lib/index.js';
-import type { DeliveryStore } from '../deployers/delivery-store.js';
 import { CONFIGMAPS, type KubeApi } from '../kube/kube-api.js';
+import { KubeClient, type CallOptions } from '../kube/kube-client.js';
 import type { ConfigMap } from '../kube/objects.js';
-import { getOrUndefined, isConflict, isNotFound } from './kube-request.js';
-import { decodeDelivery, encodeDelivery, type OwnedDelivery } from './owned-delivery.js';
+import type { ServiceMetrics } from '../metrics.js';
+import type { BackoffOptions } from '../util/backoff.js';
+import { isConflict, isNotFound } from './kube-request.js';
+import { DELIVERY_PHASES, decodeDelivery, encodeDelivery, type DeliveryRecord, type DeliveryStore } from './delivery-record.js';
 import { objectName } from './object-name.js';
 import { DELIVERY_LABEL, labelSelector, stateLabels } from './state-labels.js';
 
@@ -13,46 +15,41 @@ export interface ConfigMapDeliveryStoreOptions {
   namespace: string;
   /** INTEGRATION_NAME; records are `<integrationName>-delivery-<triggeredid>`. */
   integrationName: string;
-  /** This replica's identity, written as the owner of records saved without one. */
+  /** This replica's identity, written as the owner of records created without one. */
   owner?: string;
   logger: Logger;
-  /** Attempts of a save that keeps meeting 409 from concurrent writers; default 5. */
-  maxAttempts?: number;
-}
-
-/** A DeliveryStore whose records name the replica that follows them, and can change hands. */
-export interface OwnedDeliveryStore extends DeliveryStore {
-  save(record: OwnedDelivery): Promise<void>;
-  list(): Promise<OwnedDelivery[]>;
-  /**
-   * Makes `newOwner` the owner if the owner is still `expectedOwner` (`undefined`: no owner), with
-   * optimistic concurrency: of two replicas claiming the same record, exactly one gets true.
-   */
-  claim(triggeredid: string, newOwner: string, expectedOwner: string | undefined): Promise<boolean>;
-  ownerOf(triggeredid: string): Promise<string | undefined | null>;
+  metrics?: ServiceMetrics;
+  retry?: Partial<BackoffOptions>;
+  /** How long a read, claim or delete is retried; default 30 s. */
+  callTimeoutMs?: number;
+  /** How long recording a sent `.finished` is retried; default 10 min. */
+  finishTimeoutMs?: number;
 }
 
 const RECORD_KEY = 'record';
 
 /**
- * Durable delivery records, one ConfigMap each, labelled so that a restarted or surviving replica
- * lists them with one selector. Data key `record` holds the record as JSON.
+ * Delivery records, one ConfigMap each, labelled so that any replica lists them with one selector.
+ * Data key `record` holds the record as JSON. Every call goes through the Kubernetes client's retry
+ * loop: transient faults are retried until the call's deadline.
  */
-export class ConfigMapDeliveryStore implements OwnedDeliveryStore {
-  private readonly api: KubeApi;
+export class ConfigMapDeliveryStore implements DeliveryStore {
+  private readonly client: KubeClient;
   private readonly namespace: string;
   private readonly integrationName: string;
   private readonly owner?: string;
   private readonly logger: Logger;
-  private readonly maxAttempts: number;
+  private readonly callTimeoutMs: number;
+  private readonly finishTimeoutMs: number;
 
   constructor(options: ConfigMapDeliveryStoreOptions) {
-    this.api = options.kube;
+    this.client = new KubeClient({ kube: options.kube, logger: options.logger, metrics: options.metrics, tool: 'kube', retry: options.retry });
     this.namespace = options.namespace;
     this.integrationName = options.integrationName;
     this.owner = options.owner;
     this.logger = options.logger;
-    this.maxAttempts = options.maxAttempts ?? 5;
+    this.callTimeoutMs = options.callTimeoutMs ?? 30_000;
+    this.finishTimeoutMs = options.finishTimeoutMs ?? 10 * 60_000;
   }
 
   /** The ConfigMap that holds the record of `triggeredid`. */
@@ -60,49 +57,49 @@ export class ConfigMapDeliveryStore implements OwnedDeliveryStore {
     return objectName(`${this.integrationName}-delivery`, triggeredid);
   }
 
-  /** Creates or overwrites the record; without an owner it keeps the stored one, else this replica. */
-  async save(record: OwnedDelivery): Promise<void> {
-    const name = this.configMapName(record.triggeredid);
-    for (let attempt = 1; ; attempt++) {
-      const current = await this.read(name);
-      const owner = record.owner ?? (current && this.decode(current)?.owner) ?? this.owner;
-      const body = this.configMap(name, { ...record, ...(owner === undefined ? {} : { owner }) }, current);
-      try {
-        if (current) await this.api.replace(CONFIGMAPS, this.namespace, name, body);
-        else await this.api.create(CONFIGMAPS, this.namespace, body);
-        return;
-      } catch (err) {
-        if (!(isConflict(err) || (isNotFound(err) && current)) || attempt >= this.maxAttempts) throw err;
-      }
-    }
-  }
-
-  /** Creates the record; false when the trigger has one already. One request, where `save` needs two. */
-  async add(record: OwnedDelivery): Promise<boolean> {
+  /**
+   * One create. A 409 means the trigger has a record; when this create was retried after a lost
+   * response, that record may be our own: its `claim` id tells.
+   */
+  async create(record: DeliveryRecord, options: { deadline?: number; signal?: AbortSignal } = {}): Promise<boolean> {
     const name = this.configMapName(record.triggeredid);
     const owner = record.owner ?? this.owner;
+    const body = this.configMap(name, { ...record, ...(owner === undefined ? {} : { owner }) }, undefined);
+    const call = { deadline: options.deadline ?? this.deadline(), signal: options.signal };
     try {
-      await this.api.create(CONFIGMAPS, this.namespace, this.configMap(name, { ...record, ...(owner === undefined ? {} : { owner }) }, undefined));
+      await this.client.create(CONFIGMAPS, this.namespace, body, call);
       return true;
     } catch (err) {
-      if (isConflict(err)) return false;
-      throw err;
+      if (!isConflict(err)) throw err;
+    }
+    if (record.claim === undefined) return false;
+    const current = await this.read(name, call);
+    return current !== undefined && this.decode(current)?.claim === record.claim;
+  }
+
+  /** One merge patch of the record's text; repeated as often as it takes, since a lost one would let the trigger be answered again. */
+  async finish(record: DeliveryRecord): Promise<void> {
+    const name = this.configMapName(record.triggeredid);
+    const finished: DeliveryRecord = { ...record, phase: DELIVERY_PHASES.finished, finishedAt: new Date().toISOString() };
+    try {
+      await this.client.patchMerge(CONFIGMAPS, this.namespace, name, { data: { [RECORD_KEY]: encodeDelivery(finished) } }, { deadline: Date.now() + this.finishTimeoutMs, retryOnConflict: true });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
     }
   }
 
   async remove(triggeredid: string): Promise<void> {
-    const name = this.configMapName(triggeredid);
     try {
-      await this.api.delete(CONFIGMAPS, this.namespace, name);
+      await this.client.delete(CONFIGMAPS, this.namespace, this.configMapName(triggeredid), { deadline: this.deadline() });
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
   }
 
   /** Every record of this integration; one that cannot be read is logged and left out. */
-  async list(): Promise<OwnedDelivery[]> {
-    const list = await this.api.list<ConfigMap>(CONFIGMAPS, this.namespace, { labelSelector: labelSelector(this.labels()) });
-    const records: OwnedDelivery[] = [];
+  async list(): Promise<DeliveryRecord[]> {
+    const list = await this.client.list<ConfigMap>(CONFIGMAPS, this.namespace, { labelSelector: labelSelector(this.labels()), deadline: this.deadline() });
+    const records: DeliveryRecord[] = [];
     for (const cm of list.items) {
       const record = this.decode(cm);
       if (record) records.push(record);
@@ -111,18 +108,18 @@ export class ConfigMapDeliveryStore implements OwnedDeliveryStore {
   }
 
   async ownerOf(triggeredid: string): Promise<string | undefined | null> {
-    const current = await this.read(this.configMapName(triggeredid));
+    const current = await this.read(this.configMapName(triggeredid), { deadline: this.deadline() });
     return current ? (this.decode(current)?.owner ?? undefined) : null;
   }
 
   async claim(triggeredid: string, newOwner: string, expectedOwner: string | undefined): Promise<boolean> {
     const name = this.configMapName(triggeredid);
-    const current = await this.read(name);
+    const current = await this.read(name, { deadline: this.deadline() });
     const record = current && this.decode(current);
     if (!current || !record || record.owner !== expectedOwner) return false;
     const body = this.configMap(name, { ...record, owner: newOwner }, current);
     try {
-      await this.api.replace(CONFIGMAPS, this.namespace, name, body);
+      await this.client.replace(CONFIGMAPS, this.namespace, name, body, { deadline: this.deadline() });
       return true;
     } catch (err) {
       if (isConflict(err) || isNotFound(err)) return false;
@@ -130,11 +127,20 @@ export class ConfigMapDeliveryStore implements OwnedDeliveryStore {
     }
   }
 
-  private read(name: string): Promise<ConfigMap | undefined> {
-    return getOrUndefined<ConfigMap>(this.api, CONFIGMAPS, this.namespace, name);
+  private deadline(): number {
+    return Date.now() + this.callTimeoutMs;
   }
 
-  private decode(cm: ConfigMap): OwnedDelivery | undefined {
+  private async read(name: string, call: CallOptions): Promise<ConfigMap | undefined> {
+    try {
+      return await this.client.get<ConfigMap>(CONFIGMAPS, this.namespace, name, call);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  private decode(cm: ConfigMap): DeliveryRecord | undefined {
     const decoded = decodeDelivery(cm.data?.[RECORD_KEY]);
     if (typeof decoded === 'string') {
       this.logger.warn('ignoring an unreadable delivery record', { configMap: `${this.namespace}/${cm.metadata?.name}`, problem: decoded });
@@ -144,7 +150,7 @@ export class ConfigMapDeliveryStore implements OwnedDeliveryStore {
   }
 
   /** `current`'s metadata (with its resourceVersion, so a concurrent write gets 409) and the record. */
-  private configMap(name: string, record: OwnedDelivery, current: ConfigMap | undefined): ConfigMap {
+  private configMap(name: string, record: DeliveryRecord, current: ConfigMap | undefined): ConfigMap {
     return {
       apiVersion: 'v1',
       kind: 'ConfigMap',

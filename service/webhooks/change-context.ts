@@ -2,7 +2,7 @@ import type { Logger } from '../../lib/index.js';
 import type { GitopsConfig, ResolvedTarget, Scope } from '../config/gitops-config.js';
 import { targetId } from '../deployers/flux/flux-resources.js';
 import type { ServiceMetrics } from '../metrics.js';
-import type { DeliveryTool } from '../state/owned-delivery.js';
+import type { DeliveryTool } from '../state/delivery-record.js';
 import type { FluxObjectRef, FluxSourceLookup } from './flux-sources.js';
 import { seenKey, type SeenRevisionStore } from './seen-revisions.js';
 import type { ChangeDetails } from './sequence-trigger.js';

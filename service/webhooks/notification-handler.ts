@@ -3,7 +3,7 @@ import { retryWithBackoff, type Logger } from '../../lib/index.js';
 import type { GitopsConfig } from '../config/gitops-config.js';
 import { describeScope } from '../config/resolve-target.js';
 import type { ServiceMetrics } from '../metrics.js';
-import type { DeliveryTool } from '../state/owned-delivery.js';
+import type { DeliveryTool } from '../state/delivery-record.js';
 import type { BackoffOptions } from '../util/backoff.js';
 import { decideArgoNotification } from './argocd-decision.js';
 import { changeKey, type ChangeContext, type ChangeTarget, type Outcome } from './change-context.js';

@@ -20,7 +20,7 @@ function fluxTarget(kind: 'Kustomization' | 'HelmRelease', name: string, extra: 
 }
 
 function delivery(triggeredid: string) {
-  return { project: 'p', stage: 's', service: 'v', type: 'sh.keptn.event.deliver.triggered', shkeptncontext: 'c', triggeredid, labels: {}, startedAt: new Date().toISOString(), deadline: Date.now() + 20_000 };
+  return { project: 'p', stage: 's', service: 'v', type: 'sh.keptn.event.deliver.triggered', shkeptncontext: 'c', triggeredid, labels: {}, startedAt: new Date().toISOString(), deadline: Date.now() + 20_000, phase: 'started' as const };
 }
 
 /** `verb group/resource`, the way the simulator logs requests; API groups of the same family share verbs. */
@@ -59,7 +59,8 @@ describe('chart RBAC against the code', function () {
 
     // Durable state: delivery journal, replica and poller Leases.
     const store = new ConfigMapDeliveryStore({ ...common, owner: 'a' });
-    await store.save({ ...delivery('t3'), target: 'Kustomization/flux-system/app', tool: 'flux' });
+    await store.create({ ...delivery('t3'), target: 'Kustomization/flux-system/app', tool: 'flux' });
+    await store.finish(delivery('t3'));
     await store.list();
     await store.claim('t3', 'b', 'a');
     await store.remove('t3');

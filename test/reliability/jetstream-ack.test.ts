@@ -46,13 +46,14 @@ describe('JetStream: a trigger is acknowledged once its delivery is recorded', f
     expect((await sandbox.finished(trigger, 20_000)).data).to.include({ status: 'succeeded', result: 'pass' });
   });
 
-  it('leaves the trigger unacknowledged, for redelivery, when the service dies after .started and before the record', async () => {
-    // The record's ConfigMap create is never answered: the service is stuck between .started and the record.
+  it('sends nothing and leaves the trigger unacknowledged, for redelivery, when the service dies while creating its record', async () => {
+    // The record's ConfigMap create is never answered: the service is stuck before its .started.
     sandbox.kube.failNext({ status: 'timeout', match: { verb: 'create', resource: 'configmaps' } });
     const trigger = sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'podinfo' });
     await sandbox.publish(trigger);
-    await eventually(() => expect(sandbox.answers(trigger).started).to.have.length(1));
     await eventually(() => expect(sandbox.kube.requestCount({ verb: 'create', resource: 'configmaps' })).to.equal(1));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(sandbox.answers(trigger).started, 'no .started before the record exists').to.have.length(0);
     await service.proc.stop('SIGKILL');
     expect(await pending(), 'unacknowledged: JetStream delivers it again after the ack wait').to.equal(1);
     expect(sandbox.kube.requestCount({ verb: 'patch', resource: 'kustomizations' }), 'Flux was never asked to reconcile').to.equal(0);
@@ -62,9 +63,10 @@ describe('JetStream: a trigger is acknowledged once its delivery is recorded', f
     const trigger = sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'podinfo' });
     await sandbox.saveDeliveryRecord(trigger, 'replica-a');
     await sandbox.publish(trigger);
-    await eventually(() => expect(service.proc.output).to.include('already has a delivery record'));
+    await eventually(() => expect(service.proc.output).to.include('another instance answers this trigger'));
     await eventually(async () => expect(await pending()).to.equal(0));
     await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(sandbox.answers(trigger).started, 'no second .started from the redelivery').to.have.length(0);
     expect(sandbox.answers(trigger).finished, 'no .finished from the redelivery').to.have.length(0);
     expect(sandbox.kube.requestCount({ verb: 'patch', resource: 'kustomizations' }), 'Flux not asked to reconcile again').to.equal(0);
   });

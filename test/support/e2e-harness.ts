@@ -14,7 +14,7 @@ import { KubeApiSimulator } from '../../service/sandbox/kube/kube-api-simulator.
 import { writeSandboxKubeconfig } from '../../service/sandbox/kube/kubeconfig.js';
 import { baseEnv } from '../../service/sandbox/service-process.js';
 import { ConfigMapDeliveryStore } from '../../service/state/configmap-delivery-store.js';
-import type { OwnedDelivery } from '../../service/state/owned-delivery.js';
+import type { DeliveryRecord } from '../../service/state/delivery-record.js';
 import { eventually } from './eventually.js';
 import { NatsServer } from './nats-server.js';
 import { repoRoot } from './paths.js';
@@ -139,9 +139,10 @@ export class E2eSandbox {
     return event;
   }
 
-  async publish(event: KeptnEvent): Promise<void> {
+  /** Publishes the events back to back, then waits until the server has them all. */
+  async publish(...events: KeptnEvent[]): Promise<void> {
     if (!this.nc) throw new Error('this sandbox has no NATS server');
-    this.nc.publish(event.type, encodeKeptnEvent(event));
+    for (const event of events) this.nc.publish(event.type, encodeKeptnEvent(event));
     await this.nc.flush();
   }
 
@@ -170,9 +171,9 @@ export class E2eSandbox {
   }
 
   /** Writes the delivery record of a Flux trigger as the replica `owner` does before it patches the object. */
-  saveDeliveryRecord(trigger: KeptnEvent, owner: string, target = 'Kustomization/flux-system/podinfo'): Promise<void> {
+  async saveDeliveryRecord(trigger: KeptnEvent, owner: string, target = 'Kustomization/flux-system/podinfo'): Promise<void> {
     const { project = '', stage = '', service = '' } = trigger.data;
-    const record: OwnedDelivery = {
+    const record: DeliveryRecord = {
       project,
       stage,
       service,
@@ -185,12 +186,13 @@ export class E2eSandbox {
       target,
       tool: 'flux',
       owner,
+      phase: 'started',
     };
-    return this.withDeliveryStore((store) => store.save(record));
+    await this.withDeliveryStore((store) => store.create(record));
   }
 
   /** The service's delivery records in the cluster. */
-  deliveryRecords(): Promise<OwnedDelivery[]> {
+  deliveryRecords(): Promise<DeliveryRecord[]> {
     return this.withDeliveryStore((store) => store.list());
   }
 

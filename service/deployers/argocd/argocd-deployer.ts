@@ -1,7 +1,8 @@
 import type { ArgoInstance, ResolvedArgoTarget } from '../../config/gitops-config.js';
 import type { ServiceMetrics } from '../../metrics.js';
 import type { Logger } from '../../../lib/index.js';
-import { DeployError, type DeliveryRecord, type Deployer, type DeployRequest, type DeployResult } from '../deployer.js';
+import type { DeliveryRecord } from '../../state/delivery-record.js';
+import { DeployError, type Deployer, type DeployRequest, type DeployResult } from '../deployer.js';
 import { revisionMatches } from '../revision.js';
 import { INFO_NAMES, OPERATION_PHASES, applicationTarget, initiatorOf, isOurOperation } from './application.js';
 import { ArgoCdClient, type AppScope } from './argocd-client.js';

@@ -1,4 +1,4 @@
-import type { DeliveryRecord } from '../deployer.js';
+import type { DeliveryRecord } from '../../state/delivery-record.js';
 import type { KubeClient } from '../../kube/kube-client.js';
 import { ANNOTATIONS, FLUX_RESOURCES, targetId, type FluxObject, type FluxResourceKind } from './flux-resources.js';
 

@@ -32,31 +32,40 @@ describe('JetStreamSource', () => {
     await eventually(async () => (await jsm.consumers.info('keptn', info.name)).num_ack_pending === 0);
   });
 
-  it('keeps the trigger of a handler that records tasks unacknowledged (to be redelivered after a crash) until it is recorded', async () => {
-    let record = () => {};
-    let finish = () => {};
+  it('keeps the trigger of a handler that claims unacknowledged (to be redelivered after a crash), and sends nothing, until the claim is decided', async () => {
+    let decide = () => {};
     const handler: TaskHandler = {
-      recordsTasks: true,
-      async handle(_event, ctx) {
-        await new Promise<void>((resolve) => (record = () => (ctx.recorded(), resolve())));
-        await new Promise<void>((resolve) => (finish = resolve));
-        return {};
-      },
+      claim: () => new Promise((resolve) => (decide = () => resolve('ours'))),
+      handle: async () => ({}),
     };
     const integration = h.integration({ mode: { kind: 'nats', servers: h.nats.url, shipyardController: h.sim.url, jetstream: 'auto', reconnectTimeWaitMs: 50 } });
     await integration.handle('deliver', handler).start();
     const trigger = taskTrigger('deliver');
     await h.publish(trigger);
-    await eventually(() => expect(h.kinds(trigger.id)).to.deep.equal(['started']));
     const jsm = await jetstreamManager(h.nc);
     const consumer = JetStreamSource.durableName('gitops-service', 'sh.keptn.event.deliver.triggered');
     const pending = async () => (await jsm.consumers.info('keptn', consumer)).num_ack_pending;
+    await eventually(async () => expect(await pending()).to.equal(1));
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(await pending(), 'unacknowledged after .started').to.equal(1);
-    record();
-    await eventually(async () => expect(await pending()).to.equal(0));
-    finish();
+    expect(h.kinds(trigger.id), 'no .started before the claim').to.deep.equal([]);
+    expect(await pending(), 'unacknowledged while claiming').to.equal(1);
+    decide();
     await eventually(() => expect(h.kinds(trigger.id)).to.deep.equal(['started', 'finished']));
+    await eventually(async () => expect(await pending()).to.equal(0));
+  });
+
+  it('acknowledges a trigger another instance has claimed, and sends nothing for it', async () => {
+    const handler: TaskHandler = { claim: async () => 'taken', handle: async () => ({}) };
+    const integration = h.integration({ mode: { kind: 'nats', servers: h.nats.url, shipyardController: h.sim.url, jetstream: 'auto', reconnectTimeWaitMs: 50 } });
+    await integration.handle('deliver', handler).start();
+    const trigger = taskTrigger('deliver');
+    await h.publish(trigger);
+    const jsm = await jetstreamManager(h.nc);
+    const consumer = JetStreamSource.durableName('gitops-service', 'sh.keptn.event.deliver.triggered');
+    await eventually(async () => expect((await jsm.consumers.info('keptn', consumer)).num_ack_pending).to.equal(0));
+    await eventually(async () => expect((await jsm.consumers.info('keptn', consumer)).delivered.consumer_seq).to.equal(1));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(h.kinds(trigger.id)).to.deep.equal([]);
   });
 
   it('acknowledges the trigger of any other handler once its .started is sent', async () => {

@@ -92,6 +92,7 @@ export function deliverRequest(h: Harness, application: string, options: Request
       triggeredid,
       labels: {},
       requestedRevision,
+      phase: 'started',
       startedAt: new Date().toISOString(),
       deadline: Date.now() + timeoutMs,
     },

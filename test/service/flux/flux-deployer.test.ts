@@ -3,7 +3,8 @@ import { expect } from 'chai';
 import { Registry } from 'prom-client';
 import { silentLogger } from '../../../lib/log.js';
 import type { ResolvedFluxTarget } from '../../../service/config/gitops-config.js';
-import type { DeliveryRecord, DeployRequest } from '../../../service/deployers/deployer.js';
+import type { DeployRequest } from '../../../service/deployers/deployer.js';
+import type { DeliveryRecord } from '../../../service/state/delivery-record.js';
 import { DeployError } from '../../../service/deployers/deployer.js';
 import { FluxDeployer } from '../../../service/deployers/flux/flux-deployer.js';
 import { ANNOTATIONS } from '../../../service/deployers/flux/flux-resources.js';
@@ -24,7 +25,7 @@ function target(kind: 'Kustomization' | 'HelmRelease', name: string, namespace: 
 function delivery(extra: Partial<DeliveryRecord> = {}, timeoutMs = 4000): DeliveryRecord {
   return {
     project: 'sockshop', stage: 'dev', service: 'carts', type: 'sh.keptn.event.deliver.triggered', shkeptncontext: 'ctx-1', triggeredid: 'tid-1', labels: {},
-    startedAt: new Date().toISOString(), deadline: Date.now() + timeoutMs, ...extra,
+    startedAt: new Date().toISOString(), deadline: Date.now() + timeoutMs, phase: 'started', ...extra,
   };
 }
 

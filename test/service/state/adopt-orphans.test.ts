@@ -24,8 +24,8 @@ describe('adopting the deliveries of a dead replica', () => {
     const b = replica('pod-b');
     const c = replica('pod-c');
     await Promise.all([a.lease.start(crashed.signal), b.lease.start(), c.lease.start()]);
-    await a.store.save(deliveryRecord('of-a'));
-    await b.store.save(deliveryRecord('of-b'));
+    await a.store.create(deliveryRecord('of-a'));
+    await b.store.create(deliveryRecord('of-b'));
     expect(await c.adopt()).to.deep.equal([]);
     crashed.abort();
     await eventually(async () => !(await c.lease.isAlive('pod-a')), 4000);
@@ -38,7 +38,7 @@ describe('adopting the deliveries of a dead replica', () => {
     const a = replica('pod-a');
     await a.lease.start();
     const ids = Array.from({ length: 8 }, (_, i) => `orphan-${i}`);
-    for (const id of ids) await a.store.save(deliveryRecord(id));
+    for (const id of ids) await a.store.create(deliveryRecord(id));
     await a.lease.stop();
     const survivors = [replica('pod-b'), replica('pod-c'), replica('pod-d')];
     await Promise.all(survivors.map((s) => s.lease.start()));
@@ -51,8 +51,8 @@ describe('adopting the deliveries of a dead replica', () => {
   it('adopts records without an owner and, at start-up, returns its own', async () => {
     const b = replica('pod-b');
     await b.lease.start();
-    await new ConfigMapDeliveryStore({ kube: ctx.kube.api, namespace: NAMESPACE, integrationName: INTEGRATION, logger: silentLogger }).save(deliveryRecord('ownerless'));
-    await b.store.save(deliveryRecord('own'));
+    await new ConfigMapDeliveryStore({ kube: ctx.kube.api, namespace: NAMESPACE, integrationName: INTEGRATION, logger: silentLogger }).create(deliveryRecord('ownerless'));
+    await b.store.create(deliveryRecord('own'));
     expect((await b.adopt()).map((r) => r.triggeredid)).to.deep.equal(['ownerless']);
     expect((await b.adopt(true)).map((r) => r.triggeredid).sort()).to.deep.equal(['own', 'ownerless']);
   });

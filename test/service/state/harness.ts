@@ -1,10 +1,10 @@
 import { startKubeSandbox, type KubeSandbox } from '../../support/kube.js';
-import type { OwnedDelivery } from '../../../service/state/owned-delivery.js';
+import type { DeliveryRecord } from '../../../service/state/delivery-record.js';
 
 export const NAMESPACE = 'keptn';
 export const INTEGRATION = 'gitops-service';
 
-export function deliveryRecord(triggeredid: string, extra: Partial<OwnedDelivery> = {}): OwnedDelivery {
+export function deliveryRecord(triggeredid: string, extra: Partial<DeliveryRecord> = {}): DeliveryRecord {
   return {
     type: 'sh.keptn.event.deliver.triggered',
     shkeptncontext: 'a3e5f16d-8888-4720-82c7-6995062905c1',
@@ -18,6 +18,7 @@ export function deliveryRecord(triggeredid: string, extra: Partial<OwnedDelivery
     target: 'Application/argocd/carts-dev',
     tool: 'argocd',
     token: 'sync-1',
+    phase: 'started',
     ...extra,
   };
 }

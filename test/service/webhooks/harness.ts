@@ -3,7 +3,7 @@ import { Registry } from 'prom-client';
 import type { GitopsConfig } from '../../../service/config/gitops-config.js';
 import { parseTargetsFile } from '../../../service/config/targets-loader.js';
 import { createServiceMetrics, type ServiceMetrics } from '../../../service/metrics.js';
-import type { DeliveryTool } from '../../../service/state/owned-delivery.js';
+import type { DeliveryTool } from '../../../service/state/delivery-record.js';
 import { StaticFluxSourceLookup, type FluxSourceLookup } from '../../../service/webhooks/flux-sources.js';
 import { NotificationHandler, type NotificationHandlerOptions } from '../../../service/webhooks/notification-handler.js';
 import { MemorySeenRevisions, type SeenRevisionStore } from '../../../service/webhooks/seen-revisions.js';
