@@ -59,17 +59,21 @@ export async function startGitopsService(options: GitopsServiceOptions): Promise
       }
     : undefined;
   const flux = kube ? new FluxDeployer({ kube, logger, metrics }) : undefined;
-  const argocd = initial.instances.size > 0 ? new ArgoCdDeployer({ instances: initial.instances, logger, metrics }) : undefined;
+  const argocd = new ArgoCdDeployer({ instances: () => watcher.current.instances, logger, metrics });
+  const argocdTool: ToolDeployers['argocd'] = {
+    deploy: (r) => argocd.deploy(r),
+    resume: (r) => argocd.resume(r),
+    settle: async () => undefined,
+  };
   const deployers: ToolDeployers = {
     flux: flux && {
       deploy: (r) => flux.deploy(r),
       resume: (r) => flux.resume(r),
       settle: (r) => flux.clearMarker(r.target, { deadline: Date.now() + 30_000 }),
     },
-    argocd: argocd && {
-      deploy: (r) => argocd.deploy(r),
-      resume: (r) => argocd.resume(r),
-      settle: async () => undefined,
+    // Asked per delivery: a reloaded targets file may add the first instance.
+    get argocd() {
+      return watcher.current.instances.size > 0 ? argocdTool : undefined;
     },
   };
   // Remote mode with a cluster: only the holder of the poller Lease polls the Keptn API.

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { REQUESTED_AT, seedGitRepository, seedKustomization } from '../../service/sandbox/flux/index.js';
-import { E2eSandbox, type RunningService } from '../support/e2e-harness.js';
+import { E2E_ARGOCD_TOKEN, E2eSandbox, type RunningService } from '../support/e2e-harness.js';
 import { eventually } from '../support/eventually.js';
 import { ServiceProcess } from '../support/service-process.js';
 
@@ -78,7 +78,7 @@ targets:
 
     before(async () => {
       sandbox.writeTargets(targets('alpha'));
-      service = await sandbox.startService();
+      service = await sandbox.startService({ E2E_ADDED_ARGOCD_TOKEN: E2E_ARGOCD_TOKEN });
     });
 
     after(async () => {
@@ -138,6 +138,25 @@ targets:
       const finished = await sandbox.finished(running);
       expect(finished.data).to.include({ status: 'succeeded', result: 'pass' });
       expect(finished.data.gitops).to.include({ target: 'Kustomization/flux-system/beta' });
+    });
+
+    it('delivers through an Argo CD instance that a reload added, without a restart', async () => {
+      sandbox.argocd.addApplication({ name: 'app-dev', namespace: 'argocd', script: { outcome: 'success' } });
+      const reloads = count('targets file reloaded');
+      sandbox.writeTargets(`argocd:
+  instances:
+    - name: added
+      server: ${sandbox.argocd.url}
+      tokenEnv: E2E_ADDED_ARGOCD_TOKEN
+targets:
+  - match: {project: reload, stage: dev}
+    argocd: {application: "\${service}-\${stage}", instance: added}
+    timeout: 20s
+`);
+      await eventually(() => count('targets file reloaded') > reloads, 10_000);
+      const data = await deliverDev();
+      expect(data, String(data.message)).to.include({ status: 'succeeded', result: 'pass' });
+      expect(data.gitops).to.include({ tool: 'argocd', instance: 'added' });
     });
   });
 });

@@ -13,7 +13,8 @@ import { KeyedQueue } from '../../util/keyed-queue.js';
 import { SYNC_REFUSALS, syncRefusal, toDeployError } from './refusals.js';
 
 export interface ArgoCdDeployerOptions {
-  instances: Map<string, ArgoInstance>;
+  /** The configured instances, asked again for every delivery: a reloaded targets file applies. */
+  instances: () => Map<string, ArgoInstance>;
   logger: Logger;
   metrics?: ServiceMetrics;
   /** Epoch ms now; default Date.now. */
@@ -45,7 +46,7 @@ interface Delivery {
  */
 export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
   private readonly options: ArgoCdDeployerOptions;
-  private readonly clients = new Map<string, ArgoCdClient>();
+  private readonly clients = new Map<string, { instance: ArgoInstance; client: ArgoCdClient }>();
   private readonly queue = new KeyedQueue();
   private readonly followers = new Set<Delivery>();
   private readonly closing = new AbortController();
@@ -58,13 +59,14 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
 
   /** The client of an instance (shared by deliveries; `keptn-gitops check` may use it too). */
   client(instanceName: string): ArgoCdClient {
-    let client = this.clients.get(instanceName);
-    if (client) return client;
-    const instance = this.options.instances.get(instanceName);
+    const instance = this.options.instances().get(instanceName);
     if (!instance) throw new DeployError('invalid', `no Argo CD instance named '${instanceName}' is configured`, `ArgoCdInstance/${instanceName}`);
+    const cached = this.clients.get(instanceName);
+    if (cached && sameInstance(cached.instance, instance)) return cached.client;
+    // A changed instance gets a new client; deliveries still running keep the one they started with.
     const { logger, metrics, retry } = this.options;
-    client = new ArgoCdClient({ instance, logger, metrics, retry, clock: this.clock });
-    this.clients.set(instanceName, client);
+    const client = new ArgoCdClient({ instance, logger, metrics, retry, clock: this.clock });
+    this.clients.set(instanceName, { instance, client });
     return client;
   }
 
@@ -101,7 +103,7 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
   /** Stops following; running deliveries reject. */
   close(): void {
     this.closing.abort(new Error('Argo CD deployer closed'));
-    for (const client of this.clients.values()) void client.close();
+    for (const { client } of this.clients.values()) void client.close();
   }
 
   private async serialised(request: DeployRequest<ResolvedArgoTarget>, work: (delivery: Delivery) => Promise<DeployResult>): Promise<DeployResult> {
@@ -154,8 +156,13 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
       } catch (err) {
         if (syncRefusal(err) !== SYNC_REFUSALS.operationInProgress) throw err;
       }
-      // Another operation (auto-sync, a user) runs: act as the target says.
       const running = await delivery.follower.refresh();
+      if (isOurOperation(running.operation, delivery.request.delivery.triggeredid)) {
+        // Our sync was applied but its answer was lost (a retried 5xx or reset): follow it, never end it.
+        delivery.logger.info('the running Argo CD operation is ours (its info carries this trigger id): following it');
+        return this.followOurs(delivery);
+      }
+      // Another operation (auto-sync, a user) runs: act as the target says.
       const initiator = initiatorOf(running.operation);
       const mode = target.argocd.onRunningOperation;
       if (mode === 'fail') {
@@ -263,6 +270,13 @@ function infosOf(record: DeliveryRecord) {
     { name: INFO_NAMES.context, value: record.shkeptncontext },
     { name: INFO_NAMES.triggeredid, value: record.triggeredid },
   ];
+}
+
+/** Same server, TLS settings and credentials: a reload that rewrote the file without changing the instance keeps its client (and session). */
+function sameInstance(a: ArgoInstance, b: ArgoInstance): boolean {
+  if (a === b) return true;
+  const credentials = (i: ArgoInstance) => (i.auth.kind === 'token' ? [i.auth.token.reveal()] : [i.auth.username.reveal(), i.auth.password.reveal()]);
+  return a.server === b.server && a.caFile === b.caFile && a.insecure === b.insecure && a.auth.kind === b.auth.kind && credentials(a).join('\0') === credentials(b).join('\0');
 }
 
 function decided(verdict: Verdict): Exclude<Verdict, { kind: 'waiting' }> | undefined {

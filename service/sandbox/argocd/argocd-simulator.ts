@@ -50,6 +50,7 @@ export class ArgoCdSimulator {
   private server?: Server;
   private options: ArgoCdSimulatorStartOptions = {};
   private failures: { count: number; status: number } = { count: 0, status: 503 };
+  private lostSyncResponses: { count: number; status: number } = { count: 0, status: 500 };
   private streamDisabled = false;
 
   get url(): string {
@@ -130,6 +131,11 @@ export class ArgoCdSimulator {
     this.failures = { count, status };
   }
 
+  /** The next `count` syncs are applied, but answered `status` (default 500) as if the response was lost on the way. */
+  loseSyncResponses(count = 1, status = 500): void {
+    this.lostSyncResponses = { count, status };
+  }
+
   /** Session tokens issued so far stop being accepted (401), as when they expire. */
   expireSessions(): void {
     for (const session of this.sessions.values()) session.expired = true;
@@ -170,7 +176,12 @@ export class ArgoCdSimulator {
       }
       if (method === 'POST' && appRoute[2] === '/sync') {
         this.count('POST sync');
-        return sendJson(res, 200, this.sync(this.find(name, project, appNamespace), body));
+        const synced = this.sync(this.find(name, project, appNamespace), body);
+        if (this.lostSyncResponses.count > 0) {
+          this.lostSyncResponses.count--;
+          return sendError(res, new ApiFailure(14, 'transport is closing', this.lostSyncResponses.status));
+        }
+        return sendJson(res, 200, synced);
       }
       if (method === 'DELETE' && appRoute[2] === '/operation') {
         this.count('DELETE operation');

@@ -45,7 +45,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const registry = new Registry();
   const metrics = createServiceMetrics(registry);
   const deployer = new ArgoCdDeployer({
-    instances: new Map([[name, instance]]),
+    instances: () => new Map([[name, instance]]),
     logger: silentLogger,
     metrics,
     retry: { baseMs: 5, maxMs: 20 },

@@ -71,7 +71,7 @@ describe('ArgoCdDeployer resilience', () => {
     h.deployer.close();
     await first;
     const { ArgoCdDeployer } = await import('../../../service/deployers/argocd/index.js');
-    const restarted = new ArgoCdDeployer({ instances: new Map([['default', { name: 'default', server: h.sim.url, insecure: false, auth: (h.deployer.client('default').instance.auth) }]]), logger: (await import('../../../lib/log.js')).silentLogger, retry: { baseMs: 5, maxMs: 20 } });
+    const restarted = new ArgoCdDeployer({ instances: () => new Map([['default', { name: 'default', server: h.sim.url, insecure: false, auth: (h.deployer.client('default').instance.auth) }]]), logger: (await import('../../../lib/log.js')).silentLogger, retry: { baseMs: 5, maxMs: 20 } });
     try {
       const resumed = restarted.resume(request);
       await eventually(() => expect(h.sim.requests.get('GET application')).to.equal(1));

@@ -43,6 +43,18 @@ describe('ArgoCdDeployer with an operation already running', () => {
     expect(h.sim.requests.get('POST sync')).to.equal(2);
   });
 
+  for (const mode of ['wait', 'terminate', 'fail'] as const) {
+    it(`follows its own sync, applied but answered 500, instead of treating it as another operation (onRunningOperation: ${mode})`, async () => {
+      h = await startHarness();
+      h.sim.addApplication({ name: 'carts-dev', script: { outcome: 'success', healthyAfterMs: 100 } });
+      h.sim.loseSyncResponses(1, 500);
+      const result = await h.deployer.deploy(deliverRequest(h, 'carts-dev', { requestedRevision: WANTED, onRunningOperation: mode }));
+      expect(result).to.include({ result: 'pass', revision: WANTED });
+      expect(h.sim.syncCount('carts-dev'), 'one sync applied').to.equal(1);
+      expect(h.sim.requests.get('DELETE operation') ?? 0, 'its own operation not terminated').to.equal(0);
+    });
+  }
+
   it('terminates the running operation and then syncs when onRunningOperation is terminate', async () => {
     h = await startHarness();
     h.sim.addApplication({ name: 'carts-dev' });
