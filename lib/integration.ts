@@ -15,6 +15,9 @@ import type { Subscription } from './uniform/subscription.js';
 import { UniformClient } from './uniform/uniform-client.js';
 import { UniformRegistration, type RegistrationMetadata } from './uniform/uniform-registration.js';
 
+/** An outgoing event queued longer than this makes the integration not ready. */
+export const OUTBOX_STALL_LIMIT_MS = 30_000;
+
 /** In-cluster: NATS plus shipyard-controller. */
 export interface NatsMode {
   kind: 'nats';
@@ -111,8 +114,10 @@ export class KeptnIntegration {
     return this.registration?.registered ?? false;
   }
 
+  /** Registered, subscribed, and no answer has been waiting to be published for longer than OUTBOX_STALL_LIMIT_MS. */
   isReady(): boolean {
-    return this.isRegistered() && (this.registration?.hasSubscriptions ?? false) && (this.source?.isSubscribed() ?? false);
+    const stalled = (this.sink?.stalledForMs?.() ?? 0) > OUTBOX_STALL_LIMIT_MS;
+    return this.isRegistered() && (this.registration?.hasSubscriptions ?? false) && (this.source?.isSubscribed() ?? false) && !stalled;
   }
 
   /** What keeps the integration from being registered and ready, for an operator (`/health`, `/ready`). */

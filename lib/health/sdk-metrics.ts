@@ -7,6 +7,7 @@ export interface SdkMetrics {
   handled: Counter<'task' | 'status' | 'result'>;
   handlerDuration: Histogram<'task'>;
   handlersActive: Gauge;
+  unpublishable: Counter<'type'>;
 }
 
 export function createSdkMetrics(registry: Registry): SdkMetrics {
@@ -17,5 +18,6 @@ export function createSdkMetrics(registry: Registry): SdkMetrics {
     handled: new Counter({ name: 'keptn_events_handled_total', help: 'Task triggers answered with .finished', labelNames: ['task', 'status', 'result'], registers }),
     handlerDuration: new Histogram({ name: 'keptn_handler_duration_seconds', help: 'Handler run time', labelNames: ['task'], buckets: [0.01, 0.1, 1, 5, 15, 30, 60, 120, 300, 600, 1800], registers }),
     handlersActive: new Gauge({ name: 'keptn_handlers_active', help: 'Handlers running now', registers }),
+    unpublishable: new Counter({ name: 'keptn_events_unpublishable_total', help: 'Answers the event broker can never accept as they are (over its max_payload), sent reduced instead, by type', labelNames: ['type'], registers }),
   };
 }

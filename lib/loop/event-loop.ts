@@ -5,6 +5,7 @@ import { parseKeptnEvent } from '../events/parse.js';
 import { KeptnResult, KeptnStatus, type KeptnEvent } from '../events/types.js';
 import type { SdkMetrics } from '../health/sdk-metrics.js';
 import type { Logger } from '../log.js';
+import { UnpublishableError } from '../transport/outbox.js';
 import type { EventSink, EventSource, IncomingMessage } from '../transport/transport.js';
 import { matchesFilter, type Subscription } from '../uniform/subscription.js';
 import type { LogEntry } from '../uniform/uniform-client.js';
@@ -168,7 +169,7 @@ export class EventLoop {
         log.error('could not claim the trigger; answering it as errored', { error: failed.message });
       }
     }
-    const started = this.options.sink.publish(createStartedEvent(parent, this.options.name));
+    const started = this.publishAnswer(createStartedEvent(parent, this.options.name), log).then(() => undefined);
     started.then(
       () => message.ack?.(),
       (err: Error) => log.error('could not send .started', { error: err.message }),
@@ -260,17 +261,37 @@ export class EventLoop {
   }
 
   private async sendFinished(delivery: Delivery, data: Record<string, unknown>): Promise<void> {
-    const finished = createFinishedEvent(delivery.parent, this.options.name, data);
-    const { status, result } = finished.data as { status: string; result: string };
+    let finished = createFinishedEvent(delivery.parent, this.options.name, data);
     try {
-      await this.options.sink.publish(finished);
+      finished = await this.publishAnswer(finished, delivery.logger);
     } catch (err) {
+      const { status, result } = finished.data as { status: string; result: string };
       delivery.logger.error('could not send .finished', { error: (err as Error).message, status, result });
       return;
     }
+    const { status, result } = finished.data as { status: string; result: string };
     this.options.metrics?.handled.inc({ task: delivery.task, status, result });
     delivery.logger.info('sent .finished', { status, result });
     if (status === KeptnStatus.Errored) void this.forwardErrorLog(finished, delivery);
+  }
+
+  /**
+   * Publishes an answer; one the broker can never accept as it is (over its max_payload) is sent
+   * reduced instead of blocking the answers behind it: first without the labels copied from the
+   * trigger, then with only the scope (a `.finished` as errored, saying why). Returns what was sent.
+   */
+  private async publishAnswer(event: KeptnEvent, log: Logger): Promise<KeptnEvent> {
+    const forms = [event, withoutLabels(event), minimal(event)];
+    for (let i = 0; ; i++) {
+      try {
+        await this.options.sink.publish(forms[i]!);
+        return forms[i]!;
+      } catch (err) {
+        if (!(err instanceof UnpublishableError) || i === forms.length - 1) throw err;
+        if (i === 0) this.options.metrics?.unpublishable.inc({ type: event.type });
+        log.error('an answer can never be published as it is; sending it reduced', { type: event.type, size: err.size, maxPayload: err.limit, reduction: i === 0 ? 'without labels' : 'scope only' });
+      }
+    }
   }
 
   private async finishHanging(delivery: Delivery): Promise<void> {
@@ -294,6 +315,21 @@ export class EventLoop {
     if (finished.gitcommitid) entry.gitcommitid = finished.gitcommitid;
     await errorLog.log([entry]).catch((err: Error) => delivery.logger.warn('could not forward the error log', { error: err.message }));
   }
+}
+
+function withoutLabels(event: KeptnEvent): KeptnEvent {
+  const { labels: _labels, ...data } = event.data;
+  return { ...event, data };
+}
+
+/** The scope only; a `.finished` becomes errored with a short message saying why. */
+function minimal(event: KeptnEvent): KeptnEvent {
+  const { project, stage, service } = event.data;
+  const data: KeptnEvent['data'] = { project, stage, service };
+  if (event.type.endsWith('.finished')) {
+    Object.assign(data, { status: KeptnStatus.Errored, result: KeptnResult.Fail, message: `the .finished (status ${String(event.data.status)}, result ${String(event.data.result)}) was too large for the event broker; its data was dropped` });
+  }
+  return { ...event, data };
 }
 
 function setSubscriptionId(event: KeptnEvent, subscriptionID: string): void {

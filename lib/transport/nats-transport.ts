@@ -112,6 +112,10 @@ export class NatsTransport implements EventSource, EventSink {
     return this.outbox.publish(event.type, encodeKeptnEvent(event));
   }
 
+  stalledForMs(): number {
+    return this.outbox.stalledForMs();
+  }
+
   /** Waits (up to `deadlineMs`) for queued publishes, then drains and closes the connection. */
   async close(deadlineMs = 5000): Promise<void> {
     this.intakeStopped = true;

@@ -4,6 +4,8 @@ import { abortableSleep } from '../http/backoff.js';
 interface Pending {
   subject: string;
   bytes: Uint8Array;
+  /** When it was queued (epoch ms). */
+  since: number;
   resolve: () => void;
   reject: (err: Error) => void;
 }
@@ -14,10 +16,27 @@ export interface OutboxOptions {
 }
 
 /**
+ * An event the server will never accept as it is (larger than its `max_payload`): retrying cannot
+ * help, so it is rejected at once instead of blocking the events queued behind it.
+ */
+export class UnpublishableError extends Error {
+  constructor(
+    readonly subject: string,
+    readonly size: number,
+    readonly limit: number,
+  ) {
+    super(`${subject} is ${size} bytes, over the NATS server's max_payload of ${limit} bytes`);
+    this.name = 'UnpublishableError';
+  }
+}
+
+/**
  * Publishes in order and resolves each publish only once a PING/PONG round trip after it has
  * succeeded, i.e. the server has the message. nats.js drops its outbound buffer when it re-dials
  * (`resetOutbound`) and rejects pending flushes, so a batch whose flush fails is published again
- * after the reconnect: at-least-once, never lost.
+ * after the reconnect: at-least-once, never lost. Failures are sorted: a lost connection is
+ * transient (retried, in order); an event over the server's `max_payload` never becomes
+ * publishable and is rejected with an UnpublishableError without holding up the rest.
  */
 export class NatsOutbox {
   private readonly queue: Pending[] = [];
@@ -34,10 +53,18 @@ export class NatsOutbox {
 
   publish(subject: string, bytes: Uint8Array): Promise<void> {
     if (this.nc.isClosed()) return Promise.reject(new Error(`cannot publish ${subject}: the NATS connection is closed`));
+    const tooLarge = this.oversize(subject, bytes);
+    if (tooLarge) return Promise.reject(tooLarge);
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ subject, bytes, resolve, reject });
+      this.queue.push({ subject, bytes, since: Date.now(), resolve, reject });
       void this.pump();
     });
+  }
+
+  /** How long the oldest event still queued has waited (0 when none waits). */
+  stalledForMs(now = Date.now()): number {
+    const head = this.queue[0];
+    return head ? now - head.since : 0;
   }
 
   /** Resolves when everything queued so far has been flushed (or `signal` aborts). */
@@ -52,6 +79,11 @@ export class NatsOutbox {
   /** Rejects whatever is still queued (after close). */
   failAll(reason: string): void {
     for (const p of this.queue.splice(0)) p.reject(new Error(`${reason}: ${p.subject} was not published`));
+  }
+
+  private oversize(subject: string, bytes: Uint8Array): UnpublishableError | undefined {
+    const limit = this.nc.info?.max_payload;
+    return limit !== undefined && bytes.length > limit ? new UnpublishableError(subject, bytes.length, limit) : undefined;
   }
 
   private async pump(): Promise<void> {
@@ -82,6 +114,12 @@ export class NatsOutbox {
         await this.nc.flush();
         return true;
       } catch {
+        // A server that reconnects with a smaller max_payload makes queued events unpublishable: reject those, keep the rest.
+        for (const p of batch.filter((q) => this.oversize(q.subject, q.bytes))) {
+          batch.splice(batch.indexOf(p), 1);
+          this.queue.splice(this.queue.indexOf(p), 1);
+          p.reject(this.oversize(p.subject, p.bytes)!);
+        }
         await abortableSleep(this.retryDelayMs);
       }
     }

@@ -31,6 +31,8 @@ export interface EventSource {
 /** Where answers go. `publish` resolves once the event reached the server, never drops it. */
 export interface EventSink {
   publish(event: KeptnEvent): Promise<void>;
+  /** How long the oldest event waiting to be published has waited (0: none waits). */
+  stalledForMs?(): number;
   /** Flushes what is still queued (bounded by `deadlineMs`) and releases the connection. */
   close(deadlineMs?: number): Promise<void>;
 }

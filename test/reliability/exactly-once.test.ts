@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import type { KeptnEvent } from '../../lib/index.js';
+import { encodeKeptnEvent, type KeptnEvent } from '../../lib/index.js';
 import { seedGitRepository, seedKustomization } from '../../service/sandbox/flux/index.js';
 import type { RequestInfo } from '../../service/sandbox/kube/faults.js';
-import { E2eSandbox, type RunningService } from '../support/e2e-harness.js';
+import { E2eSandbox, metricsText, metricValue, type RunningService } from '../support/e2e-harness.js';
 import { eventually } from '../support/eventually.js';
 
 const TARGETS = `targets:
@@ -15,6 +15,8 @@ const TARGETS = `targets:
 `;
 
 const TRIGGERS = 12;
+/** nats-server's default max_payload. */
+const MAX_PAYLOAD = 1024 * 1024;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function seed(sandbox: E2eSandbox): void {
@@ -119,5 +121,41 @@ describe('exactly once through API faults on the delivery record', function () {
     expect(finished.data).to.include({ status: 'succeeded', result: 'pass' });
     expect(sandbox.answers(trigger).started).to.have.length(1);
     expect(sandbox.kube.requestCount({ verb: 'create', resource: 'configmaps' }), 'the create was retried').to.be.at.least(3);
+  });
+});
+
+describe('an answer too large for the NATS server', function () {
+  this.timeout(90_000);
+  let sandbox: E2eSandbox;
+  let service: RunningService;
+
+  beforeEach(async () => {
+    sandbox = await E2eSandbox.start({ fluxDelayMs: 30 });
+    seed(sandbox);
+    service = await sandbox.startService({ NATS_JETSTREAM: 'false', K8S_POD_NAME: 'replica-a' });
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') console.log(service.proc.lines.slice(-30).join('\n'));
+    await sandbox.stop();
+  });
+
+  it('is sent reduced, counted and logged, and never holds up the answers behind it', async () => {
+    // Valid, and just under the server's max_payload (1 MiB): the .finished adds its data and goes over.
+    const big = sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'svc-2' }, { labels: { notes: '' } });
+    big.data.labels = { notes: 'x'.repeat(MAX_PAYLOAD - 150 - encodeKeptnEvent(big).length) };
+    const next = sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'svc-3' });
+    await sandbox.publish(big);
+    await sandbox.publish(next);
+
+    const finished = await sandbox.finished(big, 30_000);
+    expect(finished.data, 'the .finished without the copied labels').to.include({ status: 'succeeded', result: 'pass' });
+    expect(finished.data.labels).to.equal(undefined);
+    expect((await sandbox.finished(next, 30_000)).data).to.include({ status: 'succeeded', result: 'pass' });
+    expect(sandbox.answers(big).started).to.have.length(1);
+    expect(sandbox.answers(big).finished).to.have.length(1);
+    expect(metricValue(await metricsText(service), 'keptn_events_unpublishable_total{type="sh.keptn.event.deliver.finished"}')).to.equal(1);
+    expect(service.proc.output).to.include('an answer can never be published as it is');
+    expect((await fetch(`http://127.0.0.1:${service.healthPort}/ready`)).status).to.equal(200);
   });
 });
