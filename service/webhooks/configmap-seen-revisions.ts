@@ -2,7 +2,7 @@ import { CONFIGMAPS, type KubeApi } from '../kube/kube-api.js';
 import type { ConfigMap } from '../kube/objects.js';
 import { getOrUndefined, isConflict, isNotFound } from '../state/kube-request.js';
 import { MANAGED_BY } from '../state/state-labels.js';
-import { sameRevision, type SeenRevisionStore } from './seen-revisions.js';
+import { RevisionHistory, type SeenRevisionStore } from './seen-revisions.js';
 
 export interface ConfigMapSeenRevisionsOptions {
   kube: KubeApi;
@@ -45,21 +45,25 @@ export class ConfigMapSeenRevisions implements SeenRevisionStore {
 
   async markIfNew(key: string, revision: string): Promise<boolean> {
     return this.update((data) => {
-      if (sameRevision(data[key], revision)) return false;
-      data[key] = revision;
+      const history = RevisionHistory.parse(data[key]);
+      if (RevisionHistory.includes(history, revision)) return false;
+      data[key] = RevisionHistory.format(RevisionHistory.add(history, revision));
       return true;
     });
   }
 
   async has(key: string, revision: string): Promise<boolean> {
     const current = await this.read();
-    return sameRevision(current?.data?.[key], revision);
+    return RevisionHistory.includes(RevisionHistory.parse(current?.data?.[key]), revision);
   }
 
   async forget(key: string, revision: string): Promise<void> {
     await this.update((data) => {
-      if (!sameRevision(data[key], revision)) return false;
-      delete data[key];
+      const history = RevisionHistory.parse(data[key]);
+      if (!RevisionHistory.includes(history, revision)) return false;
+      const left = RevisionHistory.remove(history, revision);
+      if (left.length > 0) data[key] = RevisionHistory.format(left);
+      else delete data[key];
       return true;
     });
   }

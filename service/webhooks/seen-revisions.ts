@@ -2,11 +2,12 @@ import { createHash } from 'node:crypto';
 import { gitSha } from '../deployers/revision.js';
 
 /**
- * Which revision was last seen per target, so that a change starts its sequence once per
- * (target, revision) across repeated notifications and restarts.
+ * The revisions seen per target (a bounded history, newest last), so that a change starts its
+ * sequence once per (target, revision) across repeated notifications, restarts, replays and
+ * notifications that arrive out of order.
  */
 export interface SeenRevisionStore {
-  /** Records `revision` for `key`; true when it differs from what was recorded before. */
+  /** Records `revision` for `key`; true when it is not in the target's history yet. */
   markIfNew(key: string, revision: string): Promise<boolean>;
   has?(key: string, revision: string): Promise<boolean>;
   /** Undoes a `markIfNew` (the sequence could not be started), so a later notification retries. */
@@ -37,21 +38,40 @@ export function seenKey(...parts: string[]): string {
   return `${readable}.${hash}`;
 }
 
+/** Revisions kept per target: enough for any realistic replay, small enough for one ConfigMap. */
+export const SEEN_HISTORY = 20;
+
+/**
+ * A target's history as stored: revisions separated by newlines, newest last (a value written
+ * before histories existed is a history of one).
+ */
+export const RevisionHistory = {
+  parse: (value: string | undefined): string[] => (value ? value.split('\n').filter(Boolean) : []),
+  format: (revisions: string[]): string => revisions.join('\n'),
+  includes: (revisions: string[], revision: string): boolean => revisions.some((r) => sameRevision(r, revision)),
+  /** With `revision` appended, the oldest dropped beyond SEEN_HISTORY. */
+  add: (revisions: string[], revision: string): string[] => [...revisions, revision].slice(-SEEN_HISTORY),
+  remove: (revisions: string[], revision: string): string[] => revisions.filter((r) => !sameRevision(r, revision)),
+};
+
 /** In-memory store: for tests and for running without a cluster (forgets everything on restart). */
 export class MemorySeenRevisions implements SeenRevisionStore {
-  private readonly revisions = new Map<string, string>();
+  private readonly revisions = new Map<string, string[]>();
 
   async markIfNew(key: string, revision: string): Promise<boolean> {
-    if (sameRevision(this.revisions.get(key), revision)) return false;
-    this.revisions.set(key, revision);
+    const history = this.revisions.get(key) ?? [];
+    if (RevisionHistory.includes(history, revision)) return false;
+    this.revisions.set(key, RevisionHistory.add(history, revision));
     return true;
   }
 
   async has(key: string, revision: string): Promise<boolean> {
-    return sameRevision(this.revisions.get(key), revision);
+    return RevisionHistory.includes(this.revisions.get(key) ?? [], revision);
   }
 
   async forget(key: string, revision: string): Promise<void> {
-    if (sameRevision(this.revisions.get(key), revision)) this.revisions.delete(key);
+    const left = RevisionHistory.remove(this.revisions.get(key) ?? [], revision);
+    if (left.length > 0) this.revisions.set(key, left);
+    else this.revisions.delete(key);
   }
 }

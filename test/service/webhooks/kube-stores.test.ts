@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { ConfigMapSeenRevisions } from '../../../service/webhooks/configmap-seen-revisions.js';
+import { SEEN_HISTORY } from '../../../service/webhooks/seen-revisions.js';
 import { KubeFluxSourceLookup } from '../../../service/webhooks/flux-sources.js';
 import { readFixture } from '../../support/paths.js';
 import { startKubeSandbox, sandboxKubeApi, type KubeSandbox } from '../../support/kube.js';
@@ -43,6 +44,21 @@ describe('seen revisions and Flux sources in the cluster', () => {
       await Promise.all(seen.map((s, i) => s.markIfNew(`key-${i}`, `rev-${i}`)));
       const data = (kube.sim.get('ConfigMap', 'keptn', 'gitops-service-seen-revisions') as unknown as { data: Record<string, string> }).data;
       expect(Object.keys(data).sort()).to.deep.equal(['key-0', 'key-1', 'key-2', 'key-3']);
+    });
+
+    it('never reports a revision new again that is in its bounded history: A, B, then A again (a replay, or a late notification)', async () => {
+      const seen = store();
+      const key = 'flux.Kustomization_flux-system_podinfo.abc';
+      const a = `main@sha1:${SHA}`;
+      const b = `main@sha1:${'b'.repeat(40)}`;
+      expect(await seen.markIfNew(key, a)).to.equal(true);
+      expect(await seen.markIfNew(key, b)).to.equal(true);
+      expect(await store().markIfNew(key, a), 'A again, after B').to.equal(false);
+      expect(await store().markIfNew(key, `main/${SHA}`), 'A in the legacy spelling').to.equal(false);
+      for (let i = 0; i < SEEN_HISTORY; i++) await seen.markIfNew(key, `r-${i}`);
+      expect(await seen.markIfNew(key, a), 'dropped once older than the bounded history').to.equal(true);
+      const data = (kube.sim.get('ConfigMap', 'keptn', 'gitops-service-seen-revisions') as unknown as { data: Record<string, string> }).data;
+      expect(data[key]!.split('\n')).to.have.length(SEEN_HISTORY);
     });
 
     it('forgets a revision', async () => {
