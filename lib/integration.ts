@@ -2,7 +2,7 @@ import { Registry } from 'prom-client';
 import { HealthServer } from './health/health-server.js';
 import { createSdkMetrics, type SdkMetrics } from './health/sdk-metrics.js';
 import type { BackoffOptions } from './http/backoff.js';
-import type { TokenSource } from './http/json-client.js';
+import { JsonClient, type TokenSource } from './http/json-client.js';
 import type { KeptnEvent } from './events/types.js';
 import type { Logger } from './log.js';
 import { EventLoop } from './loop/event-loop.js';
@@ -10,6 +10,7 @@ import type { TaskHandler } from './loop/task-handler.js';
 import { controlPlaneBase, HttpTransport } from './transport/http-transport.js';
 import { JetStreamSource, type JetStreamMode } from './transport/jetstream-source.js';
 import { NatsTransport } from './transport/nats-transport.js';
+import { OpenTriggerCatchUp } from './transport/open-triggers.js';
 import type { EventSink, EventSource } from './transport/transport.js';
 import type { Subscription } from './uniform/subscription.js';
 import { UniformClient } from './uniform/uniform-client.js';
@@ -84,6 +85,9 @@ export class KeptnIntegration {
   private registration?: UniformRegistration;
   private uniform?: UniformClient;
   private health?: HealthServer;
+  private nats?: NatsTransport;
+  private openTriggersClient?: JsonClient;
+  private readonly lifetime = new AbortController();
   private connectError?: string;
 
   constructor(private readonly options: KeptnIntegrationOptions) {
@@ -179,6 +183,26 @@ export class KeptnIntegration {
       onSubscriptions: (subs) => loop.setSubscriptions(subs),
     });
     await this.registration.start();
+    if (o.mode.kind === 'nats') this.catchUpOpenTriggers(o.mode.shipyardController, loop);
+  }
+
+  /**
+   * NATS mode: at start-up and after every reconnect, the open triggers the control plane holds
+   * are offered to the loop, so none published while no subscription was live is lost (core NATS
+   * drops them; a new JetStream consumer starts after them).
+   */
+  private catchUpOpenTriggers(shipyardController: string, loop: EventLoop): void {
+    const client = new JsonClient({ sslVerify: true });
+    this.openTriggersClient = client;
+    const catchUp = new OpenTriggerCatchUp({
+      client,
+      base: `${shipyardController.replace(/\/+$/, '')}/v1/event/triggered`,
+      logger: this.options.logger,
+      subscriptions: () => loop.subscribed,
+      offer: (event, subject, subscriptionId) => loop.offer(event, subject, subscriptionId),
+    });
+    void catchUp.run('start-up', this.lifetime.signal);
+    this.nats?.onReconnect(() => void catchUp.run('reconnect', this.lifetime.signal));
   }
 
   /**
@@ -192,6 +216,8 @@ export class KeptnIntegration {
 
   /** Stops intake and pings, lets handlers finish (up to `deadlineMs`), drains the transport. */
   async stop(options: { deadlineMs?: number } = {}): Promise<void> {
+    this.lifetime.abort();
+    this.openTriggersClient?.close();
     await this.registration?.stop();
     if (this.loop) await this.loop.stop(options);
     else await this.sink?.close(1000);
@@ -222,6 +248,7 @@ export class KeptnIntegration {
       signal,
     );
     this.sink = nats;
+    this.nats = nats;
     const js = await JetStreamSource.create(mode.jetstream ?? 'auto', { connection: nats.connection, name, logger });
     this.source = js ?? nats;
     logger.info('receiving task triggers', { via: this.source.kind });

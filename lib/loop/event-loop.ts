@@ -91,6 +91,20 @@ export class EventLoop {
     await this.options.source.start((message) => this.intake(message));
   }
 
+  /** The live subscriptions. */
+  get subscribed(): readonly Subscription[] {
+    return this.subscriptions;
+  }
+
+  /**
+   * Takes a trigger that came another way than the source (the control plane's open triggers), as
+   * if the source had delivered it; one this loop already took is passed over without a word.
+   */
+  offer(event: KeptnEvent, subject: string, subscriptionId?: string): void {
+    if (this.seen.has(event.id)) return;
+    this.intake({ data: JSON.stringify(event), subject, subscriptionId });
+  }
+
   /**
    * Finishes a delivery adopted from a durable record after a restart: only the `.finished` is
    * sent (its `.started` went out before). The trigger id is remembered so a redelivery is ignored.

@@ -2,7 +2,8 @@ import type { KeptnEvent } from '../events/types.js';
 import { abortableSleep, retryWithBackoff, type BackoffOptions } from '../http/backoff.js';
 import { JsonClient, KeptnApiError, type TokenSource } from '../http/json-client.js';
 import type { Logger } from '../log.js';
-import { matchesFilter, type Subscription } from '../uniform/subscription.js';
+import type { Subscription } from '../uniform/subscription.js';
+import { fetchOpenTriggers } from './open-triggers.js';
 import type { EventSink, EventSource, IncomingMessage } from './transport.js';
 
 export interface HttpTransportOptions {
@@ -24,11 +25,6 @@ export interface HttpTransportOptions {
   /** Backoff for sends and page fetches (network errors and 5xx). */
   retry?: BackoffOptions;
   timeoutMs?: number;
-}
-
-interface TriggeredPage {
-  events?: KeptnEvent[];
-  nextPageKey?: string;
 }
 
 /** `{api}/controlPlane`, as go-utils appends it unless it is already there. */
@@ -122,7 +118,7 @@ export class HttpTransport implements EventSource, EventSink {
   private async pollSubscription(sub: Subscription, deliver: (message: IncomingMessage) => void, signal: AbortSignal): Promise<boolean> {
     let events: KeptnEvent[];
     try {
-      events = await this.fetchOpenTriggers(sub, signal);
+      events = await fetchOpenTriggers({ client: this.client, base: this.triggeredBase, pageSize: this.options.pageSize, retry: this.options.retry }, sub, signal);
     } catch (err) {
       if (!signal.aborted) this.options.logger.warn('polling open triggers failed', { event: sub.event, error: (err as Error).message });
       return false;
@@ -131,44 +127,11 @@ export class HttpTransport implements EventSource, EventSink {
     const before = this.seen.get(key) ?? new Set<string>();
     const now = new Set<string>();
     for (const event of events) {
-      if (typeof event?.id !== 'string') continue;
-      // The query narrows by single-valued filters only, and the loop trusts a subscriptionId:
-      // the rest of the filter (several stages, say) is applied here.
-      if (!matchesFilter(sub.filter, event.data ?? {})) continue;
       now.add(event.id);
       if (!before.has(event.id)) deliver({ data: JSON.stringify(event), subject: sub.event, subscriptionId: sub.id });
     }
     this.seen.set(key, now);
     return true;
-  }
-
-  private async fetchOpenTriggers(sub: Subscription, signal: AbortSignal): Promise<KeptnEvent[]> {
-    const base = `${this.triggeredBase}/${encodeURIComponent(sub.event)}`;
-    const query = new URLSearchParams({ pageSize: String(this.options.pageSize ?? 50) });
-    const single = (list?: string[] | null) => (list && list.length === 1 ? list[0] : undefined);
-    const project = single(sub.filter?.projects);
-    const stage = single(sub.filter?.stages);
-    const service = single(sub.filter?.services);
-    if (project) query.set('project', project);
-    if (stage) query.set('stage', stage);
-    if (service) query.set('service', service);
-    const all: KeptnEvent[] = [];
-    let pageKey = '';
-    for (let page = 0; page < 1000; page++) {
-      if (pageKey) query.set('nextPageKey', pageKey);
-      const res = await retryWithBackoff(() => this.client.expectOk<TriggeredPage>('GET', `${base}?${query}`, undefined, signal), {
-        attempts: 3,
-        initialMs: 200,
-        maxMs: 2000,
-        ...this.options.retry,
-        signal,
-        isTransient,
-      });
-      all.push(...(res.body?.events ?? []));
-      pageKey = res.body?.nextPageKey ?? '';
-      if (pageKey === '' || pageKey === '0') break;
-    }
-    return all;
   }
 }
 

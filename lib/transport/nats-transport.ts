@@ -34,6 +34,7 @@ export class NatsTransport implements EventSource, EventSink {
   private deliver?: (message: IncomingMessage) => void;
   private readonly outbox: NatsOutbox;
   private connected = true;
+  private readonly reconnectListeners = new Set<() => void>();
   private intakeStopped = false;
 
   private constructor(
@@ -112,6 +113,11 @@ export class NatsTransport implements EventSource, EventSink {
     return this.outbox.publish(event.type, encodeKeptnEvent(event));
   }
 
+  /** Called after every reconnect (the subscriptions are back on the server). */
+  onReconnect(listener: () => void): void {
+    this.reconnectListeners.add(listener);
+  }
+
   stalledForMs(): number {
     return this.outbox.stalledForMs();
   }
@@ -160,6 +166,7 @@ export class NatsTransport implements EventSource, EventSink {
       } else if (s.type === 'reconnect') {
         this.connected = true;
         this.options.logger.info('NATS reconnected', { server: s.server, attempts, disconnectedForMs: Date.now() - since });
+        for (const listener of this.reconnectListeners) listener();
       }
     }
   }
