@@ -27,6 +27,8 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Epoch ms after which transient errors are no longer retried; default now + 60 s. */
   deadline?: number;
+  /** Asked before each retry of a transient failure; false ends the retries (a sync whose lost answer may mean it was applied). */
+  retryIf?: (err: ArgoApiError) => Promise<boolean>;
 }
 
 /** Where an application lives: apps-in-any-namespace and RBAC scoping (query params). */
@@ -140,6 +142,7 @@ export class ArgoCdClient {
         if (!(err instanceof ArgoApiError) || !err.retryReason || call.signal?.aborted) throw err;
         const delay = backoffDelay(attempt, this.retry);
         if (this.clock() + delay >= deadline) throw err;
+        if (call.retryIf && !(await call.retryIf(err))) throw err;
         this.metrics?.apiRetries.inc({ tool: 'argocd', reason: err.retryReason });
         this.logger.warn('retrying Argo CD API call', { action: spec.action, reason: err.retryReason, attempt: attempt + 1, delayMs: delay, error: err.message });
         await abortableSleep(delay, call.signal);

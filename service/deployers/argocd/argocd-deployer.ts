@@ -11,6 +11,7 @@ import { judgeFinished, operationFinished, whereItStood, type Verdict } from './
 import type { BackoffOptions } from '../../util/backoff.js';
 import { KeyedQueue } from '../../util/keyed-queue.js';
 import { SYNC_REFUSALS, syncRefusal, toDeployError } from './refusals.js';
+import { ArgoApiError } from './errors.js';
 
 export interface ArgoCdDeployerOptions {
   /** The configured instances, asked again for every delivery: a reloaded targets file applies. */
@@ -77,9 +78,7 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
   resume(request: DeployRequest<ResolvedArgoTarget>): Promise<DeployResult> {
     return this.serialised(request, async (delivery) => {
       // Ours is pending or ran already: follow it without syncing again.
-      const app = await delivery.follower.refresh();
-      const { triggeredid } = request.delivery;
-      if (isOurOperation(app.operation, triggeredid) || isOurOperation(app.status?.operationState?.operation, triggeredid)) {
+      if (await this.hasOurOperation(delivery)) {
         delivery.logger.info('resuming the Argo CD operation of an earlier instance');
         return this.followOurs(delivery);
       }
@@ -198,20 +197,39 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
     return this.result(delivery, verdict);
   }
 
+  /**
+   * Requests our sync. A failure whose answer may have been lost (5xx, reset, timeout) is retried
+   * only while no operation of this trigger is on the application: one that is was applied, and is
+   * followed rather than synced a second time.
+   */
   private async postSync(delivery: Delivery): Promise<void> {
     const { delivery: record, target } = delivery.request;
-    await delivery.client.sync(
-      delivery.name,
-      {
-        ...delivery.scope,
-        revision: record.requestedRevision,
-        prune: target.argocd.prune,
-        syncOptions: target.argocd.syncOptions,
-        infos: infosOf(record),
-      },
-      this.callOptions(delivery),
-    );
+    const applied = () => this.hasOurOperation(delivery).catch(() => false);
+    try {
+      await delivery.client.sync(
+        delivery.name,
+        {
+          ...delivery.scope,
+          revision: record.requestedRevision,
+          prune: target.argocd.prune,
+          syncOptions: target.argocd.syncOptions,
+          infos: infosOf(record),
+        },
+        { ...this.callOptions(delivery), retryIf: async () => !(await applied()) },
+      );
+    } catch (err) {
+      if (!(err instanceof ArgoApiError && err.retryReason && (await applied()))) throw err;
+      delivery.logger.info('our Argo CD sync was applied although its answer was lost: following it', { error: err.message });
+      return;
+    }
     delivery.logger.info('Argo CD sync requested', { revision: record.requestedRevision });
+  }
+
+  /** Whether the application runs, or last ran, an operation whose info carries this trigger's id. */
+  private async hasOurOperation(delivery: Delivery): Promise<boolean> {
+    const app = await delivery.follower.refresh();
+    const { triggeredid } = delivery.request.delivery;
+    return isOurOperation(app.operation, triggeredid) || isOurOperation(app.status?.operationState?.operation, triggeredid);
   }
 
   private async followOurs(delivery: Delivery): Promise<DeployResult> {
