@@ -8,6 +8,13 @@ import { freePort } from '../service/sandbox/free-port.js';
 import { KubeApiSimulator } from '../service/sandbox/kube/kube-api-simulator.js';
 import { writeSandboxKubeconfig } from '../service/sandbox/kube/kubeconfig.js';
 import { NatsServer } from '../service/sandbox/nats/nats-server.js';
+import { CONFIGMAPS, KubeApi } from '../service/kube/kube-api.js';
+import { loadKubeConfig } from '../service/kube/kube-config.js';
+
+/** Where the bench writes its own record-sized ConfigMaps (left out of the service's request counts). */
+export const RECORD_WRITE_NAMESPACE = 'bench-records';
+/** About the size of a delivery record's JSON. */
+const RECORD_SIZED = 'x'.repeat(900);
 
 export const ARGOCD_TOKEN = 'bench-argocd-token';
 /** The Keptn stage whose services are Argo CD applications; every other stage is a Flux namespace. */
@@ -41,6 +48,7 @@ export class BenchSandbox {
   nats!: NatsServer;
   kubeconfig = '';
   readonly targetsFile = join(this.dir, 'config.yaml');
+  private recordApi?: KubeApi;
 
   async start(options: { fluxDelayMs: number; argoStepMs: number }): Promise<void> {
     this.nats = await NatsServer.start();
@@ -52,6 +60,15 @@ export class BenchSandbox {
     await this.argocd.start({ tokens: [ARGOCD_TOKEN], stepMs: options.argoStepMs });
     this.kubeconfig = writeSandboxKubeconfig({ server: this.kube.url, path: join(this.dir, 'kubeconfig'), namespace: 'keptn' });
     writeFileSync(this.targetsFile, TARGETS);
+    this.recordApi = new KubeApi(loadKubeConfig(this.kubeconfig));
+  }
+
+  /** Milliseconds of one ConfigMap create of a record's size, as the service makes before each `.started`. */
+  async timeRecordWrite(name: string): Promise<number> {
+    const body = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: RECORD_WRITE_NAMESPACE }, data: { record: RECORD_SIZED } };
+    const began = process.hrtime.bigint();
+    await this.recordApi!.create(CONFIGMAPS, RECORD_WRITE_NAMESPACE, body);
+    return Number(process.hrtime.bigint() - began) / 1e6;
   }
 
   /** The service's environment: NATS mode, core NATS, warn-level logs. */
@@ -87,6 +104,7 @@ export class BenchSandbox {
   }
 
   async stop(): Promise<void> {
+    await this.recordApi?.close();
     this.flux?.stop();
     await Promise.allSettled([this.controlPlane.stop(), this.kube.stop(), this.argocd.stop()]);
     await this.nats?.dispose();
