@@ -98,10 +98,12 @@ export class EventLoop {
 
   /**
    * Takes a trigger that came another way than the source (the control plane's open triggers), as
-   * if the source had delivered it; one this loop already took is passed over without a word.
+   * if the source had delivered it. One this loop already took, and one it could never answer (no
+   * id, context or scope: counted when the bus delivered it), are passed over without a word.
    */
   offer(event: KeptnEvent, subject: string, subscriptionId?: string): void {
-    if (this.seen.has(event.id)) return;
+    const answerable = event.id && event.shkeptncontext && (['project', 'stage', 'service'] as const).every((k) => typeof event.data?.[k] === 'string' && event.data[k] !== '');
+    if (!answerable || this.seen.has(event.id)) return;
     this.intake({ data: JSON.stringify(event), subject, subscriptionId });
   }
 
