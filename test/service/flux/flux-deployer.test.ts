@@ -150,6 +150,19 @@ describe('FluxDeployer', () => {
     expect(Date.now() - suspendedAt, 'long before the deadline').to.be.lessThan(5000);
   });
 
+  it('throws not-found at once when the object is deleted while the delivery follows it', async () => {
+    flux.script('Kustomization', 'flux-system', 'podinfo', { type: 'success', hold: true });
+    const pending = deployer.deploy(request(target('Kustomization', 'podinfo', 'flux-system'), delivery({}, 20_000))).catch((e: unknown) => e);
+    await eventually(() => expect(sandbox.sim.get('Kustomization', 'flux-system', 'podinfo')!.metadata.annotations?.[ANNOTATIONS.delivery]).to.be.a('string'));
+    const deletedAt = Date.now();
+    sandbox.sim.store.delete(sandbox.sim.type('Kustomization'), 'flux-system', 'podinfo');
+    const err = (await pending) as DeployError;
+    expect(err).to.be.instanceOf(DeployError);
+    expect(err.kind).to.equal('not-found');
+    expect(err.message).to.equal('Kustomization/flux-system/podinfo was deleted while the delivery followed it');
+    expect(Date.now() - deletedAt, 'long before the deadline').to.be.lessThan(5000);
+  });
+
   it('throws not-found naming the object', async () => {
     const err = await deployer.deploy(request(target('Kustomization', 'missing', 'flux-system'))).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(DeployError);
