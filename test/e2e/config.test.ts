@@ -91,8 +91,13 @@ targets:
       return finished.data;
     };
 
-    it('runs on the Node.js of the test run (the supported line) and says which in its start-up line', () => {
-      const started = service.proc.lines.find((l) => l.includes('keptn-gitops-service started'))!;
+    it('runs on the Node.js of the test run (the supported line) and says which in its start-up line', async () => {
+      // /ready can turn 200 a moment before the start-up line is read from the child's stdout.
+      const started = await eventually(() => {
+        const line = service.proc.lines.find((l) => l.includes('keptn-gitops-service started'));
+        if (line === undefined) throw new Error('no start-up line yet');
+        return line;
+      }, 10_000);
       expect(JSON.parse(started)).to.include({ node: process.version });
     });
 
