@@ -119,12 +119,17 @@ describe('restart safety: a delivery survives the death of the replica following
   it('answers errored, and keeps only a tombstone of the record, when an orphaned delivery maps to no target any more; the replicas keep running', async () => {
     const trigger = sandbox.taskTrigger({ project: 'gone', stage: 'dev', service: 'podinfo' });
     await sandbox.saveDeliveryRecord(trigger, 'replica-that-died');
+    // A trigger that matched no rule when it was claimed: its record has no target.
+    const unmatched = sandbox.taskTrigger({ project: 'gone', stage: 'dev', service: 'never-matched' });
+    await sandbox.saveDeliveryRecord(unmatched, 'replica-that-died', null);
     const finished = await sandbox.finished(trigger, 20_000);
     expect(finished.data).to.include({ status: 'errored', result: 'fail' });
     expect(String(finished.data.message)).to.contain('cannot resume Kustomization/flux-system/podinfo');
-    await eventually(async () => expect((await sandbox.deliveryRecords()).map((r) => r.phase)).to.deep.equal(['finished']));
+    expect((await sandbox.finished(unmatched, 20_000)).data).to.include({ status: 'errored', result: 'fail', message: 'no target matches gone/dev/never-matched' });
+    await eventually(async () => expect((await sandbox.deliveryRecords()).map((r) => r.phase)).to.deep.equal(['finished', 'finished']));
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(sandbox.answers(trigger).finished, 'one .finished').to.have.length(1);
+    expect(sandbox.answers(unmatched).finished, 'one .finished').to.have.length(1);
     for (const replica of replicas) expect((await fetch(`http://127.0.0.1:${replica.healthPort}/health`)).status, 'still running').to.equal(200);
   });
 });
