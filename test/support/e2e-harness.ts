@@ -37,6 +37,8 @@ export interface E2eSandboxOptions {
   argoStepMs?: number;
   /** nats-server with JetStream and Keptn's `keptn` stream, as shipyard-controller creates it. */
   jetstream?: boolean;
+  /** A real API server (the real systems tier) instead of the simulated Kubernetes API and Flux controller. */
+  kubeconfig?: string;
 }
 
 export interface RunningService {
@@ -83,9 +85,13 @@ export class E2eSandbox {
       ...(this.nats ? { natsUrl: this.nats.url, jetstream: options.jetstream } : {}),
       ...(options.controlPlaneToken ? { token: options.controlPlaneToken } : {}),
     });
+    await this.argocd.start({ tokens: [E2E_ARGOCD_TOKEN], stepMs: options.argoStepMs ?? 30 });
+    if (options.kubeconfig) {
+      this.kubeconfig = options.kubeconfig;
+      return;
+    }
     await this.kube.start();
     this.flux = new FluxControllerSimulator(this.kube, { delayMs: options.fluxDelayMs ?? 60 });
-    await this.argocd.start({ tokens: [E2E_ARGOCD_TOKEN], stepMs: options.argoStepMs ?? 30 });
     this.kubeconfig = writeSandboxKubeconfig({ server: this.kube.url, path: join(this.dir, 'kubeconfig'), namespace: 'keptn', token: E2E_KUBE_TOKEN });
   }
 
