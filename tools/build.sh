@@ -27,14 +27,20 @@ build() {
     echo "real tier: $name $version cached in $target"
   else
     echo "real tier: building $name $version (first time only; a cold build takes minutes) ..."
-    local started=$SECONDS
     rm -rf "$target.partial"
     mkdir -p "$target.partial"
-    (cd "$tools/$dir" && go mod download && go build -ldflags "-s -w $ldflags" -o "$target.partial/" "$@")
+    # Wall time and the CPU time of the build (on a busy machine the CPU time says more).
+    local TIMEFORMAT="real tier: built $name $version in %0R s (CPU %0U s user, %0S s system)"
+    local started=$SECONDS
+    (while sleep 60; do echo "real tier: ... still building $name ($((SECONDS - started)) s)"; done) &
+    local ticker=$!
+    trap 'kill $ticker 2>/dev/null' EXIT
+    time (cd "$tools/$dir" && go mod download && go build -ldflags "-s -w $ldflags" -o "$target.partial/" "$@")
+    kill $ticker
+    trap - EXIT
     touch "$target.partial/.complete"
     rm -rf "$target"
     mv "$target.partial" "$target"
-    echo "real tier: built $name $version in $((SECONDS - started)) s"
   fi
   eval "dir_$(echo "$name" | tr - _)=\"$target\""
   eval "version_$(echo "$name" | tr - _)=\"$version\""
