@@ -14,7 +14,7 @@ import { sharedChart, sharedCluster, sharedFlux } from './support/shared-cluster
 const APPS = 'apps';
 const image = (name: string, tag: string) => `registry.invalid/${name}:${tag}`;
 
-describe('real Flux: deliveries by the service as shipped, with the chart ServiceAccount token', function () {
+describe('real flux: deliveries by the service as shipped, on the installed ServiceAccount token', function () {
   this.timeout(300_000);
   let cluster: RealCluster;
   let flux: RealFlux;
