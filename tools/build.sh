@@ -20,9 +20,12 @@ module_dir() { (cd "$tools/$1" && go list -m -f '{{.Dir}}' "$2"); }
 build() {
   local name=$1 dir=$2 module=$3 ldflags=$4
   shift 4
-  local version target
+  local version target lock
   version="$(module_version "$dir" "$module")"
   target="$cache/$name-$version"
+  # One build per component at a time, also across checkouts sharing the cache; a waiter then finds it built.
+  exec {lock}>"$target.lock"
+  flock "$lock"
   if [ -f "$target/.complete" ]; then
     echo "real tier: $name $version cached in $target"
   else
@@ -42,6 +45,8 @@ build() {
     rm -rf "$target"
     mv "$target.partial" "$target"
   fi
+  flock --unlock "$lock"
+  exec {lock}>&-
   eval "dir_$(echo "$name" | tr - _)=\"$target\""
   eval "version_$(echo "$name" | tr - _)=\"$version\""
 }

@@ -191,7 +191,8 @@ export class RealCluster {
       metadata: { name, annotations: { 'kwok.x-k8s.io/node': 'fake' }, labels: { 'kubernetes.io/hostname': name, type: 'kwok', ...labels } },
       status: { allocatable: { cpu: '32', memory: '256Gi', pods: '110' }, capacity: { cpu: '32', memory: '256Gi', pods: '110' } },
     };
-    await this.apply(JSON.stringify(node));
+    // create, not apply: a Node's status may be set on create, while server-side apply resets it.
+    await this.kubectl(['create', '-f', '-'], { input: JSON.stringify(node) });
   }
 
   /** Runs the cluster's own kubectl (the server's version); resolves with its standard output. */
