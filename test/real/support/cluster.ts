@@ -108,6 +108,8 @@ export class RealCluster {
         `--etcd-servers=${etcdUrl}`,
         '--bind-address=127.0.0.1',
         '--advertise-address=127.0.0.1',
+        // The endpoint reconciler refuses a loopback address; a single local server needs none.
+        '--endpoint-reconciler-type=none',
         `--secure-port=${port}`,
         `--cert-dir=${join(this.dir, 'apiserver-certs')}`,
         `--tls-cert-file=${this.pki.serverCert}`,
