@@ -186,7 +186,7 @@ export class ArgoCdSimulator {
       if (method === 'DELETE' && appRoute[2] === '/operation') {
         this.count('DELETE operation');
         const app = this.find(name, project, appNamespace);
-        if (!app.terminate()) throw new ApiFailure(9, 'Unable to terminate operation. No operation is in progress');
+        if (!app.terminate()) throw new ApiFailure(3, 'Unable to terminate operation. No operation is in progress');
         return sendJson(res, 200, {});
       }
     }

@@ -95,16 +95,21 @@ export class SimulatedApplication {
     return structuredClone(this.app);
   }
 
-  /** Sets `operation` (as `SetAppOperation` does) and runs the state machine. */
+  /**
+   * Sets `operation` (as `SetAppOperation` does) and runs the state machine. As in Argo CD, the
+   * revision is resolved when the operation is requested (`operation.sync.revision` is a SHA even
+   * when the caller named none), and the previous `status.operationState` stays until the
+   * controller picks the new operation up.
+   */
   startOperation(request: OperationRequest): void {
-    const step = request.stepMs ?? this.script.stepMs ?? this.defaultStepMs;
+    const step = this.stepOf(request.stepMs);
     const outcome = request.outcome ?? this.script.outcome ?? SCRIPT_OUTCOMES.success;
-    const revision = resolveRevision(this.name, this.script.syncsRevision ?? (request.revision || this.targetRevision));
-    const operation: Json = { sync: { revision: request.revision || undefined, prune: request.prune || undefined, syncOptions: request.syncOptions?.length ? request.syncOptions : undefined }, initiatedBy: request.initiatedBy };
+    const requested = resolveRevision(this.name, request.revision || this.targetRevision);
+    const revision = this.script.syncsRevision ? resolveRevision(this.name, this.script.syncsRevision) : requested;
+    const operation: Json = { sync: { revision: requested, prune: request.prune || undefined, syncOptions: request.syncOptions?.length ? request.syncOptions : undefined }, initiatedBy: request.initiatedBy };
     if (request.info?.length) operation.info = request.info;
     this.clearHealthTimer();
     this.app.operation = JSON.parse(JSON.stringify(operation));
-    delete this.app.status.operationState;
     this.changed();
     this.after(step, () => {
       this.app.status.operationState = { operation: structuredClone(this.app.operation), phase: 'Running', message: 'one or more tasks are running', startedAt: now() };
@@ -113,15 +118,20 @@ export class SimulatedApplication {
     });
   }
 
-  /** DELETE .../operation: the running operation is Terminating, then ends as Failed "Operation terminated". */
+  /**
+   * DELETE .../operation, as Argo CD does it: the server marks the operation `Terminating` (it
+   * stays set), then the controller ends it as Failed "Operation terminated" and clears it (an
+   * operation not picked up yet ends the same way). False when there is none to terminate.
+   */
   terminate(): boolean {
-    if (!this.app.operation) return false;
+    const previous = this.app.status.operationState;
+    if (!this.app.operation || !previous) return false;
     this.clearTimers();
-    const state = this.app.status.operationState ?? { operation: structuredClone(this.app.operation), startedAt: now() };
-    this.app.status.operationState = { ...state, phase: 'Terminating', message: 'operation is terminating' };
+    const state = previous.finishedAt ? { operation: structuredClone(this.app.operation), startedAt: now() } : previous;
+    this.app.status.operationState = { ...state, phase: 'Terminating' };
     this.changed();
-    this.after(this.defaultStepMs, () => {
-      this.app.status.operationState = { ...this.app.status.operationState, phase: 'Failed', message: 'Operation terminated', finishedAt: now() };
+    this.after(this.stepOf(), () => {
+      this.app.status.operationState = { ...state, phase: 'Failed', message: 'Operation terminated', finishedAt: now() };
       delete this.app.operation;
       this.app.status.reconciledAt = now();
       this.changed();
@@ -171,6 +181,10 @@ export class SimulatedApplication {
       if (outcome === SCRIPT_OUTCOMES.failed || outcome === SCRIPT_OUTCOMES.error || outcome === SCRIPT_OUTCOMES.progressing) return;
       this.healthTimer = this.after(this.script.healthyAfterMs ?? step, () => (outcome === SCRIPT_OUTCOMES.degraded ? this.setDegraded() : this.setHealth(this.script.health ?? 'Healthy')));
     });
+  }
+
+  private stepOf(requested?: number): number {
+    return requested ?? this.script.stepMs ?? this.defaultStepMs;
   }
 
   private setHealth(status: string): void {
