@@ -1,0 +1,92 @@
+import { stringify } from 'yaml';
+import { ARGOCD_NAMESPACE } from './real-argocd.js';
+import type { Manifest } from './manifests.js';
+
+/** The namespace the applications deploy to. */
+export const WORKLOAD_NAMESPACE = 'shop';
+
+export interface DeploymentSpec {
+  name: string;
+  image: string;
+  /** `link.argocd.argoproj.io/external-link`: what Argo CD reports in `summary.externalURLs`. */
+  externalUrl?: string;
+  /** Pods only schedule on a node of this name (none exists until the test creates it). */
+  nodeName?: string;
+  progressDeadlineSeconds?: number;
+  /** `argocd.argoproj.io/sync-wave`. */
+  wave?: number;
+  /** Replaces `spec.replicas` (e.g. a string, which the API server rejects). */
+  replicas?: unknown;
+}
+
+/** A Deployment as the application's Git repository holds it. */
+export function deployment(spec: DeploymentSpec): string {
+  const annotations: Record<string, string> = {};
+  if (spec.externalUrl) annotations['link.argocd.argoproj.io/external-link'] = spec.externalUrl;
+  if (spec.wave !== undefined) annotations['argocd.argoproj.io/sync-wave'] = String(spec.wave);
+  const labels = { app: spec.name };
+  return stringify({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: spec.name, namespace: WORKLOAD_NAMESPACE, labels, ...(Object.keys(annotations).length ? { annotations } : {}) },
+    spec: {
+      replicas: spec.replicas ?? 1,
+      ...(spec.progressDeadlineSeconds ? { progressDeadlineSeconds: spec.progressDeadlineSeconds } : {}),
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels },
+        spec: {
+          containers: [{ name: spec.name, image: spec.image }],
+          ...(spec.nodeName ? { nodeSelector: { 'kubernetes.io/hostname': spec.nodeName } } : {}),
+        },
+      },
+    },
+  });
+}
+
+export interface ApplicationSpec {
+  name: string;
+  repoUrl: string;
+  path: string;
+  automated?: boolean;
+  /** Subscribes the application to the four keptn-gitops notification triggers of docs/argocd. */
+  notifications?: boolean;
+}
+
+const SUBSCRIBED_TRIGGERS = ['on-out-of-sync', 'on-deployed', 'on-sync-failed', 'on-health-degraded'];
+
+/** An Argo CD Application in the default project, deploying `path` of the repository to the cluster it runs in. */
+export function application(spec: ApplicationSpec): Manifest {
+  const annotations = spec.notifications ? Object.fromEntries(SUBSCRIBED_TRIGGERS.map((t) => [`notifications.argoproj.io/subscribe.${t}.keptn-gitops`, ''])) : undefined;
+  return {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Application',
+    metadata: { name: spec.name, namespace: ARGOCD_NAMESPACE, ...(annotations ? { annotations } : {}) },
+    spec: {
+      project: 'default',
+      source: { repoURL: spec.repoUrl, path: spec.path, targetRevision: 'main' },
+      destination: { server: 'https://kubernetes.default.svc', namespace: WORKLOAD_NAMESPACE },
+      ...(spec.automated ? { syncPolicy: { automated: {} } } : {}),
+    },
+  };
+}
+
+/**
+ * A node for kwok to run, named like the `nodeName` of a DeploymentSpec: until it exists, the
+ * Pods that select it stay Pending (the Deployment Progressing), so a test decides when a
+ * rollout, and a sync wave waiting for it, may finish.
+ */
+export function node(name: string): Manifest {
+  const resources = { cpu: '32', memory: '256Gi', pods: '110' };
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name,
+      annotations: { 'node.alpha.kubernetes.io/ttl': '0', 'kwok.x-k8s.io/node': 'fake' },
+      labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', type: 'kwok' },
+    },
+    spec: {},
+    status: { allocatable: resources, capacity: resources },
+  };
+}
