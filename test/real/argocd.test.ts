@@ -1,12 +1,12 @@
 import { expect } from 'chai';
-import type { KeptnEvent } from '../../../lib/index.js';
-import type { Application, OperationState } from '../../../service/deployers/argocd/application.js';
-import { eventually } from '../../support/eventually.js';
-import { deployment } from './app-manifests.js';
-import { ArgoCdApi, ArgoCdApiError } from './argocd-api.js';
-import { ApplicationStream } from './application-stream.js';
-import { ArgoCdTier, LOGIN_ACCOUNT, WEBHOOK_TOKEN, type RunningService } from './argocd-tier.js';
-import { startClusterForArgoCd, type ArgoCdCluster } from './cluster-access.js';
+import type { KeptnEvent } from '../../lib/index.js';
+import type { Application, OperationState } from '../../service/deployers/argocd/application.js';
+import type { RunningService } from '../support/e2e-harness.js';
+import { eventually } from '../support/eventually.js';
+import { ApplicationStream } from './support/application-stream.js';
+import { ArgoCdApi, ArgoCdApiError } from './support/argocd-api.js';
+import { deployment } from './support/argocd-objects.js';
+import { ArgoCdTier, LOGIN_ACCOUNT } from './support/argocd-tier.js';
 
 const TARGETS = (server: string) => `argocd:
   instances:
@@ -46,37 +46,33 @@ targets:
 
 const IMAGE = (name: string, tag: string) => `docker.io/keptnexamples/${name}:${tag}`;
 
-describe('real: argocd', function () {
+describe('real Argo CD: deliveries by the service as shipped, against argocd-server, its controllers and notifications', function () {
   this.timeout(300_000);
-  let cluster: ArgoCdCluster;
   let tier: ArgoCdTier;
   let service: RunningService;
+  const services: RunningService[] = [];
 
   before(async function () {
     this.timeout(600_000);
-    cluster = await startClusterForArgoCd();
-    tier = await ArgoCdTier.start(cluster.access);
-    await tier.git.commit(
-      {
+    tier = await ArgoCdTier.start();
+    tier.repo.commit('first versions', {
         'carts/deployment.yaml': deployment({ name: 'carts', image: IMAGE('carts', '0.13.1'), externalUrl: 'https://carts.shop.example.com' }),
         'stuck/deployment.yaml': deployment({ name: 'stuck', image: IMAGE('stuck', '1.0.0'), nodeName: 'no-such-node', progressDeadlineSeconds: 15 }),
         'invalid/deployment.yaml': deployment({ name: 'invalid', image: IMAGE('invalid', '1.0.0'), replicas: 'two' }),
         'payment/deployment.yaml': deployment({ name: 'payment', image: IMAGE('payment', '1.0.0') }),
         'shipping/deployment.yaml': deployment({ name: 'shipping', image: IMAGE('shipping', '1.0.0') }),
-      },
-      'first versions',
-    );
-    await tier.addApplication({ name: 'carts', path: 'carts' });
-    await tier.addApplication({ name: 'stuck', path: 'stuck' });
-    await tier.addApplication({ name: 'invalid', path: 'invalid' });
-    tier.controlPlane.setShipyard('shop', { dev: { delivery: ['deliver'] } });
+    });
+    await tier.applyApplication({ name: 'carts', path: 'carts' });
+    await tier.applyApplication({ name: 'stuck', path: 'stuck' });
+    await tier.applyApplication({ name: 'invalid', path: 'invalid' });
+    tier.sandbox.controlPlane.setShipyard('shop', { dev: { delivery: ['deliver'] } });
     service = await tier.startService(TARGETS(tier.serverUrl), { ARGOCD_WRONG_TOKEN: 'not-a-token-of-this-argocd' });
+    services.push(service);
   });
 
   after(async function () {
     this.timeout(120_000);
     await tier?.stop();
-    await cluster?.stop();
   });
 
   afterEach(function () {
@@ -86,9 +82,9 @@ describe('real: argocd', function () {
 
   describe('push: a deliver task syncs the application', () => {
     it('passes only after the real operation finished, Synced and Healthy, with the revision, images and URLs', async () => {
-      const revision = await tier.git.commit({ 'carts/deployment.yaml': deployment({ name: 'carts', image: IMAGE('carts', '0.13.2'), externalUrl: 'https://carts.shop.example.com' }) }, 'carts 0.13.2');
-      const trigger = tier.taskTrigger({ project: 'shop', stage: 'dev', service: 'carts' });
-      const finished = await tier.deliver(trigger);
+      const revision = tier.repo.commit('carts 0.13.2', { 'carts/deployment.yaml': deployment({ name: 'carts', image: IMAGE('carts', '0.13.2'), externalUrl: 'https://carts.shop.example.com' }) });
+      const trigger = tier.sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'carts' });
+      const finished = await tier.sandbox.deliver(trigger);
       expect(finished.data, finished.data.message).to.include({ status: 'succeeded', result: 'pass' });
       const gitops = finished.data.gitops as Record<string, unknown>;
       expect(gitops).to.include({ tool: 'argocd', target: 'Application/argocd/carts', instance: 'default', revision });
@@ -108,11 +104,11 @@ describe('real: argocd', function () {
         { name: 'triggeredid', value: trigger.id },
       ]);
       expect(Date.parse(gitops.finishedAt as string)).to.be.at.least(Date.parse(state.finishedAt!));
-      expect(tier.answers(trigger).started).to.have.length(1);
+      expect(tier.sandbox.answers(trigger).started).to.have.length(1);
     });
 
     it('logs in with username and password, and logs in again when Argo CD rejects the session', async () => {
-      const first = await tier.deliver(tier.taskTrigger({ project: 'shop', stage: 'staging', service: 'carts' }));
+      const first = await tier.sandbox.deliver(tier.sandbox.taskTrigger({ project: 'shop', stage: 'staging', service: 'carts' }));
       expect(first.data, first.data.message).to.include({ status: 'succeeded', result: 'pass' });
       expect((first.data.gitops as Record<string, unknown>).instance).to.equal('login');
       // A session issued before the account's passwordMtime is rejected with 401, as after
@@ -122,7 +118,7 @@ describe('real: argocd', function () {
       await eventually(() => Math.floor(Date.now() / 1000) > issuedIn, 3000, 50);
       await tier.argocd.patchSecret('argocd-secret', { [`accounts.${LOGIN_ACCOUNT}.passwordMtime`]: new Date(Math.floor(Date.now() / 1000) * 1000).toISOString().replace('.000Z', 'Z') });
       await eventually(() => earlier.getApplication('carts').then(() => false, (err: unknown) => err instanceof ArgoCdApiError && err.status === 401), 30_000, 500);
-      const second = await tier.deliver(tier.taskTrigger({ project: 'shop', stage: 'staging', service: 'carts' }));
+      const second = await tier.sandbox.deliver(tier.sandbox.taskTrigger({ project: 'shop', stage: 'staging', service: 'carts' }));
       expect(second.data, second.data.message).to.include({ status: 'succeeded', result: 'pass' });
       expect(service.proc.output).to.include('Argo CD session rejected, logging in again');
     });
@@ -138,7 +134,7 @@ describe('real: argocd', function () {
 
     /** Commits a new version and waits until the auto-sync of it runs, held at its first wave. */
     async function heldAutoSync(step: string, tag: string): Promise<string> {
-      const revision = await tier.git.commit(ordersFiles(step, tag), `orders ${tag}`);
+      const revision = tier.repo.commit(`orders ${tag}`, ordersFiles(step, tag));
       await eventually(async () => {
         const app = await admin.refresh('orders');
         const state = app.status?.operationState;
@@ -147,7 +143,7 @@ describe('real: argocd', function () {
       return revision;
     }
 
-    const release = (step: string) => tier.addNode(`gate-${step}`);
+    const release = (step: string) => tier.cluster.addNode(`gate-${step}`);
 
     async function settled(revision: string): Promise<Application> {
       return eventually(async () => {
@@ -160,19 +156,19 @@ describe('real: argocd', function () {
 
     before(async () => {
       admin = await tier.admin();
-      const revision = await tier.git.commit(ordersFiles('initial', '1.0.0'), 'orders 1.0.0');
+      const revision = tier.repo.commit('orders 1.0.0', ordersFiles('initial', '1.0.0'));
       await release('initial');
-      await tier.addApplication({ name: 'orders', path: 'orders', automated: true });
+      await tier.applyApplication({ name: 'orders', path: 'orders', automated: true });
       await settled(revision);
     });
 
     it('wait: follows the running auto-sync and passes with what it deployed, syncing nothing itself', async () => {
       const revision = await heldAutoSync('wait', '1.1.0');
-      const trigger = tier.taskTrigger({ project: 'shop', stage: 'dev', service: 'orders-wait' });
-      await tier.publish(trigger);
+      const trigger = tier.sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'orders-wait' });
+      await tier.sandbox.publish(trigger);
       await eventually(() => service.proc.lines.some((l) => l.includes(trigger.id) && l.includes('waiting for the running Argo CD operation to end')), 30_000, 100);
       await release('wait');
-      const finished = await tier.finished(trigger, 120_000);
+      const finished = await tier.sandbox.finished(trigger, 120_000);
       expect(finished.data, finished.data.message).to.include({ status: 'succeeded', result: 'pass' });
       expect((finished.data.gitops as Record<string, unknown>).revision).to.equal(revision);
       const app = await settled(revision);
@@ -184,11 +180,11 @@ describe('real: argocd', function () {
       const stream = new ApplicationStream(tier.serverUrl, admin.token, 'orders');
       try {
         const revision = await heldAutoSync('terminate', '1.2.0');
-        const trigger = tier.taskTrigger({ project: 'shop', stage: 'dev', service: 'orders-terminate' });
-        await tier.publish(trigger);
+        const trigger = tier.sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'orders-terminate' });
+        await tier.sandbox.publish(trigger);
         await eventually(() => stream.views.some((v) => v.triggeredid === trigger.id), 60_000, 100);
         await release('terminate');
-        const finished = await tier.finished(trigger, 120_000);
+        const finished = await tier.sandbox.finished(trigger, 120_000);
         expect(finished.data, finished.data.message).to.include({ status: 'succeeded', result: 'pass' });
         const app = await settled(revision);
         expect(app.status!.operationState!.operation!.info).to.deep.include({ name: 'triggeredid', value: trigger.id });
@@ -202,7 +198,7 @@ describe('real: argocd', function () {
 
     it('fail: answers errored naming the automated sync, and leaves it running', async () => {
       const revision = await heldAutoSync('fail', '1.3.0');
-      const finished = await tier.deliver(tier.taskTrigger({ project: 'shop', stage: 'dev', service: 'orders-fail' }), 60_000);
+      const finished = await tier.sandbox.deliver(tier.sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'orders-fail' }), 60_000);
       expect(finished.data).to.include({ status: 'errored', result: 'fail' });
       expect(finished.data.message).to.include('another operation is already in progress').and.to.include('automated sync');
       const app = await admin.getApplication('orders');
@@ -216,23 +212,23 @@ describe('real: argocd', function () {
     it('a new commit goes OutOfSync and starts the Keptn sequence once, with the revision; its deliver task syncs that revision', async () => {
       const admin = await tier.admin();
       // Deployed once by an operator, then subscribed as docs/argocd says.
-      await tier.addApplication({ name: 'payment', path: 'payment' });
+      await tier.applyApplication({ name: 'payment', path: 'payment' });
       await admin.sync('payment');
       await eventually(async () => {
         const app = await admin.getApplication('payment');
         return app.status?.operationState?.phase === 'Succeeded' && app.status.sync?.status === 'Synced' && app.status.health?.status === 'Healthy';
       }, 90_000, 1000);
-      await tier.addApplication({ name: 'payment', path: 'payment', notifications: true });
+      await tier.applyApplication({ name: 'payment', path: 'payment', notifications: true });
 
-      const revision = await tier.git.commit({ 'payment/deployment.yaml': deployment({ name: 'payment', image: IMAGE('payment', '1.1.0') }) }, 'payment 1.1.0');
-      const sequences = () => tier.controlPlane.events({ type: 'sh.keptn.event.dev.delivery.triggered' }).filter((e) => (e.data.gitops as { revision?: string } | undefined)?.revision === revision);
+      const revision = tier.repo.commit('payment 1.1.0', { 'payment/deployment.yaml': deployment({ name: 'payment', image: IMAGE('payment', '1.1.0') }) });
+      const sequences = () => tier.sandbox.controlPlane.events({ type: 'sh.keptn.event.dev.delivery.triggered' }).filter((e) => (e.data.gitops as { revision?: string } | undefined)?.revision === revision);
       const [sequence] = await eventually(() => sequences().length > 0 && sequences(), 90_000, 250) as KeptnEvent[];
       expect(sequence!.data).to.include({ project: 'shop', stage: 'dev', service: 'payment' });
       expect(sequence!.data.gitops).to.include({ tool: 'argocd', target: 'Application/argocd/payment', revision, stage: 'dev' });
 
       // The control plane runs the sequence: its deliver task syncs exactly that revision.
-      const deliver = await eventually(() => tier.controlPlane.events({ type: 'sh.keptn.event.deliver.triggered', shkeptncontext: sequence!.shkeptncontext })[0]!, 30_000, 100);
-      const finished = await tier.finished(deliver, 120_000);
+      const deliver = await eventually(() => tier.sandbox.controlPlane.events({ type: 'sh.keptn.event.deliver.triggered', shkeptncontext: sequence!.shkeptncontext })[0]!, 30_000, 100);
+      const finished = await tier.sandbox.finished(deliver, 120_000);
       expect(finished.data, finished.data.message).to.include({ status: 'succeeded', result: 'pass' });
       expect((finished.data.gitops as Record<string, unknown>).revision).to.equal(revision);
       // Argo CD refreshed the application again since (reconciliation every 10 s): still one sequence.
@@ -240,21 +236,22 @@ describe('real: argocd', function () {
       await eventually(async () => Date.parse((await admin.getApplication('payment')).status?.reconciledAt ?? '0') > since, 60_000, 1000);
       expect(sequences()).to.have.length(1);
     });
+
     it('the completion notification wakes a running delivery (its watch stream stalled)', async () => {
       const admin = await tier.admin();
-      await tier.addApplication({ name: 'shipping', path: 'shipping' });
+      await tier.applyApplication({ name: 'shipping', path: 'shipping' });
       await admin.sync('shipping');
       await eventually(async () => {
         const app = await admin.getApplication('shipping');
         return app.status?.operationState?.phase === 'Succeeded' && app.status.sync?.status === 'Synced' && app.status.health?.status === 'Healthy';
       }, 90_000, 1000);
-      await tier.addApplication({ name: 'shipping', path: 'shipping', notifications: true });
-      const revision = await tier.git.commit({ 'shipping/deployment.yaml': deployment({ name: 'shipping', image: IMAGE('shipping', '1.1.0') }) }, 'shipping 1.1.0');
+      await tier.applyApplication({ name: 'shipping', path: 'shipping', notifications: true });
+      const revision = tier.repo.commit('shipping 1.1.0', { 'shipping/deployment.yaml': deployment({ name: 'shipping', image: IMAGE('shipping', '1.1.0') }) });
       // Nothing the watch stream sends reaches the service now: only a wake-up can finish the delivery.
       tier.proxy.stallStreams();
       try {
-        const trigger = tier.taskTrigger({ project: 'shop', stage: 'dev', service: 'shipping' });
-        const finished = await tier.deliver(trigger, 120_000);
+        const trigger = tier.sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'shipping' });
+        const finished = await tier.sandbox.deliver(trigger, 120_000);
         expect(finished.data, finished.data.message).to.include({ status: 'succeeded', result: 'pass' });
         expect((finished.data.gitops as Record<string, unknown>).revision).to.equal(revision);
         const woken = service.proc.lines.filter((l) => l.includes('waking its follower') && l.includes('Application/argocd/shipping'));
@@ -270,21 +267,22 @@ describe('real: argocd', function () {
       const admin = await tier.admin();
       const stream = new ApplicationStream(tier.serverUrl, admin.token, 'carts');
       try {
-        const revision = await tier.git.commit({ 'carts/deployment.yaml': deployment({ name: 'carts', image: IMAGE('carts', '0.14.0'), externalUrl: 'https://carts.shop.example.com', nodeName: 'gate-restart' }) }, 'carts 0.14.0');
-        const trigger = tier.taskTrigger({ project: 'shop', stage: 'dev', service: 'carts' });
-        await tier.publish(trigger);
+        const revision = tier.repo.commit('carts 0.14.0', { 'carts/deployment.yaml': deployment({ name: 'carts', image: IMAGE('carts', '0.14.0'), externalUrl: 'https://carts.shop.example.com', nodeName: 'gate-restart' }) });
+        const trigger = tier.sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'carts' });
+        await tier.sandbox.publish(trigger);
         await eventually(() => stream.views.some((v) => v.triggeredid === trigger.id && v.phase === 'Succeeded' && v.health === 'Progressing'), 90_000, 100);
-        const records = await tier.deliveryRecords();
+        const records = await tier.sandbox.deliveryRecords();
         expect(records.map((r) => r.triggeredid)).to.include(trigger.id);
 
         service = await tier.restartService(service, 'SIGTERM');
-        await tier.addNode('gate-restart');
-        const finished = await tier.finished(trigger, 120_000);
+        services.push(service);
+        await tier.cluster.addNode('gate-restart');
+        const finished = await tier.sandbox.finished(trigger, 120_000);
         expect(finished.data, finished.data.message).to.include({ status: 'succeeded', result: 'pass' });
         expect((finished.data.gitops as Record<string, unknown>).revision).to.equal(revision);
-        expect(tier.answers(trigger).started).to.have.length(1);
-        await eventually(async () => (await tier.deliveryRecords()).every((r) => r.triggeredid !== trigger.id), 10_000, 200);
-        expect(tier.answers(trigger).finished).to.have.length(1);
+        expect(tier.sandbox.answers(trigger).started).to.have.length(1);
+        await eventually(async () => (await tier.sandbox.deliveryRecords()).every((r) => r.triggeredid !== trigger.id), 10_000, 200);
+        expect(tier.sandbox.answers(trigger).finished).to.have.length(1);
         expect(stream.operationsOf(trigger.id), JSON.stringify(stream.transitions(), null, 1)).to.equal(1);
       } finally {
         await stream.close();
@@ -294,13 +292,13 @@ describe('real: argocd', function () {
 
   describe('failures', () => {
     it('fails with Argo CD health message when the Deployment never becomes ready', async () => {
-      const finished = await tier.deliver(tier.taskTrigger({ project: 'shop', stage: 'dev', service: 'stuck' }));
+      const finished = await tier.sandbox.deliver(tier.sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'stuck' }));
       expect(finished.data).to.include({ status: 'succeeded', result: 'fail' });
       expect(finished.data.message).to.match(/Degraded/).and.to.include('exceeded its progress deadline');
     });
 
     it('fails with the sync message when a manifest is invalid', async () => {
-      const finished = await tier.deliver(tier.taskTrigger({ project: 'shop', stage: 'dev', service: 'invalid' }));
+      const finished = await tier.sandbox.deliver(tier.sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'invalid' }));
       expect(finished.data).to.include({ status: 'succeeded', result: 'fail' });
       const app = await (await tier.admin()).getApplication('invalid');
       const state = app.status!.operationState!;
@@ -310,7 +308,7 @@ describe('real: argocd', function () {
 
     it('answers errored for an application that does not exist, without retrying', async () => {
       const before = Date.now();
-      const finished = await tier.deliver(tier.taskTrigger({ project: 'shop', stage: 'dev', service: 'ghost' }), 30_000);
+      const finished = await tier.sandbox.deliver(tier.sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'ghost' }), 30_000);
       expect(finished.data).to.include({ status: 'errored', result: 'fail' });
       expect(finished.data.message).to.include("application 'ghost'");
       expect(Date.now() - before).to.be.below(15_000);
@@ -318,14 +316,15 @@ describe('real: argocd', function () {
 
     it('answers errored for a wrong token, without retrying', async () => {
       const before = Date.now();
-      const finished = await tier.deliver(tier.taskTrigger({ project: 'shop', stage: 'dev', service: 'badauth' }), 30_000);
+      const finished = await tier.sandbox.deliver(tier.sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'badauth' }), 30_000);
       expect(finished.data).to.include({ status: 'errored', result: 'fail' });
       expect(finished.data.message).to.include('rejected the credentials');
       expect(Date.now() - before).to.be.below(15_000);
     });
   });
+
   it('never writes the Argo CD token, password or webhook token to its output', () => {
-    const output = tier.serviceOutput();
-    for (const secret of [tier.apiToken, tier.loginPassword, WEBHOOK_TOKEN]) expect(output.includes(secret)).to.equal(false);
+    const output = services.map((s) => s.proc.output).join('\n');
+    for (const secret of [tier.apiToken, tier.loginPassword, tier.webhookToken]) expect(output.includes(secret)).to.equal(false);
   });
 });

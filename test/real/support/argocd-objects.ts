@@ -1,8 +1,7 @@
 import { stringify } from 'yaml';
-import { ARGOCD_NAMESPACE } from './real-argocd.js';
-import type { Manifest } from './manifests.js';
+import { ARGOCD_NAMESPACE } from './argocd.js';
 
-/** The namespace the applications deploy to. */
+/** The namespace the Argo CD applications deploy to. */
 export const WORKLOAD_NAMESPACE = 'shop';
 
 export interface DeploymentSpec {
@@ -10,7 +9,7 @@ export interface DeploymentSpec {
   image: string;
   /** `link.argocd.argoproj.io/external-link`: what Argo CD reports in `summary.externalURLs`. */
   externalUrl?: string;
-  /** Pods only schedule on a node of this name (none exists until the test creates it). */
+  /** Pods only schedule on a node of this name: until the test adds it, they stay Pending (Progressing). */
   nodeName?: string;
   progressDeadlineSeconds?: number;
   /** `argocd.argoproj.io/sync-wave`. */
@@ -56,7 +55,7 @@ export interface ApplicationSpec {
 const SUBSCRIBED_TRIGGERS = ['on-out-of-sync', 'on-deployed', 'on-sync-failed', 'on-health-degraded'];
 
 /** An Argo CD Application in the default project, deploying `path` of the repository to the cluster it runs in. */
-export function application(spec: ApplicationSpec): Manifest {
+export function application(spec: ApplicationSpec): object {
   const annotations = spec.notifications ? Object.fromEntries(SUBSCRIBED_TRIGGERS.map((t) => [`notifications.argoproj.io/subscribe.${t}.keptn-gitops`, ''])) : undefined;
   return {
     apiVersion: 'argoproj.io/v1alpha1',
@@ -71,22 +70,3 @@ export function application(spec: ApplicationSpec): Manifest {
   };
 }
 
-/**
- * A node for kwok to run, named like the `nodeName` of a DeploymentSpec: until it exists, the
- * Pods that select it stay Pending (the Deployment Progressing), so a test decides when a
- * rollout, and a sync wave waiting for it, may finish.
- */
-export function node(name: string): Manifest {
-  const resources = { cpu: '32', memory: '256Gi', pods: '110' };
-  return {
-    apiVersion: 'v1',
-    kind: 'Node',
-    metadata: {
-      name,
-      annotations: { 'node.alpha.kubernetes.io/ttl': '0', 'kwok.x-k8s.io/node': 'fake' },
-      labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', type: 'kwok' },
-    },
-    spec: {},
-    status: { allocatable: resources, capacity: resources },
-  };
-}
