@@ -1,6 +1,8 @@
 // Argo CD for the real systems tier, built as a dependency of this wrapper module.
 //
-// Why v3.2: it is the newest release line whose build resolves from the Go module proxy.
+// Why v3.2.11: v3.2 is the newest release line whose build resolves from the Go module proxy, and
+// v3.2.11 its newest patch that compiles: v3.2.12 as published calls settings.ValidateExternalURL
+// (controller/cache/info.go), which the module does not define.
 //   - v3.6 needs Go 1.27 (its go directive); the machines have Go 1.26.
 //   - v3.4 and v3.5 require github.com/argoproj/argo-cd/gitops-engine at a pseudo-version that
 //     was never published (the proxy answers 403) and build it from a directory replace.
@@ -15,7 +17,7 @@ module keptn-gitops-service/tools/argocd
 go 1.25.5
 
 require (
-	github.com/argoproj/argo-cd/v3 v3.2.12
+	github.com/argoproj/argo-cd/v3 v3.2.11
 	github.com/spf13/cobra v1.10.1
 	k8s.io/klog/v2 v2.130.1
 )
@@ -42,7 +44,7 @@ require (
 	github.com/ProtonMail/go-crypto v1.1.6 // indirect
 	github.com/RocketChat/Rocket.Chat.Go.SDK v0.0.0-20240116134246-a8cbe886bab0 // indirect
 	github.com/TomOnTime/utfutil v1.0.0 // indirect
-	github.com/argoproj/gitops-engine v0.7.1-0.20260512161450-ff8d2f5207dc // indirect
+	github.com/argoproj/gitops-engine v0.7.1-0.20251217140045-5baed5604d2d // indirect
 	github.com/argoproj/notifications-engine v0.5.1-0.20260316232552-d27ba0152c1c // indirect
 	github.com/argoproj/pkg v0.13.6 // indirect
 	github.com/argoproj/pkg/v2 v2.0.1 // indirect
@@ -170,7 +172,7 @@ require (
 	github.com/mitchellh/go-wordwrap v1.0.1 // indirect
 	github.com/mitchellh/mapstructure v1.5.0 // indirect
 	github.com/mitchellh/reflectwalk v1.0.2 // indirect
-	github.com/moby/spdystream v0.5.1 // indirect
+	github.com/moby/spdystream v0.5.0 // indirect
 	github.com/moby/term v0.5.2 // indirect
 	github.com/modern-go/concurrent v0.0.0-20180306012644-bacd9c7ef1dd // indirect
 	github.com/modern-go/reflect2 v1.0.3-0.20250322232337-35a7c28c31ee // indirect
@@ -277,6 +279,9 @@ require (
 	sigs.k8s.io/yaml v1.6.0 // indirect
 )
 
+// The main package of this module: upstream's one-binary dispatch, with only the components the tier runs.
+tool keptn-gitops-service/tools/argocd
+
 replace (
 	github.com/golang/protobuf => github.com/golang/protobuf v1.5.4
 	github.com/grpc-ecosystem/grpc-gateway => github.com/grpc-ecosystem/grpc-gateway v1.16.0
@@ -321,5 +326,3 @@ replace (
 	k8s.io/sample-cli-plugin => k8s.io/sample-cli-plugin v0.34.0
 	k8s.io/sample-controller => k8s.io/sample-controller v0.34.0
 )
-
-tool keptn-gitops-service/tools/argocd
