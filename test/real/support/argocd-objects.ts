@@ -6,7 +6,8 @@ export const WORKLOAD_NAMESPACE = 'shop';
 
 export interface DeploymentSpec {
   name: string;
-  image: string;
+  /** Left out: the API server rejects the Deployment (an invalid manifest). */
+  image?: string;
   /** `link.argocd.argoproj.io/external-link`: what Argo CD reports in `summary.externalURLs`. */
   externalUrl?: string;
   /** Pods only schedule on a node of this name: until the test adds it, they stay Pending (Progressing). */
@@ -14,8 +15,6 @@ export interface DeploymentSpec {
   progressDeadlineSeconds?: number;
   /** `argocd.argoproj.io/sync-wave`. */
   wave?: number;
-  /** Replaces `spec.replicas` (e.g. a string, which the API server rejects). */
-  replicas?: unknown;
 }
 
 /** A Deployment as the application's Git repository holds it. */
@@ -29,13 +28,13 @@ export function deployment(spec: DeploymentSpec): string {
     kind: 'Deployment',
     metadata: { name: spec.name, namespace: WORKLOAD_NAMESPACE, labels, ...(Object.keys(annotations).length ? { annotations } : {}) },
     spec: {
-      replicas: spec.replicas ?? 1,
+      replicas: 1,
       ...(spec.progressDeadlineSeconds ? { progressDeadlineSeconds: spec.progressDeadlineSeconds } : {}),
       selector: { matchLabels: labels },
       template: {
         metadata: { labels },
         spec: {
-          containers: [{ name: spec.name, image: spec.image }],
+          containers: [{ name: spec.name, ...(spec.image ? { image: spec.image } : {}) }],
           ...(spec.nodeName ? { nodeSelector: { 'kubernetes.io/hostname': spec.nodeName } } : {}),
         },
       },
