@@ -68,12 +68,18 @@ build helm helm helm.sh/helm/v4 "-X helm.sh/helm/v4/internal/version.version=$he
 for controller in source-controller kustomize-controller helm-controller notification-controller; do
   build "flux-$controller" "flux-$controller" "github.com/fluxcd/$controller" "" "github.com/fluxcd/$controller"
 done
-# Argo CD reports gitTag as its version only with a gitCommit and a clean tree (common/version.go); a
-# module has no commit id, so the tag stands in for it.
-argocd_version="$(module_version argocd github.com/argoproj/argo-cd/v3)"
-ac=github.com/argoproj/argo-cd/v3/common
-build argocd argocd github.com/argoproj/argo-cd/v3 \
-  "-X $ac.version=${argocd_version#v} -X $ac.gitTag=$argocd_version -X $ac.gitCommit=$argocd_version -X $ac.gitTreeState=clean" .
+# Argo CD (the `argocd` part of the tier) is built unless KEPTN_GITOPS_REAL_ARGOCD=0. It reports gitTag
+# as its version only with a gitCommit and a clean tree (common/version.go); a module has no commit
+# id, so the tag stands in for it.
+argocd_json=""
+if [ "${KEPTN_GITOPS_REAL_ARGOCD:-1}" != 0 ]; then
+  argocd_version="$(module_version argocd github.com/argoproj/argo-cd/v3)"
+  ac=github.com/argoproj/argo-cd/v3/common
+  build argocd argocd github.com/argoproj/argo-cd/v3 \
+    "-X $ac.version=${argocd_version#v} -X $ac.gitTag=$argocd_version -X $ac.gitCommit=$argocd_version -X $ac.gitTreeState=clean" .
+  argocd_json=",
+  \"argocd\": { \"version\": \"$version_argocd\", \"dir\": \"$dir_argocd\", \"manifests\": \"$(module_dir argocd github.com/argoproj/argo-cd/v3)/manifests\" }"
+fi
 
 crds() { echo "$(module_dir "flux-$1" "github.com/fluxcd/$1")/config/crd/bases"; }
 cat > "$tools/built.json" <<EOF
@@ -88,8 +94,7 @@ cat > "$tools/built.json" <<EOF
     "kustomize-controller": { "version": "$version_flux_kustomize_controller", "dir": "$dir_flux_kustomize_controller", "crds": "$(crds kustomize-controller)" },
     "helm-controller": { "version": "$version_flux_helm_controller", "dir": "$dir_flux_helm_controller", "crds": "$(crds helm-controller)" },
     "notification-controller": { "version": "$version_flux_notification_controller", "dir": "$dir_flux_notification_controller", "crds": "$(crds notification-controller)" }
-  },
-  "argocd": { "version": "$version_argocd", "dir": "$dir_argocd", "manifests": "$(module_dir argocd github.com/argoproj/argo-cd/v3)/manifests" }
+  }$argocd_json
 }
 EOF
 echo "real tier: binaries ready in $((SECONDS - total_started)) s ($tools/built.json)"

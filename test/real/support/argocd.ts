@@ -58,7 +58,7 @@ export class RealArgoCd {
   }
 
   get version(): string {
-    return binaries().argocd.version;
+    return built().version;
   }
 
   /** The admin's API (session login). */
@@ -81,7 +81,7 @@ export class RealArgoCd {
 
   /** The CRDs, the namespace, upstream's base ConfigMaps and Secrets with this tier's settings merged in. */
   private async installResources(): Promise<void> {
-    const manifests = binaries().argocd.manifests;
+    const manifests = built().manifests;
     const read = (file: string) => parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS() as { kind?: string; metadata: { name: string }; data?: Record<string, string> } | null);
     const crds = readdirSync(join(manifests, 'crds')).filter((f) => f.endsWith('-crd.yaml'));
     await this.cluster.apply(crds.map((f) => readFileSync(join(manifests, 'crds', f), 'utf8')).join('\n---\n'));
@@ -151,7 +151,7 @@ export class RealArgoCd {
   }
 
   private async startComponent(component: Component, healthUrl: string): Promise<void> {
-    const proc = this.cluster.processes.start({ name: component, command: binary(binaries().argocd, 'argocd'), args: this.args(component), env: this.env(component), cwd: join(this.dir, 'tmp') });
+    const proc = this.cluster.processes.start({ name: component, command: binary(built(), 'argocd'), args: this.args(component), env: this.env(component), cwd: join(this.dir, 'tmp') });
     this.processes.set(component, proc);
     await whileRunning([proc], async () => {
       const res = await fetch(healthUrl);
@@ -169,4 +169,11 @@ export class RealArgoCd {
     for (const proc of [...this.processes.values()].reverse()) await this.cluster.processes.stop(proc);
     await this.redisDb?.release();
   }
+}
+
+/** Argo CD as tools/build.sh built it. */
+function built(): NonNullable<ReturnType<typeof binaries>['argocd']> {
+  const argocd = binaries().argocd;
+  if (!argocd) throw new Error('Argo CD was not built (KEPTN_GITOPS_REAL_ARGOCD=0): run tools/build.sh without it');
+  return argocd;
 }

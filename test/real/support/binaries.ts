@@ -18,8 +18,8 @@ export interface Binaries {
   kwok: Built & { stages: string };
   helm: Built;
   flux: Record<FluxController, Built & { crds: string }>;
-  /** One binary for every Argo CD component; `manifests` is the module's manifests/ directory. */
-  argocd: Built & { manifests: string };
+  /** One binary for every Argo CD component; `manifests` is the module's manifests/ directory. Absent when built with KEPTN_GITOPS_REAL_ARGOCD=0. */
+  argocd?: Built & { manifests: string };
 }
 
 export const BUILT_FILE = join(repoRoot, 'tools', 'built.json');
@@ -45,5 +45,5 @@ export function binary(component: Built, name: string): string {
 export function versionsLine(): string {
   const b = binaries();
   const flux = Object.entries(b.flux).map(([name, c]) => `${name} ${c.version}`).join(', ');
-  return `Kubernetes ${b.kubernetes.version}, etcd ${b.etcd.version}, kwok ${b.kwok.version}, helm ${b.helm.version}, Flux ${flux}, Argo CD ${b.argocd.version}`;
+  return `Kubernetes ${b.kubernetes.version}, etcd ${b.etcd.version}, kwok ${b.kwok.version}, helm ${b.helm.version}, Flux ${flux}${b.argocd ? `, Argo CD ${b.argocd.version}` : ''}`;
 }
