@@ -33,7 +33,7 @@ export async function checkKubernetes(env: ServiceEnv, config: GitopsConfig, rep
 }
 
 async function checkFlux(api: KubeApi, fluxTargets: { kind: keyof typeof FLUX_RESOURCES; name: string; namespace: string }[], report: CheckReporter): Promise<void> {
-  const server = api.config.server;
+  const server = api.server;
   for (const kind of new Set(fluxTargets.map((t) => t.kind))) {
     const ref = FLUX_RESOURCES[kind];
     try {

@@ -1,4 +1,5 @@
-import { Agent, request, type Dispatcher } from 'undici';
+import type { RequestOptions as HttpsRequestOptions } from 'node:https';
+import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
 import type { KubeConfig } from './kube-config.js';
 import { KubeApiError, toKubeApiError, type KubeRequestContext } from './kube-errors.js';
 
@@ -55,26 +56,39 @@ export interface KubeApiOptions {
 
 const MERGE_PATCH = 'application/merge-patch+json';
 
+/** The connection pools, made once from the TLS settings (and proxy) client-node derives from the kubeconfig. */
+interface Transport {
+  calls: Dispatcher;
+  /** Watches hold their connection for minutes: in the bounded pool, enough of them would starve every call. */
+  watches: Dispatcher;
+}
+
 /**
  * The Kubernetes REST calls the service makes (get, list, create, replace, merge-patch, delete,
- * watch) on any namespaced resource, over keep-alive connections (a bounded pool for calls, one
- * connection per watch). Every failure is thrown as a KubeApiError naming the verb and object;
- * the message never holds credentials.
+ * watch) on any namespaced resource. Configuration, credentials and TLS are @kubernetes/client-node's
+ * (its KubeConfig and authenticators: token, token file, client certificate, exec plugin, OIDC);
+ * this layer adds what the service's hot path needs and the library's generated clients do not
+ * give it: a bounded pool of keep-alive connections for calls (one connection per watch), the
+ * merge-patch content type for custom resources, and one error vocabulary. Every failure is
+ * thrown as a KubeApiError naming the verb and object; the message never holds credentials.
  */
 export class KubeApi {
   readonly config: KubeConfig;
-  private readonly dispatcher: Dispatcher;
-  /** Watches hold their connection for minutes: in the bounded pool, enough of them would starve every call. */
-  private readonly watchDispatcher: Dispatcher;
+  /** The API server URL of the current context. */
+  readonly server: string;
   private readonly requestTimeoutMs: number;
+  private readonly connections: number;
+  private transport?: Transport;
+  /** The headers being computed: concurrent requests share one look-up (one exec plugin run). */
+  private applying?: Promise<Record<string, string>>;
 
   constructor(config: KubeConfig, options: KubeApiOptions = {}) {
+    const cluster = config.getCurrentCluster();
+    if (!cluster) throw new Error('the Kubernetes configuration has no current cluster');
     this.config = config;
+    this.server = cluster.server.replace(/\/+$/, '');
     this.requestTimeoutMs = options.requestTimeoutMs ?? 15_000;
-    const { ca, cert, key, rejectUnauthorized, servername } = config.tls;
-    const connect = { ca, cert, key, rejectUnauthorized, servername };
-    this.dispatcher = new Agent({ connections: options.connections ?? 64, connect });
-    this.watchDispatcher = new Agent({ connect });
+    this.connections = options.connections ?? 64;
   }
 
   get<T>(ref: ResourceRef, namespace: string, name: string, options?: RequestOptions): Promise<T> {
@@ -130,7 +144,7 @@ export class KubeApi {
     let response: Dispatcher.ResponseData;
     try {
       // The server ends the watch after timeoutSeconds; a connection silent for longer is dead.
-      response = await this.open('GET', target, undefined, { signal, timeoutMs: this.requestTimeoutMs }, undefined, timeoutSeconds * 1000 + 30_000, this.watchDispatcher);
+      response = await this.open('GET', target, undefined, { signal, timeoutMs: this.requestTimeoutMs }, undefined, timeoutSeconds * 1000 + 30_000, 'watches');
     } catch (err) {
       throw toKubeApiError(err, context);
     }
@@ -156,7 +170,7 @@ export class KubeApi {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.dispatcher.close(), this.watchDispatcher.destroy()]);
+    await Promise.all([this.transport?.calls.close(), this.transport?.watches.destroy()]);
   }
 
   private async send<T>(method: Dispatcher.HttpMethod, target: Target, body: unknown, options: RequestOptions = {}, contentType?: string): Promise<T> {
@@ -186,29 +200,60 @@ export class KubeApi {
     options: RequestOptions,
     contentType: string | undefined,
     bodyTimeoutMs: number,
-    dispatcher = this.dispatcher,
+    pool: keyof Transport = 'calls',
   ): Promise<Dispatcher.ResponseData> {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    const authorization = await this.credentials(target);
-    if (authorization) headers.authorization = authorization;
+    const headers: Record<string, string> = { accept: 'application/json', ...(await this.credentials(target)) };
     if (body !== undefined) headers['content-type'] = contentType ?? 'application/json';
-    return request(this.config.server + pathOf(target), {
+    return request(this.server + pathOf(target), {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: options.signal,
-      dispatcher,
+      dispatcher: this.transport![pool],
       headersTimeout: options.timeoutMs ?? this.requestTimeoutMs,
       bodyTimeout: bodyTimeoutMs,
     });
   }
 
-  /** The Authorization header; a token file or exec plugin that fails is said as such, not as an unreachable server. */
-  private async credentials(target: Target): Promise<string | undefined> {
+  /**
+   * The Authorization (and Impersonate-User) headers client-node's authenticators give for the
+   * current user, each from its own cache (a token file re-read after a minute, an exec credential
+   * until it expires). A token file or exec plugin that fails is said as such, not as an
+   * unreachable server.
+   */
+  private async credentials(target: Target): Promise<Record<string, string>> {
+    this.applying ??= this.applyKubeConfig().finally(() => (this.applying = undefined));
     try {
-      return await this.config.auth.authorization();
+      return await this.applying;
     } catch (err) {
-      throw new KubeApiError('unauthorized', contextOf(target), undefined, `cannot obtain credentials: ${(err as Error).message}`, { cause: err });
+      throw new KubeApiError('unauthorized', contextOf(target), undefined, `cannot obtain credentials: ${(err as Error).message.trim()}`, { cause: err });
+    }
+  }
+
+  private async applyKubeConfig(): Promise<Record<string, string>> {
+    const applied: HttpsRequestOptions = {};
+    await this.config.applyToHTTPSOptions(applied);
+    this.transport ??= this.createTransport(applied);
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(applied.headers ?? {})) if (value !== undefined) headers[name.toLowerCase()] = String(value);
+    if (applied.auth) headers.authorization = `Basic ${Buffer.from(applied.auth).toString('base64')}`;
+    return headers;
+  }
+
+  private createTransport(tls: HttpsRequestOptions): Transport {
+    const { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername } = tls;
+    const plan = this.config.createDispatcherOptions(this.config.getCurrentCluster(), { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername });
+    switch (plan.type) {
+      case 'none':
+        return { calls: new Agent({ connections: this.connections }), watches: new Agent() };
+      case 'agent':
+        return { calls: new Agent({ connections: this.connections, connect: plan.connect }), watches: new Agent({ connect: plan.connect }) };
+      case 'proxy': {
+        const proxy = { uri: plan.uri, requestTls: plan.requestTls, connect: plan.connect };
+        return { calls: new ProxyAgent({ ...proxy, connections: this.connections }), watches: new ProxyAgent(proxy) };
+      }
+      case 'socks':
+        throw new Error(`the cluster's proxy-url ${plan.uri} is a SOCKS proxy, which this service does not support; use an HTTP(S) proxy`);
     }
   }
 }

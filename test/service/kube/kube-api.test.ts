@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KubeApi, type ResourceRef } from '../../../service/kube/kube-api.js';
-import { KubeApiError } from '../../../service/kube/kube-errors.js';
+import type { ResourceRef } from '../../../service/kube/kube-api.js';
+import { sandboxKubeApi } from '../../support/kube.js';
 
 const KS: ResourceRef = { group: 'kustomize.toolkit.fluxcd.io', version: 'v1', plural: 'kustomizations', kind: 'Kustomization' };
 
@@ -30,21 +30,11 @@ describe('KubeApi', () => {
   after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
   it('yields every event whole, also when a chunk ends inside a line and inside a character', async () => {
-    const api = new KubeApi({ server: url, tls: { rejectUnauthorized: true }, auth: { authorization: async () => undefined }, source: 'test' });
+    const api = sandboxKubeApi(url);
     const events: { type: string; object: { metadata: { annotations?: Record<string, string> } } }[] = [];
     for await (const event of api.watch<{ metadata: { annotations?: Record<string, string> } }>(KS, 'flux-system', {})) events.push(event);
     await api.close();
     expect(events.map((e) => e.type)).to.deep.equal(['ADDED', 'MODIFIED']);
     expect(events[0]!.object.metadata.annotations).to.deep.equal({ owner: 'Jürgen' });
-  });
-
-  it('says that credentials could not be obtained (not that the server is unreachable) when the exec plugin or token file fails', async () => {
-    const failing = { authorization: async () => Promise.reject(new Error('exec credential plugin "aws" failed: token expired')) };
-    const api = new KubeApi({ server: url, tls: { rejectUnauthorized: true }, auth: failing, source: 'test' });
-    const err = await api.get(KS, 'flux-system', 'podinfo').catch((e: unknown) => e);
-    await api.close();
-    expect(err).to.be.instanceOf(KubeApiError);
-    expect(err).to.include({ kind: 'unauthorized', transient: false });
-    expect((err as Error).message).to.equal('get kustomizations.kustomize.toolkit.fluxcd.io "podinfo" in namespace flux-system: cannot obtain credentials: exec credential plugin "aws" failed: token expired');
   });
 });
