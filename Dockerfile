@@ -1,25 +1,29 @@
 # syntax=docker/dockerfile:1
 # keptn-gitops-service: `docker build -t keptn-gitops-service .`
 
-# 1. Build: all dependencies, TypeScript compiled to dist/.
+# 1. Build: all dependencies, TypeScript compiled to dist/, then the CLI bundled with its
+#    dependencies (tree-shaken) into dist/image/ (build/bundle.ts).
 FROM node:24-alpine AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# --ignore-scripts: the `node` devDependency would download a glibc Node for machines whose own Node
+# is older; this image has Node 24 (musl) already. esbuild needs no install script.
+RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json ./
 COPY lib ./lib
 COPY service ./service
+COPY build ./build
 RUN npm run build
 
-# 2. Runtime: production dependencies only, no compiler, no npm, a non-root user.
+# 2. Runtime: the bundle only (no node_modules, no compiler, no npm), a non-root user. The bundle
+#    sits where the compiled CLI would, so `node dist/service/cli/main.js check` works in the pod.
 FROM node:24-alpine AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund \
- && npm cache clean --force \
- && rm -rf /usr/local/lib/node_modules/npm /usr/local/bin/npm /usr/local/bin/npx /opt/yarn* /usr/local/bin/yarn /usr/local/bin/yarnpkg
-COPY --from=build /app/dist ./dist
+RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/bin/npm /usr/local/bin/npx /opt/yarn* /usr/local/bin/yarn /usr/local/bin/yarnpkg
+# package.json: the version the CLI reports.
+COPY package.json ./
+COPY --from=build /app/dist/image ./dist/service/cli
 # Read at run time (the sandbox of `keptn-gitops demo`).
 COPY service/sandbox/crds ./service/sandbox/crds
 # 65532: the same non-root user as the chart's securityContext (runAsUser/runAsGroup).

@@ -1,6 +1,7 @@
 import type { ConcurrentResult } from './phase-concurrent.js';
 import type { ReadyResult } from './phase-ready.js';
 import type { StartedResult } from './phase-started.js';
+import type { StartupResult } from './phase-startup.js';
 import type { MachineInfo } from './proc.js';
 
 export interface Goal {
@@ -13,6 +14,7 @@ export interface BenchResults {
   date: string;
   machine: MachineInfo;
   settings: Record<string, unknown>;
+  startup: StartupResult;
   started: StartedResult;
   ready: ReadyResult;
   concurrent: ConcurrentResult;
@@ -24,7 +26,7 @@ export interface BenchResults {
 /** Requests per delivery under load may not exceed the light-load figure by more than 5 %. */
 const CONSTANT_TOLERANCE = 1.05;
 
-export function goalsOf(started: StartedResult, ready: ReadyResult, c: ConcurrentResult): Goal[] {
+export function goalsOf(startup: StartupResult, started: StartedResult, ready: ReadyResult, c: ConcurrentResult): Goal[] {
   const fluxConstant = c.fluxRequestsPerFluxDelivery <= started.fluxRequestsPerDelivery * CONSTANT_TOLERANCE;
   const argoConstant = c.argocdRequestsPerArgoDelivery <= ready.argocd.requestsPerDelivery * CONSTANT_TOLERANCE;
   const stateConstant = c.stateRequestsPerDelivery <= started.stateRequestsPerDelivery * CONSTANT_TOLERANCE;
@@ -39,6 +41,8 @@ export function goalsOf(started: StartedResult, ready: ReadyResult, c: Concurren
       measured: `Flux ${fmt(c.fluxRequestsPerFluxDelivery, 2)} vs ${fmt(started.fluxRequestsPerDelivery, 2)}; Argo CD ${fmt(c.argocdRequestsPerArgoDelivery, 2)} vs ${fmt(ready.argocd.requestsPerDelivery, 2)}; state ${fmt(c.stateRequestsPerDelivery, 2)} vs ${fmt(started.stateRequestsPerDelivery, 2)}`,
       pass: fluxConstant && argoConstant && stateConstant && allDone,
     },
+    { goal: 'idle RSS ≤ 128 MB (the bundle the image runs)', measured: `${fmt(startup.bundle.idleRssMB, 1)} MB`, pass: startup.bundle.idleRssMB <= 128 },
+    { goal: '/health 200 within 2 s of start (the bundle)', measured: `${fmt(startup.bundle.healthMs / 1000, 2)} s`, pass: startup.bundle.healthMs <= 2000 },
   ];
 }
 
@@ -71,14 +75,26 @@ function renderTable(r: BenchResults): string {
     ['… the same at light load, same run', `${fmt(r.started.fluxRequestsPerDelivery, 2)} Flux, ${fmt(r.ready.argocd.requestsPerDelivery, 2)} Argo CD, ${fmt(r.started.stateRequestsPerDelivery, 2)} state`, `constant: ${goal(4)}`],
   ];
   const loadTable = ['| 1,000 concurrent deliveries | measured | goal |', '|---|---|---|', ...load.map((row) => `| ${row.join(' | ')} |`)];
+  const b = r.startup.bundle;
+  const u = r.startup.unbundled;
+  const startupTable = [
+    `| start-up, median of ${r.startup.starts} | bundle (the image) | unbundled CLI + node_modules | goal |`,
+    '|---|---|---|---|',
+    `| spawn → /health 200 | ${fmt(b.healthMs / 1000, 2)} s | ${fmt(u.healthMs / 1000, 2)} s | ≤ 2 s: ${goal(6)} |`,
+    `| spawn → /ready 200 (registered, subscribed) | ${fmt(b.readyMs / 1000, 2)} s | ${fmt(u.readyMs / 1000, 2)} s |  |`,
+    `| idle RSS, 2 s after ready | ${fmt(b.idleRssMB, 1)} MB | ${fmt(u.idleRssMB, 1)} MB | ≤ 128 MB: ${goal(5)} |`,
+    `| CPU time, spawn → 2 s after ready | ${fmt(b.cpuSeconds, 2)} s | ${fmt(u.cpuSeconds, 2)} s |  |`,
+  ];
   const m = r.machine;
   return [
+    ...startupTable,
+    '',
     ...table,
     '',
     ...loadTable,
     '',
     `Measured ${r.date.slice(0, 10)} on ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}, ${m.natsServer}; commit ${m.gitCommit}${m.uncommitted.length ? ` plus ${m.uncommitted.length} uncommitted files of work in progress outside bench/ (listed in results.json)` : ''}. ` +
-      `One run of \`npm run bench\`; the simulators and the measuring client share one process, the service runs in its own as \`node ${nodeArgsOf(r).join(' ')} dist/service/cli/main.js serve\`.`,
+      `One run of \`npm run bench\`; the simulators and the measuring client share one process, the service runs in its own as \`node ${nodeArgsOf(r).join(' ')} dist/image/main.js serve\` (the bundle the image runs as dist/service/cli/main.js).`,
   ].join('\n');
 }
 
@@ -106,7 +122,7 @@ export function renderReadmeSection(r: BenchResults): string {
   return [
     '## Benchmark',
     '',
-    '`npm run bench` starts a real `nats-server`, the sandbox simulators (Kubernetes API with Flux, Argo CD, the Keptn control plane) and the service as its own process, started as the image starts it (`node --optimize-for-size dist/service/cli/main.js serve`), measures, and writes `bench/results.json` and `bench/results.md`. It takes about a minute after the build and needs `nats-server` on the PATH.',
+    '`npm run bench` starts a real `nats-server`, the sandbox simulators (Kubernetes API with Flux, Argo CD, the Keptn control plane) and the service as its own process, started as the image starts it (`node --optimize-for-size` and the bundle of `build/bundle.ts`, `dist/image/main.js`), measures, and writes `bench/results.json` and `bench/results.md`. It takes about a minute after the build and needs `nats-server` on the PATH.',
     '',
     renderTable(r),
     '',
@@ -116,6 +132,7 @@ export function renderReadmeSection(r: BenchResults): string {
 }
 
 const METHOD = [
+  '- **start-up**: before the other phases, the service is started and stopped several times, alternately as the image runs it (the bundle) and as the compiled CLI with `node_modules` (for comparison within the same run, on a noisy machine); from the spawn, `/health` is polled every 10 ms until 200, then `/ready`; RSS and CPU time are read from `/proc` 2 s after ready. Medians.',
   '- **triggered→started**: the bench publishes `sh.keptn.event.deliver.triggered` (Flux targets) at a steady rate and stamps each `.started` on receipt with `process.hrtime`; the floor is a bare NATS request/reply through the same server from the same process, with a trigger-sized payload, interleaved with the triggers (half a tick apart) so both see the same noise. The ratio is started ÷ floor. The first 20 triggers are a warm-up and not counted.',
   '- **delivery record create**: before its `.started` the service creates the trigger\'s record (a ConfigMap, create-if-absent) and waits for the answer; the bench times the same call alone, a record-sized ConfigMap POST to the same simulated API server from its own process, half a tick after each trigger.',
   '- **ready→finished**: the simulator holds the reconcile (Flux: `hold`, released by `markReady`; Argo CD: a rollout that stays Progressing until `markHealthy`) for a random 0.3–2.3 s, then makes the object Ready/Healthy; the figure is the time from that call to the `.finished` on the bus. The baseline is a real poll loop run beside each sample: a GET of the same object at once and every 2 s (the interval `flux reconcile` waits with) from the start of the reconcile, until the status shows it done. Ratio: service ÷ polling.',

@@ -5,6 +5,7 @@ import { BenchBus } from './bus.js';
 import { measureConcurrent } from './phase-concurrent.js';
 import { measureReady } from './phase-ready.js';
 import { measureStarted } from './phase-started.js';
+import { measureStartup } from './phase-startup.js';
 import { cpuSecondsOf, machineInfo, memoryOf } from './proc.js';
 import { goalsOf, renderReadmeSection, renderResultsMarkdown, type BenchResults } from './report.js';
 import { BenchSandbox } from './sandbox.js';
@@ -21,6 +22,8 @@ const SETTINGS = {
   started: { triggers: 600, perSecond: 20, objects: 20, warmup: 20 },
   ready: { samplesPerTool: 40, staggerMs: 250 },
   concurrent: { flux: 500, argocd: 500, fluxNamespaces: 5, timeoutMs: 120_000 },
+  /** Start-ups measured per variant (bundle, unbundled), alternating; medians reported. */
+  startups: 3,
   /** How long a simulated Flux reconcile takes (the concurrent phase) and an Argo CD state-machine step. */
   fluxDelayMs: 50,
   argoStepMs: 25,
@@ -45,6 +48,11 @@ async function main(): Promise<number> {
     const profileDir = process.env.BENCH_CPU_PROF;
     if (profileDir) mkdirSync(profileDir, { recursive: true });
     const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    log(`0/3 start-up: ${SETTINGS.startups} starts each of the bundle and the unbundled CLI, alternating`);
+    const startup = await measureStartup(env, healthPort, nodeArgs, SETTINGS.startups);
+    for (const [name, f] of Object.entries({ bundle: startup.bundle, unbundled: startup.unbundled })) {
+      log(`    ${name}: /health 200 after ${f.healthMs.toFixed(0)} ms, ready after ${f.readyMs.toFixed(0)} ms, idle RSS ${f.idleRssMB.toFixed(1)} MB, CPU ${f.cpuSeconds.toFixed(2)} s`);
+    }
     // The service under benchmark in its own process; the last lines of its output are kept to explain a failure.
     service = new ServiceProcess({ env, nodeArgs: profileDir ? [...nodeArgs, '--cpu-prof', `--cpu-prof-dir=${profileDir}`] : nodeArgs, keepLines: 500 });
     await service.ready(healthPort);
@@ -71,10 +79,11 @@ async function main(): Promise<number> {
       date: new Date(began).toISOString(),
       machine: machineInfo(REPO),
       settings: { ...SETTINGS, serviceNodeArgs: [...SERVICE_NODE_FLAGS, ...nodeArgs], cpuProfile: Boolean(profileDir) },
+      startup,
       started,
       ready,
       concurrent,
-      goals: goalsOf(started, ready, concurrent),
+      goals: goalsOf(startup, started, ready, concurrent),
       durationSeconds: Math.round((Date.now() - began) / 1000),
     };
     writeFileSync(join(OUT, 'results.json'), JSON.stringify(results, null, 2) + '\n');

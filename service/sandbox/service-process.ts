@@ -14,6 +14,20 @@ export interface ServiceProcessOptions {
   onOutput?: (chunk: string) => void;
   /** Output lines kept in memory; default all. */
   keepLines?: number;
+  /**
+   * The CLI script to run; default the compiled CLI, dist/service/cli/main.js (where the image puts
+   * its bundle). The benchmark and a test run the bundle itself (imageBin).
+   */
+  bin?: string;
+}
+
+/** The CLI as the image carries it: the bundle `npm run build` writes to dist/image/ (build/bundle.ts). */
+export function imageBin(): string {
+  return join(packageRoot(), 'dist', 'image', 'main.js');
+}
+
+function compiledCli(): string {
+  return join(packageRoot(), 'dist', 'service', 'cli', 'main.js');
 }
 
 /**
@@ -27,8 +41,7 @@ export class ServiceProcess {
   private readonly exited: Promise<number | null>;
 
   constructor(private readonly options: ServiceProcessOptions) {
-    const bin = join(packageRoot(), 'dist', 'service', 'cli', 'main.js');
-    this.child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, ...(options.nodeArgs ?? []), bin, ...(options.args ?? ['serve'])], {
+    this.child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, ...(options.nodeArgs ?? []), options.bin ?? compiledCli(), ...(options.args ?? ['serve'])], {
       env: { ...baseEnv(), ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -124,9 +124,9 @@ export class E2eSandbox {
   }
 
   /** `node dist/service/cli/main.js serve` with this sandbox's environment; resolves once /ready is 200. */
-  async startService(extra: Record<string, string> = {}): Promise<RunningService> {
+  async startService(extra: Record<string, string> = {}, options: { bin?: string } = {}): Promise<RunningService> {
     const [healthPort, webhookPort] = [await freePort(), await freePort()];
-    const proc = new ServiceProcess({ env: this.env({ HEALTH_ENDPOINT_PORT: String(healthPort), WEBHOOK_PORT: String(webhookPort), ...extra }) });
+    const proc = new ServiceProcess({ env: this.env({ HEALTH_ENDPOINT_PORT: String(healthPort), WEBHOOK_PORT: String(webhookPort), ...extra }), bin: options.bin });
     this.services.push(proc);
     await proc.ready(healthPort, 20_000);
     return { proc, healthPort, webhookPort };

@@ -6,7 +6,7 @@ import { repoRoot } from './paths.js';
 /** Every line any service process wrote during the test run, for the secret scan at the end. */
 export const SERVICE_LOG_FILE = join(repoRoot, 'dist', 'test-service-output.log');
 
-export type ServiceProcessOptions = Pick<SandboxServiceProcessOptions, 'env' | 'args'>;
+export type ServiceProcessOptions = Pick<SandboxServiceProcessOptions, 'env' | 'args' | 'bin'>;
 
 /** The built service as a child process, its output also appended to SERVICE_LOG_FILE. */
 export class ServiceProcess extends SandboxServiceProcess {

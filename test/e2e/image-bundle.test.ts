@@ -1,0 +1,47 @@
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { seedGitRepository, seedKustomization } from '../../service/sandbox/flux/index.js';
+import { imageBin } from '../../service/sandbox/service-process.js';
+import { packageVersion } from '../../service/util/package-version.js';
+import { E2eSandbox, type RunningService } from '../support/e2e-harness.js';
+
+/** The bundle the image runs (build/bundle.ts); the rest of the suite runs the compiled CLI. */
+describe('e2e: the bundled CLI the image runs', function () {
+  this.timeout(90_000);
+  let sandbox: E2eSandbox;
+  let service: RunningService;
+
+  before(async () => {
+    sandbox = await E2eSandbox.start();
+    seedGitRepository(sandbox.kube, { name: 'app', namespace: 'flux-system' });
+    seedKustomization(sandbox.kube, { name: 'app', namespace: 'flux-system', wait: true, sourceRef: { kind: 'GitRepository', name: 'app' } });
+    sandbox.writeTargets('targets:\n  - match: {project: bundle}\n    flux: {kind: Kustomization, name: app, namespace: flux-system}\n    timeout: 30s\n');
+    service = await sandbox.startService({}, { bin: imageBin() });
+  });
+
+  after(async () => {
+    await sandbox?.stop();
+  });
+
+  it('answers a Flux delivery with one .started and a .finished pass, as the compiled CLI does', async () => {
+    const finished = await sandbox.deliver(sandbox.taskTrigger({ project: 'bundle', stage: 'dev', service: 'app' }));
+    expect(finished.data).to.include({ status: 'succeeded', result: 'pass' });
+    expect(service.proc.output).to.not.match(/Cannot find (module|package)|ERR_MODULE_NOT_FOUND/);
+  });
+
+  it('reports the package version', () => {
+    const run = spawnSync(process.execPath, [imageBin(), '--version'], { encoding: 'utf8' });
+    expect(run.stdout.trim()).to.equal(packageVersion());
+  });
+
+  it('leaves out the generated Kubernetes API classes of client-node (their memory is the reason for the bundle)', () => {
+    const code = readdirSync(dirname(imageBin()))
+      .filter((f) => f.endsWith('.js'))
+      .map((f) => readFileSync(join(dirname(imageBin()), f), 'utf8'))
+      .join('\n');
+    expect(code).to.include('class KubeConfig');
+    for (const generated of ['class CoreV1ApiRequestFactory', 'class ObjectCoreV1Api', 'class V1PodSpec', 'class AppsV1ApiRequestFactory']) expect(code, generated).to.not.include(generated);
+  });
+});
