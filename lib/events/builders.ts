@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { CloudEvent } from 'cloudevents';
 import { parseTaskEventType, replaceEventKind, sequenceEventType, taskEventType } from './event-type.js';
 import { CLOUDEVENTS_SPEC_VERSION, JSON_CONTENT_TYPE, KeptnResult, KeptnStatus, SHKEPTN_SPEC_VERSION, type KeptnEvent, type KeptnEventData } from './types.js';
 
@@ -36,22 +37,46 @@ interface EnvelopeFields {
   gitcommitid?: string;
 }
 
+/**
+ * Every event the service sends is built as a CloudEvent by the SDK, in strict mode: the required
+ * attributes, their formats and the extension names and values are validated there (a ValidationError
+ * otherwise). The structured JSON keeps the attribute order Keptn's consumers have always received
+ * (WIRE_ORDER), so the bytes on NATS and to the API are unchanged.
+ */
 function buildEvent(fields: EnvelopeFields, data: KeptnEventData, options: BuildOptions): KeptnEvent {
-  const event: KeptnEvent = {
-    specversion: CLOUDEVENTS_SPEC_VERSION,
-    id: randomUUID(),
-    source: fields.source,
-    type: fields.type,
-    time: (options.now?.() ?? new Date()).toISOString(),
-    contenttype: JSON_CONTENT_TYPE,
-    datacontenttype: JSON_CONTENT_TYPE,
-    shkeptncontext: fields.shkeptncontext,
-    shkeptnspecversion: SHKEPTN_SPEC_VERSION,
-    ...('triggeredid' in fields ? { triggeredid: fields.triggeredid } : {}),
-    data,
-  };
-  if (fields.gitcommitid) event.gitcommitid = fields.gitcommitid;
-  return event;
+  const cloudEvent = new CloudEvent<KeptnEventData>(
+    withoutUndefined({
+      specversion: CLOUDEVENTS_SPEC_VERSION,
+      id: randomUUID(),
+      source: fields.source,
+      type: fields.type,
+      time: (options.now?.() ?? new Date()).toISOString(),
+      datacontenttype: JSON_CONTENT_TYPE,
+      data,
+      contenttype: JSON_CONTENT_TYPE,
+      shkeptncontext: fields.shkeptncontext,
+      shkeptnspecversion: SHKEPTN_SPEC_VERSION,
+      triggeredid: fields.triggeredid,
+      gitcommitid: fields.gitcommitid || undefined,
+    }),
+    true,
+  );
+  return inWireOrder(cloudEvent);
+}
+
+/** The structured-mode attribute order of every event the service has sent since its first version. */
+const WIRE_ORDER = ['specversion', 'id', 'source', 'type', 'time', 'contenttype', 'datacontenttype', 'shkeptncontext', 'shkeptnspecversion', 'triggeredid', 'data', 'gitcommitid'] as const;
+
+function inWireOrder(cloudEvent: CloudEvent<KeptnEventData>): KeptnEvent {
+  const attributes = cloudEvent.toJSON() as Record<string, unknown>;
+  const event: Record<string, unknown> = {};
+  for (const name of WIRE_ORDER) if (attributes[name] !== undefined) event[name] = attributes[name];
+  return event as unknown as KeptnEvent;
+}
+
+/** The SDK rejects an extension whose value is undefined or null (e.g. a trigger's `"shkeptncontext": null`): it is left out. */
+function withoutUndefined<T extends Record<string, unknown>>(attributes: T): T {
+  return Object.fromEntries(Object.entries(attributes).filter(([, value]) => value !== undefined && value !== null)) as T;
 }
 
 /** An answer to `parent`: same context, `triggeredid` = parent id, gitcommitid copied. */

@@ -1,3 +1,5 @@
+import type { CloudEventV1 } from 'cloudevents';
+
 /** Whether the executor could run the task at all (go-utils `StatusType`; `aborted` is shipyard-controller's). */
 export const KeptnStatus = {
   Succeeded: 'succeeded',
@@ -36,22 +38,21 @@ export interface KeptnEventData {
   [key: string]: unknown;
 }
 
-/** A Keptn CloudEvent in its structured JSON form (go-utils `KeptnContextExtendedCE`). */
-export interface KeptnEvent {
-  specversion: string;
-  id: string;
-  source: string;
-  type: string;
-  time?: string;
-  /** go-utils spelling; the CloudEvents spelling is `datacontenttype`. Both are written. */
+/** Keptn's CloudEvents extension attributes (go-utils `KeptnContextExtendedCE`). */
+export interface KeptnExtensions {
+  /** go-utils spelling of `datacontenttype`. Both are written. */
   contenttype?: string;
-  datacontenttype?: string;
+  /** The Keptn context: one per sequence run. */
   shkeptncontext?: string;
   shkeptnspecversion?: string;
+  /** The id of the `.triggered` event an answer belongs to. */
   triggeredid?: string;
   gitcommitid?: string;
+}
+
+/** A Keptn event: a CloudEvent (the SDK's v1 attributes) with Keptn's extensions, in its structured JSON form. */
+export interface KeptnEvent extends CloudEventV1<KeptnEventData>, KeptnExtensions {
   data: KeptnEventData;
-  [extension: string]: unknown;
 }
 
 export const SHKEPTN_SPEC_VERSION = '0.2.4';

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { parseKeptnEvent, type ParseResult } from '../../lib/index.js';
+import { createFinishedEvent, createStartedEvent, parseKeptnEvent, parseTaskEventType, type ParseResult } from '../../lib/index.js';
 import { fixturePath } from '../support/paths.js';
 import { mutatedJson, mutatedText } from './mutations.js';
 
@@ -84,6 +84,20 @@ describe('parseKeptnEvent under fuzzing', () => {
         const raw = doc as Record<string, unknown> | null;
         if (result.ok) expect(result.event.type).to.equal(raw?.type);
         if (raw && typeof raw === 'object' && !Array.isArray(raw) && typeof raw.type !== 'string') expect(result.ok).to.equal(false);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('answers every accepted task trigger with a .started and a .finished the CloudEvents SDK validates', () => {
+    const triggers = fixtures.map((t) => JSON.parse(t) as Record<string, unknown>).filter((e) => parseTaskEventType(String(e.type))?.kind === 'triggered');
+    expect(triggers).to.not.be.empty;
+    fc.assert(
+      fc.property(fc.constantFrom(...triggers).chain((e) => mutatedJson(e)), (doc) => {
+        const result = parseChecked(JSON.stringify(doc) ?? '');
+        if (!result.ok || parseTaskEventType(result.event.type)?.kind !== 'triggered') return;
+        expect(() => createStartedEvent(result.event, 'gitops-service')).to.not.throw();
+        expect(() => createFinishedEvent(result.event, 'gitops-service', { message: 'done' })).to.not.throw();
       }),
       { numRuns: 1000 },
     );
