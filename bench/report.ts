@@ -80,7 +80,8 @@ function renderTable(r: BenchResults): string {
   const startupTable = [
     `| start-up, median of ${r.startup.starts} | bundle (the image) | unbundled CLI + node_modules | goal |`,
     '|---|---|---|---|',
-    `| spawn → /health 200 | ${fmt(b.healthMs / 1000, 2)} s | ${fmt(u.healthMs / 1000, 2)} s | ≤ 2 s: ${goal(6)} |`,
+    `| spawn → /health 200, wall clock | ${fmt(b.healthMs / 1000, 2)} s | ${fmt(u.healthMs / 1000, 2)} s | ≤ 2 s: ${goal(6)} |`,
+    `| CPU time used by then (the wall time on an idle core) | ${fmt(b.healthCpuSeconds, 2)} s | ${fmt(u.healthCpuSeconds, 2)} s |  |`,
     `| spawn → /ready 200 (registered, subscribed) | ${fmt(b.readyMs / 1000, 2)} s | ${fmt(u.readyMs / 1000, 2)} s |  |`,
     `| idle RSS, 2 s after ready | ${fmt(b.idleRssMB, 1)} MB | ${fmt(u.idleRssMB, 1)} MB | ≤ 128 MB: ${goal(5)} |`,
     `| CPU time, spawn → 2 s after ready | ${fmt(b.cpuSeconds, 2)} s | ${fmt(u.cpuSeconds, 2)} s |  |`,
