@@ -10,6 +10,7 @@ import { application, WORKLOAD_NAMESPACE, type ApplicationSpec } from './argocd-
 import { RealArgoCd } from './argocd.js';
 import type { InstalledChart } from './chart.js';
 import type { RealCluster } from './cluster.js';
+import { FLUX_NAMESPACE } from './flux.js';
 import { GitServer, type GitWorkingCopy } from './git-server.js';
 import { sharedChart, sharedCluster } from './shared-cluster.js';
 import { StallingProxy } from './stalling-proxy.js';
@@ -48,7 +49,10 @@ export class ArgoCdTier {
   ) {}
 
   static async start(): Promise<ArgoCdTier> {
-    const tier = new ArgoCdTier(await sharedCluster(), await sharedChart());
+    const cluster = await sharedCluster();
+    // The run's chart grants its RBAC in flux-system, which Flux creates when its part runs first.
+    await cluster.apply(JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: FLUX_NAMESPACE } }));
+    const tier = new ArgoCdTier(cluster, await sharedChart());
     try {
       await tier.launch();
     } catch (err) {

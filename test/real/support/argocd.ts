@@ -85,7 +85,8 @@ export class RealArgoCd {
     const read = (file: string) => parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS() as { kind?: string; metadata: { name: string }; data?: Record<string, string> } | null);
     const crds = readdirSync(join(manifests, 'crds')).filter((f) => f.endsWith('-crd.yaml'));
     await this.cluster.apply(crds.map((f) => readFileSync(join(manifests, 'crds', f), 'utf8')).join('\n---\n'));
-    await this.cluster.kubectl(['wait', '--for=condition=Established', '--timeout=120s', 'crd', 'applications.argoproj.io', 'appprojects.argoproj.io', 'applicationsets.argoproj.io']);
+    // Right after the apply a CRD may have no conditions yet, which `kubectl wait` takes for an error.
+    await eventually(() => this.cluster.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', 'applications.argoproj.io', 'appprojects.argoproj.io', 'applicationsets.argoproj.io']), 120_000, 1000);
     await this.cluster.apply(JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ARGOCD_NAMESPACE } }));
     const extra: Record<string, Record<string, string> | undefined> = { 'argocd-cm': this.options.argocdCm, 'argocd-rbac-cm': this.options.rbac };
     const objects = ['config', 'notification']
