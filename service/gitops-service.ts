@@ -43,6 +43,7 @@ export interface RunningGitopsService {
  */
 export async function startGitopsService(options: GitopsServiceOptions): Promise<RunningGitopsService> {
   const { env, logger } = options;
+  const runStartedAt = Date.now();
   const initial = loadTargetsFile(env.configFile, env.raw);
   if (initial.rules.length === 0) logger.warn(NO_RULES_WARNING, { file: initial.file });
   const registry = new Registry();
@@ -135,6 +136,7 @@ export async function startGitopsService(options: GitopsServiceOptions): Promise
       getConfig,
       fluxToken: (entry, target) => (flux && target.tool === 'flux' ? flux.markerToken(target, entry.triggeredid) : Promise.resolve(undefined)),
       logger,
+      runStartedAt,
       intervalMs: Math.max(1000, (env.replicaLeaseSeconds * 1000) / 2),
     });
   await adopter?.start();

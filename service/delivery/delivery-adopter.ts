@@ -15,6 +15,11 @@ export interface DeliveryAdopterOptions {
   /** The Flux token of a delivery, read from the marker on its object (undefined: never patched). */
   fluxToken: (entry: DeliveryRecord, target: ResolvedTarget) => Promise<string | undefined>;
   logger: Logger;
+  /**
+   * Epoch ms this run of the service began. A trigger can be claimed before the start-up scan
+   * runs; its record is this run's, not the previous run's, and must not be adopted a second time.
+   */
+  runStartedAt: number;
   /** How often the records of dead replicas are looked for; default 15 s. */
   intervalMs?: number;
 }
@@ -49,8 +54,8 @@ export class DeliveryAdopter {
   }
 
   private async adoptAll(includeOwn: boolean): Promise<void> {
-    const { store, replicas, logger } = this.options;
-    const entries = await adoptOrphanedDeliveries({ store, replicas, logger, includeOwn });
+    const { store, replicas, logger, runStartedAt } = this.options;
+    const entries = await adoptOrphanedDeliveries({ store, replicas, logger, includeOwn, runStartedAt });
     for (const entry of entries) {
       if (this.adopted.has(entry.triggeredid)) continue;
       this.adopted.add(entry.triggeredid);

@@ -8,6 +8,8 @@ export interface AdoptOrphansOptions {
   logger: Logger;
   /** Also return this replica's own records: at start-up they belong to the previous run of this pod. */
   includeOwn?: boolean;
+  /** Epoch ms this run began: own records started since then are this run's, already being handled. */
+  runStartedAt?: number;
   signal?: AbortSignal;
   /** Epoch ms now, for the age of tombstones; default Date.now. */
   now?: number;
@@ -31,7 +33,7 @@ export async function adoptOrphanedDeliveries(options: AdoptOrphansOptions): Pro
       continue;
     }
     if (record.owner === replicas.identity) {
-      if (options.includeOwn) adopted.push(record);
+      if (options.includeOwn && !startedInThisRun(record, options.runStartedAt)) adopted.push(record);
       continue;
     }
     if (record.owner !== undefined && live.has(record.owner)) continue;
@@ -41,6 +43,10 @@ export async function adoptOrphanedDeliveries(options: AdoptOrphansOptions): Pro
     }
   }
   return adopted;
+}
+
+function startedInThisRun(record: DeliveryRecord, runStartedAt: number | undefined): boolean {
+  return runStartedAt !== undefined && Date.parse(record.startedAt) >= runStartedAt;
 }
 
 /** Deletes an expired tombstone; one that cannot be deleted now is tried again on the next scan. */

@@ -15,7 +15,11 @@ describe('adopting the deliveries of a dead replica', () => {
       (r) => r.stop(),
     );
     const store = new ConfigMapDeliveryStore({ kube: ctx.kube.api, namespace: NAMESPACE, integrationName: INTEGRATION, owner: podName, logger: silentLogger });
-    return { lease, store, adopt: (includeOwn = false) => adoptOrphanedDeliveries({ store, replicas: lease, logger: silentLogger, includeOwn }) };
+    return {
+      lease,
+      store,
+      adopt: (includeOwn = false, runStartedAt?: number) => adoptOrphanedDeliveries({ store, replicas: lease, logger: silentLogger, includeOwn, runStartedAt }),
+    };
   };
 
   it('adopts the records of a replica whose lease expired, and only those', async () => {
@@ -55,5 +59,14 @@ describe('adopting the deliveries of a dead replica', () => {
     await b.store.create(deliveryRecord('own'));
     expect((await b.adopt()).map((r) => r.triggeredid)).to.deep.equal(['ownerless']);
     expect((await b.adopt(true)).map((r) => r.triggeredid).sort()).to.deep.equal(['own', 'ownerless']);
+  });
+
+  it('at start-up, leaves its own records of this run to the handler that claimed them (a trigger taken before the scan)', async () => {
+    const b = replica('pod-b');
+    await b.lease.start();
+    const runStartedAt = Date.now();
+    await b.store.create({ ...deliveryRecord('previous-run'), startedAt: new Date(runStartedAt - 60_000).toISOString() });
+    await b.store.create({ ...deliveryRecord('this-run'), startedAt: new Date(runStartedAt + 5).toISOString() });
+    expect((await b.adopt(true, runStartedAt)).map((r) => r.triggeredid)).to.deep.equal(['previous-run']);
   });
 });
