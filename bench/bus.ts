@@ -39,7 +39,9 @@ export class BenchBus {
     const bus = new BenchBus(nc, responder);
     // Callback subscriptions: the receipt time is taken before any parsing or queueing.
     nc.subscribe(`sh.keptn.event.${TASK}.started`, { callback: (_err, msg) => bus.onAnswer(msg, 'started') });
-    nc.subscribe(`sh.keptn.event.${TASK}.finished`, { callback: (_err, msg) => bus.onAnswer(msg, 'finished') });
+    nc.subscribe(`sh.keptn.event.${TASK}.finished`, {
+      callback: (_err, msg) => bus.onAnswer(msg, 'finished'),
+    });
     responder.subscribe(FLOOR_SUBJECT, { callback: (_err, msg) => void msg.respond(msg.data) });
     await Promise.all([nc.flush(), responder.flush()]);
     return bus;
@@ -47,9 +49,18 @@ export class BenchBus {
 
   /** Publishes one task trigger for project `bench`; returns its record. */
   trigger(stage: string, service: string): Delivery {
-    const event = createTaskTriggeredEvent({ task: TASK, source: 'shipyard-controller', data: { project: 'bench', stage, service } });
+    const event = createTaskTriggeredEvent({
+      task: TASK,
+      source: 'shipyard-controller',
+      data: { project: 'bench', stage, service },
+    });
     const bytes = encodeKeptnEvent(event);
-    const delivery: Delivery = { id: event.id, service, publishedAt: process.hrtime.bigint(), onFinished: new Set() };
+    const delivery: Delivery = {
+      id: event.id,
+      service,
+      publishedAt: process.hrtime.bigint(),
+      onFinished: new Set(),
+    };
     this.deliveries.set(event.id, delivery);
     this.nc.publish(event.type, bytes);
     return delivery;
@@ -64,7 +75,13 @@ export class BenchBus {
 
   /** A payload as large as a trigger, for the floor. */
   samplePayload(): Uint8Array {
-    return encodeKeptnEvent(createTaskTriggeredEvent({ task: TASK, source: 'shipyard-controller', data: { project: 'bench', stage: 'bench-lat', service: 'lat-00' } }));
+    return encodeKeptnEvent(
+      createTaskTriggeredEvent({
+        task: TASK,
+        source: 'shipyard-controller',
+        data: { project: 'bench', stage: 'bench-lat', service: 'lat-00' },
+      }),
+    );
   }
 
   flush(): Promise<void> {
@@ -99,7 +116,10 @@ export class BenchBus {
 
   private onAnswer(msg: Msg, kind: 'started' | 'finished'): void {
     const at = process.hrtime.bigint();
-    const event = msg.json<{ triggeredid?: string; data?: { status?: string; result?: string; message?: string } }>();
+    const event = msg.json<{
+      triggeredid?: string;
+      data?: { status?: string; result?: string; message?: string };
+    }>();
     const delivery = event.triggeredid ? this.deliveries.get(event.triggeredid) : undefined;
     if (!delivery) {
       this.unknownAnswers++;

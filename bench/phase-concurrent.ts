@@ -42,14 +42,29 @@ export interface ConcurrentResult {
 }
 
 /** Many deliveries at once: all triggers published in one burst, then every `.finished` awaited. */
-export async function measureConcurrent(bus: BenchBus, sandbox: BenchSandbox, servicePid: number, options: ConcurrentOptions): Promise<ConcurrentResult> {
+export async function measureConcurrent(
+  bus: BenchBus,
+  sandbox: BenchSandbox,
+  servicePid: number,
+  options: ConcurrentOptions,
+): Promise<ConcurrentResult> {
   const flux: { stage: string; name: string }[] = [];
-  for (let i = 0; i < options.flux; i++) flux.push({ stage: `bench-load-${i % options.fluxNamespaces}`, name: `load-${i}` });
+  for (let i = 0; i < options.flux; i++)
+    flux.push({ stage: `bench-load-${i % options.fluxNamespaces}`, name: `load-${i}` });
   for (let ns = 0; ns < options.fluxNamespaces; ns++) {
-    sandbox.seedKustomizations(`bench-load-${ns}`, flux.filter((f) => f.stage === `bench-load-${ns}`).map((f) => f.name));
+    sandbox.seedKustomizations(
+      `bench-load-${ns}`,
+      flux.filter((f) => f.stage === `bench-load-${ns}`).map((f) => f.name),
+    );
   }
   const argo = Array.from({ length: options.argocd }, (_, i) => `load-argo-${i}`);
-  for (const name of argo) sandbox.argocd.addApplication({ name, namespace: 'argocd', images: [`registry.example.com/${name}:1.0.0`], externalURLs: [`http://${name}.example.com`] });
+  for (const name of argo)
+    sandbox.argocd.addApplication({
+      name,
+      namespace: 'argocd',
+      images: [`registry.example.com/${name}:1.0.0`],
+      externalURLs: [`http://${name}.example.com`],
+    });
   await sleep(200);
 
   const kubeLogStart = sandbox.kube.requests.length;
@@ -72,7 +87,10 @@ export async function measureConcurrent(bus: BenchBus, sandbox: BenchSandbox, se
   await bus.flush();
   const first = deliveries[0]!.publishedAt;
   const unfinished = await bus.allFinished(deliveries, options.timeoutMs);
-  const last = deliveries.reduce((max, d) => (d.finishedAt !== undefined && d.finishedAt > max ? d.finishedAt : max), first);
+  const last = deliveries.reduce(
+    (max, d) => (d.finishedAt !== undefined && d.finishedAt > max ? d.finishedAt : max),
+    first,
+  );
   await sleep(1000); // Flux markers are cleared after each .finished; count those requests too
   const peakSampled = sampler.stop();
   const cpuSeconds = cpuSecondsOf(servicePid) - cpuBefore;
@@ -97,8 +115,13 @@ export async function measureConcurrent(bus: BenchBus, sandbox: BenchSandbox, se
     passed: finished.filter((d) => d.result === 'pass').length,
     failed: finished.filter((d) => d.result !== 'pass').length,
     unfinished,
-    failures: finished.filter((d) => d.result !== 'pass').slice(0, 5).map((d) => `${d.service}: ${d.status}/${d.result}: ${d.message}`),
-    startedUnderBurst: summarize(deliveries.filter((d) => d.startedAt !== undefined).map((d) => msBetween(d.publishedAt, d.startedAt!))),
+    failures: finished
+      .filter((d) => d.result !== 'pass')
+      .slice(0, 5)
+      .map((d) => `${d.service}: ${d.status}/${d.result}: ${d.message}`),
+    startedUnderBurst: summarize(
+      deliveries.filter((d) => d.startedAt !== undefined).map((d) => msBetween(d.publishedAt, d.startedAt!)),
+    ),
     rssBeforeMB: round(rssBeforeMB, 1),
     rssPeakSampledMB: round(peakSampled, 1),
     rssHighWaterMB: round(hwm, 1),

@@ -57,13 +57,24 @@ function random(seed: number): () => number {
  * times until the `.finished` is on the bus. Beside each sample, a poller GETs the same object
  * every 2 s from the start of the reconcile, like `flux reconcile`, and times when it sees it.
  */
-export async function measureReady(bus: BenchBus, sandbox: BenchSandbox, options: ReadyOptions): Promise<ReadyResult> {
+export async function measureReady(
+  bus: BenchBus,
+  sandbox: BenchSandbox,
+  options: ReadyOptions,
+): Promise<ReadyResult> {
   const n = options.samplesPerTool;
   const fluxNames = Array.from({ length: n }, (_, i) => `ready-${i}`);
   const argoNames = Array.from({ length: n }, (_, i) => `ready-argo-${i}`);
   sandbox.seedKustomizations(FLUX_STAGE, fluxNames);
-  for (const name of fluxNames) sandbox.flux.script('Kustomization', FLUX_STAGE, name, { type: 'success', hold: true });
-  for (const name of argoNames) sandbox.argocd.addApplication({ name, namespace: 'argocd', images: [`registry.example.com/${name}:1.0.0`], script: { outcome: 'success', stepMs: 10, healthyAfterMs: 600_000 } });
+  for (const name of fluxNames)
+    sandbox.flux.script('Kustomization', FLUX_STAGE, name, { type: 'success', hold: true });
+  for (const name of argoNames)
+    sandbox.argocd.addApplication({
+      name,
+      namespace: 'argocd',
+      images: [`registry.example.com/${name}:1.0.0`],
+      script: { outcome: 'success', stepMs: 10, healthyAfterMs: 600_000 },
+    });
 
   const reconciling = new ReconcileStarts(sandbox, FLUX_STAGE);
   const logStart = sandbox.kube.requests.length;
@@ -76,11 +87,19 @@ export async function measureReady(bus: BenchBus, sandbox: BenchSandbox, options
     for (let i = 0; i < n; i++) {
       const f: Sample = {};
       fluxSamples.push(f);
-      runs.push(fluxSample(bus, sandbox, reconciling, fluxNames[i]!, 300 + hold() * 2000, f).catch((err: Error) => void (f.error = err.message)));
+      runs.push(
+        fluxSample(bus, sandbox, reconciling, fluxNames[i]!, 300 + hold() * 2000, f).catch(
+          (err: Error) => void (f.error = err.message),
+        ),
+      );
       await sleep(options.staggerMs / 2);
       const a: Sample = {};
       argoSamples.push(a);
-      runs.push(argoSample(bus, sandbox, argoNames[i]!, 300 + hold() * 2000, a).catch((err: Error) => void (a.error = err.message)));
+      runs.push(
+        argoSample(bus, sandbox, argoNames[i]!, 300 + hold() * 2000, a).catch(
+          (err: Error) => void (a.error = err.message),
+        ),
+      );
       await sleep(options.staggerMs / 2);
     }
     await Promise.all(runs);
@@ -88,7 +107,9 @@ export async function measureReady(bus: BenchBus, sandbox: BenchSandbox, options
   } finally {
     reconciling.close();
   }
-  const kube = splitKubeRequests(sandbox.kube.requests.slice(logStart).filter((r) => !r.url.includes(POLLER_MARK)));
+  const kube = splitKubeRequests(
+    sandbox.kube.requests.slice(logStart).filter((r) => !r.url.includes(POLLER_MARK)),
+  );
   const argoPolls = argoSamples.reduce((s, x) => s + (x.poller?.requests ?? 0), 0);
   return {
     pollIntervalMs: POLL_INTERVAL_MS,
@@ -98,33 +119,66 @@ export async function measureReady(bus: BenchBus, sandbox: BenchSandbox, options
   };
 }
 
-async function fluxSample(bus: BenchBus, sandbox: BenchSandbox, reconciling: ReconcileStarts, name: string, holdMs: number, sample: Sample): Promise<void> {
+async function fluxSample(
+  bus: BenchBus,
+  sandbox: BenchSandbox,
+  reconciling: ReconcileStarts,
+  name: string,
+  holdMs: number,
+  sample: Sample,
+): Promise<void> {
   const started = reconciling.next(name, 15_000);
   sample.delivery = bus.trigger(FLUX_STAGE, name);
   const token = await started;
   const url = sandbox.kube.url + sandbox.kustomizationPath(FLUX_STAGE, name) + '?' + POLLER_MARK;
-  sample.poller = new Poller(() => getJson(url), (body) => {
-    const obj = body as { status?: { lastHandledReconcileAt?: string; conditions?: { type: string; status: string }[] } };
-    return obj.status?.lastHandledReconcileAt === token && obj.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
-  });
+  sample.poller = new Poller(
+    () => getJson(url),
+    (body) => {
+      const obj = body as {
+        status?: { lastHandledReconcileAt?: string; conditions?: { type: string; status: string }[] };
+      };
+      return (
+        obj.status?.lastHandledReconcileAt === token &&
+        obj.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true
+      );
+    },
+  );
   await sleep(holdMs);
   sample.readyAt = process.hrtime.bigint();
   sandbox.flux.markReady(name);
   await settle(bus, sample);
 }
 
-async function argoSample(bus: BenchBus, sandbox: BenchSandbox, name: string, holdMs: number, sample: Sample): Promise<void> {
+async function argoSample(
+  bus: BenchBus,
+  sandbox: BenchSandbox,
+  name: string,
+  holdMs: number,
+  sample: Sample,
+): Promise<void> {
   sample.delivery = bus.trigger(ARGO_STAGE, name);
-  await waitUntil(`the sync of ${name}`, () => (sandbox.argocd.syncCount(name) > 0 ? true : undefined), 15_000, 5);
+  await waitUntil(
+    `the sync of ${name}`,
+    () => (sandbox.argocd.syncCount(name) > 0 ? true : undefined),
+    15_000,
+    5,
+  );
   const url = `${sandbox.argocd.url}/api/v1/applications/${name}`;
-  sample.poller = new Poller(() => getJson(url, { authorization: `Bearer ${ARGOCD_TOKEN}` }), (body) => {
-    const status = (body as { status?: { health?: { status?: string }; operationState?: { phase?: string } } }).status;
-    return status?.health?.status === 'Healthy' && status.operationState?.phase === 'Succeeded';
-  });
+  sample.poller = new Poller(
+    () => getJson(url, { authorization: `Bearer ${ARGOCD_TOKEN}` }),
+    (body) => {
+      const status = (
+        body as { status?: { health?: { status?: string }; operationState?: { phase?: string } } }
+      ).status;
+      return status?.health?.status === 'Healthy' && status.operationState?.phase === 'Succeeded';
+    },
+  );
   await sleep(holdMs);
   const app = sandbox.argocd.application(name).app;
   if (app.status.health?.status !== 'Progressing' || app.status.operationState?.phase !== 'Succeeded') {
-    throw new Error(`${name} was not a synced, progressing rollout after ${Math.round(holdMs)} ms (health ${app.status.health?.status}, phase ${app.status.operationState?.phase})`);
+    throw new Error(
+      `${name} was not a synced, progressing rollout after ${Math.round(holdMs)} ms (health ${app.status.health?.status}, phase ${app.status.operationState?.phase})`,
+    );
   }
   sample.readyAt = process.hrtime.bigint();
   sandbox.argocd.markHealthy(name);
@@ -138,11 +192,18 @@ async function settle(bus: BenchBus, sample: Sample): Promise<void> {
   } finally {
     sample.poller!.stop();
   }
-  if (sample.delivery!.result !== 'pass') throw new Error(`${sample.delivery!.service}: ${sample.delivery!.result}: ${sample.delivery!.message}`);
+  if (sample.delivery!.result !== 'pass')
+    throw new Error(`${sample.delivery!.service}: ${sample.delivery!.result}: ${sample.delivery!.message}`);
 }
 
 function summarizeTool(samples: Sample[], requestsPerDelivery: number): ToolReadyResult {
-  const ok = samples.filter((s) => !s.error && s.readyAt !== undefined && s.delivery?.finishedAt !== undefined && s.poller?.seenAt !== undefined);
+  const ok = samples.filter(
+    (s) =>
+      !s.error &&
+      s.readyAt !== undefined &&
+      s.delivery?.finishedAt !== undefined &&
+      s.poller?.seenAt !== undefined,
+  );
   const finished = summarize(ok.map((s) => msBetween(s.readyAt!, s.delivery!.finishedAt!)));
   const polling = summarize(ok.map((s) => msBetween(s.readyAt!, s.poller!.seenAt!)));
   return {
@@ -170,7 +231,9 @@ class ReconcileStarts {
       if (event.resourceType.kind !== 'Kustomization' || obj.metadata.namespace !== namespace) return;
       const wake = this.waiting.get(obj.metadata.name);
       const token = obj.metadata.annotations?.[REQUESTED_AT];
-      const ready = ((obj.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).find((c) => c.type === 'Ready');
+      const ready = (
+        (obj.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []
+      ).find((c) => c.type === 'Ready');
       if (!wake || !token || ready?.status !== 'Unknown') return;
       this.waiting.delete(obj.metadata.name);
       // The controller registers its hold right after this write returns.

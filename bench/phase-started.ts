@@ -17,14 +17,20 @@ export interface StartedResult {
   warmupExcluded: number;
   started: LatencySummary;
   floor: LatencySummary;
-  /** A delivery record's create (one ConfigMap POST to the same API server from this process, record-sized), interleaved with the triggers: the round trip every `.started` now waits for. */
+  /**
+   * A delivery record's create (one ConfigMap POST to the same API server from this process, record-sized),
+   * interleaved with the triggers: the round trip every `.started` now waits for.
+   */
   recordWrite: LatencySummary;
   ratioP50: number;
   ratioP99: number;
   missingStarted: number;
   missingFinished: number;
   failed: number;
-  /** Kubernetes API requests per delivery at this light load (the baseline for "constant"): on Flux objects, and on the service's state (ConfigMaps, Leases). */
+  /**
+   * Kubernetes API requests per delivery at this light load (the baseline for "constant"): on Flux objects,
+   * and on the service's state (ConfigMaps, Leases).
+   */
   fluxRequestsPerDelivery: number;
   stateRequestsPerDelivery: number;
 }
@@ -36,7 +42,11 @@ const STAGE = 'bench-lat';
  * this process and interleaved (a trigger on every tick, a request/reply half a tick later), so
  * both see the same machine noise.
  */
-export async function measureStarted(bus: BenchBus, sandbox: BenchSandbox, options: StartedOptions): Promise<StartedResult> {
+export async function measureStarted(
+  bus: BenchBus,
+  sandbox: BenchSandbox,
+  options: StartedOptions,
+): Promise<StartedResult> {
   const names = Array.from({ length: options.objects }, (_, i) => `lat-${String(i).padStart(2, '0')}`);
   sandbox.seedKustomizations(STAGE, names);
   const payload = bus.samplePayload();
@@ -66,9 +76,13 @@ export async function measureStarted(bus: BenchBus, sandbox: BenchSandbox, optio
   }
   const missingFinished = await bus.allFinished(measured, 60_000);
   await sleep(500); // the marker is cleared after the .finished
-  const requests = splitKubeRequests(sandbox.kube.requests.slice(logStart).filter((r) => r.namespace !== RECORD_WRITE_NAMESPACE));
+  const requests = splitKubeRequests(
+    sandbox.kube.requests.slice(logStart).filter((r) => r.namespace !== RECORD_WRITE_NAMESPACE),
+  );
 
-  const started = measured.filter((d) => d.startedAt !== undefined).map((d) => msBetween(d.publishedAt, d.startedAt!));
+  const started = measured
+    .filter((d) => d.startedAt !== undefined)
+    .map((d) => msBetween(d.publishedAt, d.startedAt!));
   const startedSummary = summarize(started);
   const floorSummary = summarize(floors);
   return {

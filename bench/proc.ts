@@ -9,7 +9,8 @@ const CLK_TCK = 100;
 export function memoryOf(pid: number): { rssMB: number; hwmMB: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   // The kernel's "kB" here are KiB.
-  const mb = (field: string) => (Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN) * 1024) / 1e6;
+  const mb = (field: string) =>
+    (Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN) * 1024) / 1e6;
   return { rssMB: mb('VmRSS'), hwmMB: mb('VmHWM') };
 }
 

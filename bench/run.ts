@@ -51,34 +51,55 @@ async function main(): Promise<number> {
     log(`0/3 start-up: ${SETTINGS.startups} starts each of the bundle and the unbundled CLI, alternating`);
     const startup = await measureStartup(env, healthPort, nodeArgs, SETTINGS.startups);
     for (const [name, f] of Object.entries({ bundle: startup.bundle, unbundled: startup.unbundled })) {
-      log(`    ${name}: /health 200 after ${f.healthMs.toFixed(0)} ms (${f.healthCpuSeconds.toFixed(2)} s CPU), ready after ${f.readyMs.toFixed(0)} ms, idle RSS ${f.idleRssMB.toFixed(1)} MB, CPU ${f.cpuSeconds.toFixed(2)} s`);
+      log(
+        `    ${name}: /health 200 after ${f.healthMs.toFixed(0)} ms (${f.healthCpuSeconds.toFixed(2)} s CPU), ready after ${f.readyMs.toFixed(0)} ms, idle RSS ${f.idleRssMB.toFixed(1)} MB, CPU ${f.cpuSeconds.toFixed(2)} s`,
+      );
     }
-    // The service under benchmark in its own process; the last lines of its output are kept to explain a failure.
-    service = new ServiceProcess({ env, nodeArgs: profileDir ? [...nodeArgs, '--cpu-prof', `--cpu-prof-dir=${profileDir}`] : nodeArgs, keepLines: 500 });
+    // The service under benchmark in its own process; the last lines of its output are kept to explain a
+    // failure.
+    service = new ServiceProcess({
+      env,
+      nodeArgs: profileDir ? [...nodeArgs, '--cpu-prof', `--cpu-prof-dir=${profileDir}`] : nodeArgs,
+      keepLines: 500,
+    });
     await service.ready(healthPort, 60_000);
-    log(`service pid ${service.pid} ready (RSS ${memoryOf(service.pid).rssMB.toFixed(1)} MB); nats-server ${sandbox.nats.url}`);
+    log(
+      `service pid ${service.pid} ready (RSS ${memoryOf(service.pid).rssMB.toFixed(1)} MB); nats-server ${sandbox.nats.url}`,
+    );
     bus = await BenchBus.connect(sandbox.nats.url);
 
     log(`1/3 triggered→started: ${SETTINGS.started.triggers} triggers at ${SETTINGS.started.perSecond}/s`);
     const started = await measureStarted(bus, sandbox, SETTINGS.started);
-    log(`    started p50 ${started.started.p50} ms p99 ${started.started.p99} ms; floor p50 ${started.floor.p50} ms p99 ${started.floor.p99} ms`);
+    log(
+      `    started p50 ${started.started.p50} ms p99 ${started.started.p99} ms; floor p50 ${started.floor.p50} ms p99 ${started.floor.p99} ms`,
+    );
 
-    log(`2/3 ready→finished: ${SETTINGS.ready.samplesPerTool} Flux + ${SETTINGS.ready.samplesPerTool} Argo CD samples, with a 2 s poll loop beside each`);
+    log(
+      `2/3 ready→finished: ${SETTINGS.ready.samplesPerTool} Flux + ${SETTINGS.ready.samplesPerTool} Argo CD samples, with a 2 s poll loop beside each`,
+    );
     const ready = await measureReady(bus, sandbox, SETTINGS.ready);
-    log(`    Flux p50 ${ready.flux.readyToFinished.p50} ms p99 ${ready.flux.readyToFinished.p99} ms; Argo CD p50 ${ready.argocd.readyToFinished.p50} ms p99 ${ready.argocd.readyToFinished.p99} ms`);
+    log(
+      `    Flux p50 ${ready.flux.readyToFinished.p50} ms p99 ${ready.flux.readyToFinished.p99} ms; Argo CD p50 ${ready.argocd.readyToFinished.p50} ms p99 ${ready.argocd.readyToFinished.p99} ms`,
+    );
     for (const e of [...ready.flux.errors, ...ready.argocd.errors]) log(`    error: ${e}`);
 
     const { flux, argocd } = SETTINGS.concurrent;
     log(`3/3 ${flux + argocd} concurrent deliveries (${flux} Flux, ${argocd} Argo CD)`);
     const concurrent = await measureConcurrent(bus, sandbox, service.pid, SETTINGS.concurrent);
-    log(`    ${concurrent.passed}/${concurrent.deliveries} passed in ${concurrent.wallSeconds} s; RSS peak ${concurrent.rssHighWaterMB} MB; CPU ${concurrent.cpuSeconds} s; ${concurrent.requestsPerDelivery} requests/delivery`);
+    log(
+      `    ${concurrent.passed}/${concurrent.deliveries} passed in ${concurrent.wallSeconds} s; RSS peak ${concurrent.rssHighWaterMB} MB; CPU ${concurrent.cpuSeconds} s; ${concurrent.requestsPerDelivery} requests/delivery`,
+    );
     for (const f of concurrent.failures) log(`    failure: ${f}`);
     log(`    service CPU over the whole run: ${cpuSecondsOf(service.pid).toFixed(2)} s`);
 
     const results: BenchResults = {
       date: new Date(began).toISOString(),
       machine: machineInfo(REPO),
-      settings: { ...SETTINGS, serviceNodeArgs: [...SERVICE_NODE_FLAGS, ...nodeArgs], cpuProfile: Boolean(profileDir) },
+      settings: {
+        ...SETTINGS,
+        serviceNodeArgs: [...SERVICE_NODE_FLAGS, ...nodeArgs],
+        cpuProfile: Boolean(profileDir),
+      },
       startup,
       started,
       ready,
@@ -110,7 +131,10 @@ function log(line: string): void {
 }
 
 // Exit explicitly: a simulator's leftover timer must not keep the bench alive.
-main().then((code) => process.exit(code), (err) => {
-  process.stderr.write(`${(err as Error).stack ?? err}\n`);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  },
+);

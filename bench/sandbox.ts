@@ -58,14 +58,23 @@ export class BenchSandbox {
     await this.kube.start();
     this.flux = new FluxControllerSimulator(this.kube, { delayMs: options.fluxDelayMs });
     await this.argocd.start({ tokens: [ARGOCD_TOKEN], stepMs: options.argoStepMs });
-    this.kubeconfig = writeSandboxKubeconfig({ server: this.kube.url, path: join(this.dir, 'kubeconfig'), namespace: 'keptn' });
+    this.kubeconfig = writeSandboxKubeconfig({
+      server: this.kube.url,
+      path: join(this.dir, 'kubeconfig'),
+      namespace: 'keptn',
+    });
     writeFileSync(this.targetsFile, TARGETS);
     this.recordApi = new KubeApi(loadKubeConfig(this.kubeconfig));
   }
 
   /** Milliseconds of one ConfigMap create of a record's size, as the service makes before each `.started`. */
   async timeRecordWrite(name: string): Promise<number> {
-    const body = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: RECORD_WRITE_NAMESPACE }, data: { record: RECORD_SIZED } };
+    const body = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name, namespace: RECORD_WRITE_NAMESPACE },
+      data: { record: RECORD_SIZED },
+    };
     const began = process.hrtime.bigint();
     await this.recordApi!.create(CONFIGMAPS, RECORD_WRITE_NAMESPACE, body);
     return Number(process.hrtime.bigint() - began) / 1e6;
@@ -94,7 +103,8 @@ export class BenchSandbox {
 
   /** Kustomizations `<prefix><i>` in `namespace`, never reconciled yet. */
   seedKustomizations(namespace: string, names: readonly string[]): void {
-    for (const name of names) seedKustomization(this.kube, { name, namespace, sourceRef: { kind: 'GitRepository', name: 'bench' } });
+    for (const name of names)
+      seedKustomization(this.kube, { name, namespace, sourceRef: { kind: 'GitRepository', name: 'bench' } });
   }
 
   /** The kube API path of a Kustomization (for the polling baseline). */

@@ -42,7 +42,12 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls `check` every `intervalMs` until it returns a value; rejects after `timeoutMs`. */
-export async function waitUntil<T>(what: string, check: () => T | undefined, timeoutMs: number, intervalMs = 2): Promise<T> {
+export async function waitUntil<T>(
+  what: string,
+  check: () => T | undefined,
+  timeoutMs: number,
+  intervalMs = 2,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = check();

@@ -22,10 +22,21 @@ const generatedCodeHasNoSideEffects: Plugin = {
   name: 'client-node-generated-code-has-no-side-effects',
   setup(b) {
     b.onResolve({ filter: /.*/ }, async (args) => {
-      if (args.pluginData === 'resolved' || !/@kubernetes[\\/]client-node[\\/]dist/.test(args.importer + args.path)) return undefined;
-      const resolved = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: 'resolved' });
+      if (
+        args.pluginData === 'resolved' ||
+        !/@kubernetes[\\/]client-node[\\/]dist/.test(args.importer + args.path)
+      )
+        return undefined;
+      const resolved = await b.resolve(args.path, {
+        kind: args.kind,
+        importer: args.importer,
+        resolveDir: args.resolveDir,
+        pluginData: 'resolved',
+      });
       if (resolved.errors.length > 0) return { errors: resolved.errors };
-      return /[\\/]client-node[\\/]dist[\\/]gen[\\/]/.test(resolved.path) ? { ...resolved, sideEffects: false } : resolved;
+      return /[\\/]client-node[\\/]dist[\\/]gen[\\/]/.test(resolved.path)
+        ? { ...resolved, sideEffects: false }
+        : resolved;
     });
   },
 };
@@ -44,7 +55,9 @@ async function main(): Promise<void> {
     legalComments: 'linked',
     logLevel: 'warning',
     // CommonJS dependencies (winston, prom-client, ajv...) call require(): give the ESM bundle one.
-    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+    },
     plugins: [generatedCodeHasNoSideEffects],
   });
 }

@@ -3,13 +3,32 @@ export { createLogger, silentLogger } from './log.js';
 export type { Logger, LoggerOptions } from './log.js';
 
 // Events: model, codec, builders, type helpers.
-export { KeptnStatus, KeptnResult, TaskEventKind, SHKEPTN_SPEC_VERSION, CLOUDEVENTS_SPEC_VERSION, JSON_CONTENT_TYPE } from './events/types.js';
+export {
+  KeptnStatus,
+  KeptnResult,
+  TaskEventKind,
+  SHKEPTN_SPEC_VERSION,
+  CLOUDEVENTS_SPEC_VERSION,
+  JSON_CONTENT_TYPE,
+} from './events/types.js';
 export type { KeptnEvent, KeptnEventData } from './events/types.js';
 export { parseKeptnEvent, ParseFailureReason } from './events/parse.js';
 export type { ParseResult } from './events/parse.js';
 export { encodeKeptnEvent } from './events/codec.js';
-export { createStartedEvent, createFinishedEvent, createErrorLogEvent, createSequenceTriggeredEvent, createTaskTriggeredEvent, commonData } from './events/builders.js';
-export type { ParentEvent, BuildOptions, SequenceTriggerOptions, TaskTriggerOptions } from './events/builders.js';
+export {
+  createStartedEvent,
+  createFinishedEvent,
+  createErrorLogEvent,
+  createSequenceTriggeredEvent,
+  createTaskTriggeredEvent,
+  commonData,
+} from './events/builders.js';
+export type {
+  ParentEvent,
+  BuildOptions,
+  SequenceTriggerOptions,
+  TaskTriggerOptions,
+} from './events/builders.js';
 export {
   isTaskEventType,
   isSequenceEventType,
@@ -36,8 +55,17 @@ export type { BackoffOptions } from './http/backoff.js';
 
 // Uniform registration.
 export { UniformClient } from './uniform/uniform-client.js';
-export type { Integration, IntegrationMetadata, LogEntry, UniformClientOptions } from './uniform/uniform-client.js';
-export { UniformRegistration, registrationBody, DISTRIBUTOR_VERSION } from './uniform/uniform-registration.js';
+export type {
+  Integration,
+  IntegrationMetadata,
+  LogEntry,
+  UniformClientOptions,
+} from './uniform/uniform-client.js';
+export {
+  UniformRegistration,
+  registrationBody,
+  DISTRIBUTOR_VERSION,
+} from './uniform/uniform-registration.js';
 export type { UniformRegistrationOptions, RegistrationMetadata } from './uniform/uniform-registration.js';
 export { matchesFilter } from './uniform/subscription.js';
 export type { Subscription, SubscriptionFilter } from './uniform/subscription.js';

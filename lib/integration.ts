@@ -118,24 +118,44 @@ export class KeptnIntegration {
     return this.registration?.registered ?? false;
   }
 
-  /** Registered, subscribed, and no answer has been waiting to be published for longer than OUTBOX_STALL_LIMIT_MS. */
+  /**
+   * Registered, subscribed, and no answer has been waiting to be published for longer than
+   * OUTBOX_STALL_LIMIT_MS.
+   */
   isReady(): boolean {
     const stalled = (this.sink?.stalledForMs?.() ?? 0) > OUTBOX_STALL_LIMIT_MS;
-    return this.isRegistered() && (this.registration?.hasSubscriptions ?? false) && (this.source?.isSubscribed() ?? false) && !stalled;
+    return (
+      this.isRegistered() &&
+      (this.registration?.hasSubscriptions ?? false) &&
+      (this.source?.isSubscribed() ?? false) &&
+      !stalled
+    );
   }
 
   /** What keeps the integration from being registered and ready, for an operator (`/health`, `/ready`). */
   waitingFor(): string[] {
     const { mode } = this.options;
-    const where = mode.kind === 'nats' ? `NATS at ${mode.servers}` : mode.kind === 'http' ? `the Keptn API at ${mode.apiEndpoint}` : 'the event bus';
-    if (!this.source) return [`a connection to ${where}${this.connectError ? ` (last attempt: ${this.connectError})` : ''}`];
+    const where =
+      mode.kind === 'nats'
+        ? `NATS at ${mode.servers}`
+        : mode.kind === 'http'
+          ? `the Keptn API at ${mode.apiEndpoint}`
+          : 'the event bus';
+    if (!this.source)
+      return [`a connection to ${where}${this.connectError ? ` (last attempt: ${this.connectError})` : ''}`];
     const registration = this.registration;
     const lastError = registration?.lastError ? ` (last attempt: ${registration.lastError})` : '';
-    if (!registration?.registered) return [`the uniform registration with the Keptn control plane at ${this.controlPlaneUrl()}${lastError}`];
-    if (!registration.hasSubscriptions) return [`the first ping answer of the control plane (the subscriptions)${lastError}`];
+    if (!registration?.registered)
+      return [
+        `the uniform registration with the Keptn control plane at ${this.controlPlaneUrl()}${lastError}`,
+      ];
+    if (!registration.hasSubscriptions)
+      return [`the first ping answer of the control plane (the subscriptions)${lastError}`];
     if (this.source.isSubscribed()) return [];
     if (registration.subscribedToNothing) {
-      return ['a subscription: the control plane lists none for this integration (a targets file without rules subscribes to nothing; edit subscriptions in the Bridge)'];
+      return [
+        'a subscription: the control plane lists none for this integration (a targets file without rules subscribes to nothing; edit subscriptions in the Bridge)',
+      ];
     }
     return [`a subscription on ${where} (${this.source.kind}): disconnected or not yet subscribed`];
   }
@@ -157,7 +177,11 @@ export class KeptnIntegration {
     await this.connect(signal);
     const baseUrl = this.controlPlaneUrl();
     const token = o.mode.kind === 'http' ? o.mode.token : undefined;
-    this.uniform = new UniformClient({ baseUrl, token, sslVerify: o.mode.kind === 'http' ? o.mode.sslVerify : true });
+    this.uniform = new UniformClient({
+      baseUrl,
+      token,
+      sslVerify: o.mode.kind === 'http' ? o.mode.sslVerify : true,
+    });
     const loop = new EventLoop({
       name: o.name,
       source: this.source!,
@@ -227,7 +251,11 @@ export class KeptnIntegration {
 
   private controlPlaneUrl(): string {
     const { mode } = this.options;
-    return mode.kind === 'nats' ? mode.shipyardController : mode.kind === 'custom' ? mode.controlPlane : controlPlaneBase(mode.apiEndpoint);
+    return mode.kind === 'nats'
+      ? mode.shipyardController
+      : mode.kind === 'custom'
+        ? mode.controlPlane
+        : controlPlaneBase(mode.apiEndpoint);
   }
 
   private async connect(signal?: AbortSignal): Promise<void> {
@@ -238,18 +266,35 @@ export class KeptnIntegration {
       return;
     }
     if (mode.kind === 'http') {
-      const http = new HttpTransport({ apiEndpoint: mode.apiEndpoint, token: mode.token, sslVerify: mode.sslVerify, logger, pollIntervalMs: mode.pollIntervalMs, pollWhen: mode.pollWhen });
+      const http = new HttpTransport({
+        apiEndpoint: mode.apiEndpoint,
+        token: mode.token,
+        sslVerify: mode.sslVerify,
+        logger,
+        pollIntervalMs: mode.pollIntervalMs,
+        pollWhen: mode.pollWhen,
+      });
       this.source = http;
       this.sink = http;
       return;
     }
     const nats = await NatsTransport.connect(
-      { servers: mode.servers, name, logger, reconnectTimeWaitMs: mode.reconnectTimeWaitMs, onConnectFailure: (error) => (this.connectError = error) },
+      {
+        servers: mode.servers,
+        name,
+        logger,
+        reconnectTimeWaitMs: mode.reconnectTimeWaitMs,
+        onConnectFailure: (error) => (this.connectError = error),
+      },
       signal,
     );
     this.sink = nats;
     this.nats = nats;
-    const js = await JetStreamSource.create(mode.jetstream ?? 'auto', { connection: nats.connection, name, logger });
+    const js = await JetStreamSource.create(mode.jetstream ?? 'auto', {
+      connection: nats.connection,
+      name,
+      logger,
+    });
     this.source = js ?? nats;
     logger.info('receiving task triggers', { via: this.source.kind });
   }

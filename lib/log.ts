@@ -26,7 +26,11 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   return leveled(
     winston.createLogger({
       level: options.level ?? 'info',
-      format: winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: false }), winston.format.json()),
+      format: winston.format.combine(
+        winston.format.timestamp(),
+        winston.format.errors({ stack: false }),
+        winston.format.json(),
+      ),
       defaultMeta: options.defaultMeta,
       transports: [transport],
     }),
@@ -38,12 +42,19 @@ export function createLogger(options: LoggerOptions = {}): Logger {
  * level; this drops them first, so a debug line costs nothing at `LOG_LEVEL=warn`.
  */
 function leveled(logger: winston.Logger): Logger {
-  const at = (level: 'debug' | 'info' | 'warn' | 'error') => (message: string, meta?: Record<string, unknown>) => {
-    if (!logger.isLevelEnabled(level)) return;
-    if (meta) logger.log(level, message, meta);
-    else logger.log(level, message);
+  const at =
+    (level: 'debug' | 'info' | 'warn' | 'error') => (message: string, meta?: Record<string, unknown>) => {
+      if (!logger.isLevelEnabled(level)) return;
+      if (meta) logger.log(level, message, meta);
+      else logger.log(level, message);
+    };
+  return {
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    child: (meta) => leveled(logger.child(meta)),
   };
-  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: (meta) => leveled(logger.child(meta)) };
 }
 
 /** A logger that drops everything, for tests that do not look at logs. */

@@ -1,5 +1,11 @@
 import { Registry } from 'prom-client';
-import { createSequenceTriggeredEvent, KeptnIntegration, type EventSink, type EventSource, type Logger } from '../lib/index.js';
+import {
+  createSequenceTriggeredEvent,
+  KeptnIntegration,
+  type EventSink,
+  type EventSource,
+  type Logger,
+} from '../lib/index.js';
 import { ConfigWatcher } from './config/config-watcher.js';
 import type { ServiceEnv } from './config/env.js';
 import { loadTargetsFile } from './config/targets-loader.js';
@@ -51,12 +57,30 @@ export async function startGitopsService(options: GitopsServiceOptions): Promise
   const watcher = new ConfigWatcher({ file: env.configFile, initial, env: env.raw, logger, metrics });
   const getConfig = () => watcher.current;
 
-  const kube = kubeApiFor(env, initial.rules.some((r) => r.flux), logger);
+  const kube = kubeApiFor(
+    env,
+    initial.rules.some((r) => r.flux),
+    logger,
+  );
   const identity = env.podName;
   const state = kube
     ? {
-        store: new ConfigMapDeliveryStore({ kube, namespace: env.namespace, integrationName: env.integrationName, owner: identity, logger, metrics }),
-        replicas: new ReplicaLease({ kube, namespace: env.namespace, integrationName: env.integrationName, podName: identity, ...leaseTiming(env.replicaLeaseSeconds), logger }),
+        store: new ConfigMapDeliveryStore({
+          kube,
+          namespace: env.namespace,
+          integrationName: env.integrationName,
+          owner: identity,
+          logger,
+          metrics,
+        }),
+        replicas: new ReplicaLease({
+          kube,
+          namespace: env.namespace,
+          integrationName: env.integrationName,
+          podName: identity,
+          ...leaseTiming(env.replicaLeaseSeconds),
+          logger,
+        }),
       }
     : undefined;
   const flux = kube ? new FluxDeployer({ kube, logger, metrics }) : undefined;
@@ -79,15 +103,39 @@ export async function startGitopsService(options: GitopsServiceOptions): Promise
   };
   // Remote mode with a cluster: only the holder of the poller Lease polls the Keptn API.
   let poller: PollerLeadership | undefined;
-  const handler = new DeliveryHandler({ getConfig, deployers, logger, metrics, store: state?.store, owner: identity, durableStore: Boolean(state) });
+  const handler = new DeliveryHandler({
+    getConfig,
+    deployers,
+    logger,
+    metrics,
+    store: state?.store,
+    owner: identity,
+    durableStore: Boolean(state),
+  });
 
   const integration = new KeptnIntegration({
     name: env.integrationName,
     mode: options.transport
-      ? { kind: 'custom', source: options.transport, sink: options.transport, controlPlane: env.shipyardController }
+      ? {
+          kind: 'custom',
+          source: options.transport,
+          sink: options.transport,
+          controlPlane: env.shipyardController,
+        }
       : env.keptnApiEndpoint
-        ? { kind: 'http', apiEndpoint: env.keptnApiEndpoint, token: env.keptnApiToken, sslVerify: env.httpSslVerify, pollWhen: () => poller?.isPolling() ?? true }
-        : { kind: 'nats', servers: env.eventBroker, shipyardController: env.shipyardController, jetstream: env.jetstream },
+        ? {
+            kind: 'http',
+            apiEndpoint: env.keptnApiEndpoint,
+            token: env.keptnApiToken,
+            sslVerify: env.httpSslVerify,
+            pollWhen: () => poller?.isPolling() ?? true,
+          }
+        : {
+            kind: 'nats',
+            servers: env.eventBroker,
+            shipyardController: env.shipyardController,
+            jetstream: env.jetstream,
+          },
     metadata: {
       hostname: env.nodeName,
       integrationVersion: env.deploymentVersion,
@@ -107,20 +155,37 @@ export async function startGitopsService(options: GitopsServiceOptions): Promise
     logger,
     metrics,
     getConfig,
-    seen: kube ? new ConfigMapSeenRevisions({ kube, namespace: env.namespace, integrationName: env.integrationName }) : new MemorySeenRevisions(),
+    seen: kube
+      ? new ConfigMapSeenRevisions({ kube, namespace: env.namespace, integrationName: env.integrationName })
+      : new MemorySeenRevisions(),
     sources: kube ? new KubeFluxSourceLookup({ kube }) : new StaticFluxSourceLookup({ objects: [] }),
-    startSequence: (trigger: SequenceTrigger) => integration.publish(sequenceEvent(trigger, env.integrationName)),
+    startSequence: (trigger: SequenceTrigger) =>
+      integration.publish(sequenceEvent(trigger, env.integrationName)),
     isFollowing: (tool, target, instance) => handler.active.has(tool, target, instance),
-    wakeFollower: (tool, target, instance) => void (tool === 'flux' ? flux?.nudge(target) : argocd?.nudge(target, instance)),
+    wakeFollower: (tool, target, instance) =>
+      void (tool === 'flux' ? flux?.nudge(target) : argocd?.nudge(target, instance)),
   });
-  const webhooks = await createWebhookServer({ port: env.webhookPort, logger, metrics, getConfig, handler: notifications });
+  const webhooks = await createWebhookServer({
+    port: env.webhookPort,
+    logger,
+    metrics,
+    getConfig,
+    handler: notifications,
+  });
 
   await watcher.start();
   await state?.replicas.start();
   await integration.start();
   if (env.keptnApiEndpoint && state) {
     poller = new PollerLeadership({
-      election: new LeaderElection({ kube: kube!, namespace: env.namespace, integrationName: env.integrationName, identity, logger, ...leaseTiming(env.replicaLeaseSeconds) }),
+      election: new LeaderElection({
+        kube: kube!,
+        namespace: env.namespace,
+        integrationName: env.integrationName,
+        identity,
+        logger,
+        ...leaseTiming(env.replicaLeaseSeconds),
+      }),
       takenElsewhere: async () => (await state.store.list()).map((r) => r.triggeredid),
       ignore: (id) => integration.eventLoop?.ignore(id),
       logger,
@@ -134,7 +199,10 @@ export async function startGitopsService(options: GitopsServiceOptions): Promise
       handler,
       loop: () => integration.eventLoop,
       getConfig,
-      fluxToken: (entry, target) => (flux && target.tool === 'flux' ? flux.markerToken(target, entry.triggeredid) : Promise.resolve(undefined)),
+      fluxToken: (entry, target) =>
+        flux && target.tool === 'flux'
+          ? flux.markerToken(target, entry.triggeredid)
+          : Promise.resolve(undefined),
       logger,
       runStartedAt,
       intervalMs: Math.max(1000, (env.replicaLeaseSeconds * 1000) / 2),
@@ -161,7 +229,7 @@ export async function startGitopsService(options: GitopsServiceOptions): Promise
       await webhooks.close();
       await notifications.idle();
       await integration.stop({ deadlineMs: env.shutdownTimeoutMs });
-      flux?.close();
+      void flux?.close();
       argocd?.close();
       // Released last: with the lease gone, another replica adopts what was handed over at once.
       await state?.replicas.stop();
@@ -173,7 +241,11 @@ export async function startGitopsService(options: GitopsServiceOptions): Promise
 /** Renew a Lease three times per duration; standbys try to acquire four times per duration. */
 function leaseTiming(leaseDurationSeconds: number) {
   const ms = leaseDurationSeconds * 1000;
-  return { leaseDurationSeconds, renewMs: Math.max(300, ms / 3), retryMs: Math.max(250, Math.min(2000, ms / 4)) };
+  return {
+    leaseDurationSeconds,
+    renewMs: Math.max(300, ms / 3),
+    retryMs: Math.max(250, Math.min(2000, ms / 4)),
+  };
 }
 
 function sequenceEvent(trigger: SequenceTrigger, source: string) {
@@ -192,7 +264,11 @@ function kubeApiFor(env: ServiceEnv, needed: boolean, logger: Logger): KubeApi |
   try {
     return new KubeApi(loadKubeConfig(env.kubeconfig));
   } catch (err) {
-    if (needed) throw new Error(`Flux targets need a Kubernetes API, but no kubeconfig could be loaded (${env.kubeconfig ?? 'in-cluster'}): ${(err as Error).message}`);
+    if (needed)
+      throw new Error(
+        `Flux targets need a Kubernetes API, but no kubeconfig could be loaded (${env.kubeconfig ?? 'in-cluster'}): ${(err as Error).message}`,
+        { cause: err },
+      );
     logger.warn('no Kubernetes API: notifications dedupe in memory only', { error: (err as Error).message });
     return undefined;
   }

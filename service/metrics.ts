@@ -4,7 +4,10 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 export interface ServiceMetrics {
   deliveries: Counter<'tool' | 'status' | 'result'>;
   deliveryDuration: Histogram<'tool'>;
-  /** Every retried call to the Kubernetes or Argo CD API, by tool and reason (5xx, timeout, reset, conflict, gone). */
+  /**
+   * Every retried call to the Kubernetes or Argo CD API, by tool and reason (5xx, timeout, reset, conflict,
+   * gone).
+   */
   apiRetries: Counter<'tool' | 'reason'>;
   /** Every API request a deployer sends, for "requests per delivery". */
   apiRequests: Counter<'tool'>;
@@ -20,15 +23,66 @@ export interface ServiceMetrics {
 export function createServiceMetrics(registry: Registry): ServiceMetrics {
   const registers = [registry];
   return {
-    deliveries: new Counter({ name: 'gitops_deliveries_total', help: 'Deliveries finished, by tool, status and result', labelNames: ['tool', 'status', 'result'], registers }),
-    deliveryDuration: new Histogram({ name: 'gitops_delivery_duration_seconds', help: 'Time from trigger to finished', labelNames: ['tool'], buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800], registers }),
-    apiRetries: new Counter({ name: 'gitops_api_retries_total', help: 'Retried Kubernetes / Argo CD API calls', labelNames: ['tool', 'reason'], registers }),
-    apiRequests: new Counter({ name: 'gitops_api_requests_total', help: 'Kubernetes / Argo CD API requests sent by deployers', labelNames: ['tool'], registers }),
-    webhookRequests: new Counter({ name: 'gitops_webhook_requests_total', help: 'Webhook requests by endpoint and HTTP status', labelNames: ['endpoint', 'code'], registers }),
-    webhookRejected: new Counter({ name: 'gitops_webhook_rejected_total', help: 'Rejected webhook requests by reason', labelNames: ['endpoint', 'reason'], registers }),
-    drift: new Counter({ name: 'gitops_drift_total', help: 'Drift notifications (no sequence started)', labelNames: ['tool'], registers }),
-    notificationsFailed: new Counter({ name: 'gitops_notifications_failed_total', help: 'Accepted GitOps notifications that could not be handled after every attempt', labelNames: ['tool'], registers }),
-    sequencesTriggered: new Counter({ name: 'gitops_sequences_triggered_total', help: 'Keptn sequences started from GitOps notifications', labelNames: ['tool'], registers }),
-    configReloads: new Counter({ name: 'gitops_config_reloads_total', help: 'Targets-file reloads by outcome (applied, rejected)', labelNames: ['outcome'], registers }),
+    deliveries: new Counter({
+      name: 'gitops_deliveries_total',
+      help: 'Deliveries finished, by tool, status and result',
+      labelNames: ['tool', 'status', 'result'],
+      registers,
+    }),
+    deliveryDuration: new Histogram({
+      name: 'gitops_delivery_duration_seconds',
+      help: 'Time from trigger to finished',
+      labelNames: ['tool'],
+      buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800],
+      registers,
+    }),
+    apiRetries: new Counter({
+      name: 'gitops_api_retries_total',
+      help: 'Retried Kubernetes / Argo CD API calls',
+      labelNames: ['tool', 'reason'],
+      registers,
+    }),
+    apiRequests: new Counter({
+      name: 'gitops_api_requests_total',
+      help: 'Kubernetes / Argo CD API requests sent by deployers',
+      labelNames: ['tool'],
+      registers,
+    }),
+    webhookRequests: new Counter({
+      name: 'gitops_webhook_requests_total',
+      help: 'Webhook requests by endpoint and HTTP status',
+      labelNames: ['endpoint', 'code'],
+      registers,
+    }),
+    webhookRejected: new Counter({
+      name: 'gitops_webhook_rejected_total',
+      help: 'Rejected webhook requests by reason',
+      labelNames: ['endpoint', 'reason'],
+      registers,
+    }),
+    drift: new Counter({
+      name: 'gitops_drift_total',
+      help: 'Drift notifications (no sequence started)',
+      labelNames: ['tool'],
+      registers,
+    }),
+    notificationsFailed: new Counter({
+      name: 'gitops_notifications_failed_total',
+      help: 'Accepted GitOps notifications that could not be handled after every attempt',
+      labelNames: ['tool'],
+      registers,
+    }),
+    sequencesTriggered: new Counter({
+      name: 'gitops_sequences_triggered_total',
+      help: 'Keptn sequences started from GitOps notifications',
+      labelNames: ['tool'],
+      registers,
+    }),
+    configReloads: new Counter({
+      name: 'gitops_config_reloads_total',
+      help: 'Targets-file reloads by outcome (applied, rejected)',
+      labelNames: ['outcome'],
+      registers,
+    }),
   };
 }

@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { CloudEvent } from 'cloudevents';
 import { parseTaskEventType, replaceEventKind, sequenceEventType, taskEventType } from './event-type.js';
-import { CLOUDEVENTS_SPEC_VERSION, JSON_CONTENT_TYPE, KeptnResult, KeptnStatus, SHKEPTN_SPEC_VERSION, type KeptnEvent, type KeptnEventData } from './types.js';
+import {
+  CLOUDEVENTS_SPEC_VERSION,
+  JSON_CONTENT_TYPE,
+  KeptnResult,
+  KeptnStatus,
+  SHKEPTN_SPEC_VERSION,
+  type KeptnEvent,
+  type KeptnEventData,
+} from './types.js';
 
 /** What a response is derived from: the triggering event, or a durable record of it. */
 export interface ParentEvent {
@@ -65,7 +73,20 @@ function buildEvent(fields: EnvelopeFields, data: KeptnEventData, options: Build
 }
 
 /** The structured-mode attribute order of every event the service has sent since its first version. */
-const WIRE_ORDER = ['specversion', 'id', 'source', 'type', 'time', 'contenttype', 'datacontenttype', 'shkeptncontext', 'shkeptnspecversion', 'triggeredid', 'data', 'gitcommitid'] as const;
+const WIRE_ORDER = [
+  'specversion',
+  'id',
+  'source',
+  'type',
+  'time',
+  'contenttype',
+  'datacontenttype',
+  'shkeptncontext',
+  'shkeptnspecversion',
+  'triggeredid',
+  'data',
+  'gitcommitid',
+] as const;
 
 function inWireOrder(cloudEvent: CloudEvent<KeptnEventData>): KeptnEvent {
   const attributes = cloudEvent.toJSON() as Record<string, unknown>;
@@ -74,18 +95,43 @@ function inWireOrder(cloudEvent: CloudEvent<KeptnEventData>): KeptnEvent {
   return event as unknown as KeptnEvent;
 }
 
-/** The SDK rejects an extension whose value is undefined or null (e.g. a trigger's `"shkeptncontext": null`): it is left out. */
+/**
+ * The SDK rejects an extension whose value is undefined or null (e.g. a trigger's `"shkeptncontext": null`):
+ * it is left out.
+ */
 function withoutUndefined<T extends Record<string, unknown>>(attributes: T): T {
-  return Object.fromEntries(Object.entries(attributes).filter(([, value]) => value !== undefined && value !== null)) as T;
+  return Object.fromEntries(
+    Object.entries(attributes).filter(([, value]) => value !== undefined && value !== null),
+  ) as T;
 }
 
 /** An answer to `parent`: same context, `triggeredid` = parent id, gitcommitid copied. */
-function envelope(parent: ParentEvent, source: string, type: string, data: KeptnEventData, options: BuildOptions): KeptnEvent {
-  return buildEvent({ source, type, shkeptncontext: parent.shkeptncontext, triggeredid: parent.id, gitcommitid: parent.gitcommitid }, data, options);
+function envelope(
+  parent: ParentEvent,
+  source: string,
+  type: string,
+  data: KeptnEventData,
+  options: BuildOptions,
+): KeptnEvent {
+  return buildEvent(
+    {
+      source,
+      type,
+      shkeptncontext: parent.shkeptncontext,
+      triggeredid: parent.id,
+      gitcommitid: parent.gitcommitid,
+    },
+    data,
+    options,
+  );
 }
 
 /** `<task>.started` answering `parent` (same context, `triggeredid` = parent id, gitcommitid copied). */
-export function createStartedEvent(parent: ParentEvent, source: string, options: BuildOptions = {}): KeptnEvent {
+export function createStartedEvent(
+  parent: ParentEvent,
+  source: string,
+  options: BuildOptions = {},
+): KeptnEvent {
   return envelope(parent, source, replaceEventKind(parent.type, 'started'), commonData(parent), options);
 }
 
@@ -93,19 +139,35 @@ export function createStartedEvent(parent: ParentEvent, source: string, options:
  * `<task>.finished` answering `parent`: `data` over the parent's common data; status and result
  * default to succeeded/pass; the trigger's labels are kept (only new keys may be added).
  */
-export function createFinishedEvent(parent: ParentEvent, source: string, data: Record<string, unknown> = {}, options: BuildOptions = {}): KeptnEvent {
+export function createFinishedEvent(
+  parent: ParentEvent,
+  source: string,
+  data: Record<string, unknown> = {},
+  options: BuildOptions = {},
+): KeptnEvent {
   const common = commonData(parent);
   const merged: KeptnEventData = { ...common, ...data };
-  for (const key of ['project', 'stage', 'service'] as const) if (common[key] !== undefined) merged[key] = common[key];
-  if (common.labels || data.labels) merged.labels = { ...(data.labels as Record<string, string> | undefined), ...common.labels };
+  for (const key of ['project', 'stage', 'service'] as const)
+    if (common[key] !== undefined) merged[key] = common[key];
+  if (common.labels || data.labels)
+    merged.labels = { ...(data.labels as Record<string, string> | undefined), ...common.labels };
   if (!merged.status) merged.status = KeptnStatus.Succeeded;
   if (!merged.result) merged.result = KeptnResult.Pass;
   return envelope(parent, source, replaceEventKind(parent.type, 'finished'), merged, options);
 }
 
 /** `sh.keptn.log.error` about `parent` (go-utils `CreateErrorLogEvent`). */
-export function createErrorLogEvent(parent: ParentEvent, source: string, message: string, options: BuildOptions & { integrationId?: string } = {}): KeptnEvent {
-  const data: KeptnEventData = { ...commonData(parent), message, task: parseTaskEventType(parent.type)?.task ?? '' };
+export function createErrorLogEvent(
+  parent: ParentEvent,
+  source: string,
+  message: string,
+  options: BuildOptions & { integrationId?: string } = {},
+): KeptnEvent {
+  const data: KeptnEventData = {
+    ...commonData(parent),
+    message,
+    task: parseTaskEventType(parent.type)?.task ?? '',
+  };
   if (options.integrationId) data.integrationid = options.integrationId;
   return envelope(parent, source, 'sh.keptn.log.error', data, options);
 }
@@ -122,7 +184,11 @@ export interface SequenceTriggerOptions extends BuildOptions {
 
 /** `sh.keptn.event.<stage>.<sequence>.triggered`, as `keptn trigger sequence` sends it. */
 export function createSequenceTriggeredEvent(options: SequenceTriggerOptions): KeptnEvent {
-  return triggeredEvent(options, sequenceEventType(options.stage, options.sequence, 'triggered'), { labels: {}, ...options.data, stage: options.stage });
+  return triggeredEvent(options, sequenceEventType(options.stage, options.sequence, 'triggered'), {
+    labels: {},
+    ...options.data,
+    stage: options.stage,
+  });
 }
 
 export interface TaskTriggerOptions extends BuildOptions {
@@ -142,6 +208,19 @@ export function createTaskTriggeredEvent(options: TaskTriggerOptions): KeptnEven
 }
 
 /** A trigger as Keptn sends it: no `triggeredid`, a new context unless one is given. */
-function triggeredEvent(options: TaskTriggerOptions | SequenceTriggerOptions, type: string, data: KeptnEventData): KeptnEvent {
-  return buildEvent({ source: options.source, type, shkeptncontext: options.shkeptncontext ?? randomUUID(), gitcommitid: options.gitcommitid }, data, options);
+function triggeredEvent(
+  options: TaskTriggerOptions | SequenceTriggerOptions,
+  type: string,
+  data: KeptnEventData,
+): KeptnEvent {
+  return buildEvent(
+    {
+      source: options.source,
+      type,
+      shkeptncontext: options.shkeptncontext ?? randomUUID(),
+      gitcommitid: options.gitcommitid,
+    },
+    data,
+    options,
+  );
 }

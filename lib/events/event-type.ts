@@ -29,7 +29,9 @@ export function parseTaskEventType(type: string): { task: string; kind: string }
 }
 
 /** The sequence parts of a sequence event type, or undefined. */
-export function parseSequenceEventType(type: string): { stage: string; sequence: string; kind: string } | undefined {
+export function parseSequenceEventType(
+  type: string,
+): { stage: string; sequence: string; kind: string } | undefined {
   const p = parts(type);
   return p?.length === 6 ? { stage: p[3]!, sequence: p[4]!, kind: p[5]! } : undefined;
 }
@@ -38,7 +40,11 @@ export function taskEventType(task: string, kind: TaskEventKind | string): strin
   return `${PREFIX}${task}.${kind}`;
 }
 
-export function sequenceEventType(stage: string, sequence: string, kind: 'triggered' | 'finished' | string): string {
+export function sequenceEventType(
+  stage: string,
+  sequence: string,
+  kind: 'triggered' | 'finished' | string,
+): string {
   return `${PREFIX}${stage}.${sequence}.${kind}`;
 }
 

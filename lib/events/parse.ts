@@ -10,9 +10,21 @@ export const ParseFailureReason = {
 } as const;
 export type ParseFailureReason = (typeof ParseFailureReason)[keyof typeof ParseFailureReason];
 
-export type ParseResult = { ok: true; event: KeptnEvent } | { ok: false; reason: ParseFailureReason; error: string };
+export type ParseResult =
+  { ok: true; event: KeptnEvent } | { ok: false; reason: ParseFailureReason; error: string };
 
-const STRING_FIELDS = ['id', 'source', 'specversion', 'time', 'contenttype', 'datacontenttype', 'shkeptncontext', 'shkeptnspecversion', 'triggeredid', 'gitcommitid'] as const;
+const STRING_FIELDS = [
+  'id',
+  'source',
+  'specversion',
+  'time',
+  'contenttype',
+  'datacontenttype',
+  'shkeptncontext',
+  'shkeptnspecversion',
+  'triggeredid',
+  'gitcommitid',
+] as const;
 
 const fail = (reason: ParseFailureReason, error: string): ParseResult => ({ ok: false, reason, error });
 
@@ -21,7 +33,10 @@ const fail = (reason: ParseFailureReason, error: string): ParseResult => ({ ok: 
  * `id` and `time`); the loop decides what it can answer. Accepts `contenttype` and `datacontenttype`.
  */
 export function parseKeptnEvent(input: Uint8Array | string): ParseResult {
-  const text = typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8');
+  const text =
+    typeof input === 'string'
+      ? input
+      : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8');
   if (text.trim() === '') return fail('empty', 'the message body is empty');
   let value: unknown;
   try {
@@ -30,7 +45,10 @@ export function parseKeptnEvent(input: Uint8Array | string): ParseResult {
     return fail('invalid-json', `the message body is not JSON: ${(err as Error).message}`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return fail('not-an-object', `the message body is ${Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'null' : `a ${typeof value}`}, not a JSON object`);
+    return fail(
+      'not-an-object',
+      `the message body is ${Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'null' : `a ${typeof value}`}, not a JSON object`,
+    );
   }
   const raw = value as Record<string, unknown>;
   if (raw.type === undefined || raw.type === '') return fail('missing-field', 'the event has no type');
@@ -45,7 +63,9 @@ export function parseKeptnEvent(input: Uint8Array | string): ParseResult {
     return fail('invalid-field', 'the event data is not a JSON object');
   }
   const event = { ...raw, data: (data ?? {}) as KeptnEvent['data'] } as KeptnEvent;
-  if (event.contenttype === undefined && typeof raw.datacontenttype === 'string') event.contenttype = raw.datacontenttype;
-  if (event.datacontenttype === undefined && typeof raw.contenttype === 'string') event.datacontenttype = raw.contenttype;
+  if (event.contenttype === undefined && typeof raw.datacontenttype === 'string')
+    event.contenttype = raw.datacontenttype;
+  if (event.datacontenttype === undefined && typeof raw.contenttype === 'string')
+    event.datacontenttype = raw.contenttype;
   return { ok: true, event };
 }

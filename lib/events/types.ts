@@ -1,6 +1,8 @@
 import type { CloudEventV1 } from 'cloudevents';
 
-/** Whether the executor could run the task at all (go-utils `StatusType`; `aborted` is shipyard-controller's). */
+/**
+ * Whether the executor could run the task at all (go-utils `StatusType`; `aborted` is shipyard-controller's).
+ */
 export const KeptnStatus = {
   Succeeded: 'succeeded',
   Errored: 'errored',
@@ -50,7 +52,9 @@ export interface KeptnExtensions {
   gitcommitid?: string;
 }
 
-/** A Keptn event: a CloudEvent (the SDK's v1 attributes) with Keptn's extensions, in its structured JSON form. */
+/**
+ * A Keptn event: a CloudEvent (the SDK's v1 attributes) with Keptn's extensions, in its structured JSON form.
+ */
 export interface KeptnEvent extends CloudEventV1<KeptnEventData>, KeptnExtensions {
   data: KeptnEventData;
 }

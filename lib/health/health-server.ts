@@ -17,8 +17,15 @@ export interface HealthServerOptions {
 
 /** A listen failure that names the port, what it is for and the variable that sets it. */
 export function listenError(err: NodeJS.ErrnoException, port: number, what: string, envVar: string): Error {
-  const why = err.code === 'EADDRINUSE' ? 'the port is already in use' : err.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : err.message;
-  return new Error(`cannot listen on port ${port} for ${what}: ${why}; choose another with ${envVar}`, { cause: err });
+  const why =
+    err.code === 'EADDRINUSE'
+      ? 'the port is already in use'
+      : err.code === 'EACCES'
+        ? 'permission denied (ports below 1024 need privileges)'
+        : err.message;
+  return new Error(`cannot listen on port ${port} for ${what}: ${why}; choose another with ${envVar}`, {
+    cause: err,
+  });
 }
 
 const JSON_TYPE = { 'content-type': 'application/json' };
@@ -55,7 +62,9 @@ export class HealthServer {
     });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, this.options.port, 'health and metrics', 'HEALTH_ENDPOINT_PORT')));
+      server.once('error', (err: NodeJS.ErrnoException) =>
+        reject(listenError(err, this.options.port, 'health and metrics', 'HEALTH_ENDPOINT_PORT')),
+      );
       server.listen(this.options.port, this.options.host ?? '0.0.0.0', () => resolve());
     });
     return this.port;

@@ -8,7 +8,11 @@ export interface BackoffOptions {
 }
 
 /** Capped exponential backoff with jitter: initial, 2x, 4x ... up to max. */
-export function backoffDelay(attempt: number, options: BackoffOptions = {}, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  options: BackoffOptions = {},
+  random: () => number = Math.random,
+): number {
   const initial = options.initialMs ?? 500;
   const max = options.maxMs ?? 30_000;
   const base = Math.min(max, initial * 2 ** Math.min(attempt, 30));
@@ -37,14 +41,23 @@ export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> 
  */
 export async function retryWithBackoff<T>(
   call: () => Promise<T>,
-  options: BackoffOptions & { signal?: AbortSignal; isTransient?: (err: unknown) => boolean; onRetry?: (err: unknown, attempt: number, delayMs: number) => void } = {},
+  options: BackoffOptions & {
+    signal?: AbortSignal;
+    isTransient?: (err: unknown) => boolean;
+    onRetry?: (err: unknown, attempt: number, delayMs: number) => void;
+  } = {},
 ): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await call();
     } catch (err) {
       const transient = options.isTransient ? options.isTransient(err) : true;
-      if (!transient || options.signal?.aborted || (options.attempts !== undefined && attempt + 1 >= options.attempts)) throw err;
+      if (
+        !transient ||
+        options.signal?.aborted ||
+        (options.attempts !== undefined && attempt + 1 >= options.attempts)
+      )
+        throw err;
       const delay = backoffDelay(attempt, options);
       options.onRetry?.(err, attempt + 1, delay);
       await abortableSleep(delay, options.signal);

@@ -14,7 +14,8 @@ export class KeptnApiError extends Error {
     options?: { cause?: unknown; transient?: boolean },
   ) {
     super(message, options);
-    this.transient = options?.transient ?? (details.status === undefined || details.status >= 500 || details.status === 429);
+    this.transient =
+      options?.transient ?? (details.status === undefined || details.status >= 500 || details.status === 429);
   }
 }
 
@@ -42,7 +43,12 @@ export class JsonClient {
   }
 
   /** Any status comes back; only network failures throw (transient KeptnApiError). */
-  request<T = unknown>(method: string, url: string, body?: unknown, signal?: AbortSignal): Promise<JsonResponse<T>> {
+  request<T = unknown>(
+    method: string,
+    url: string,
+    body?: unknown,
+    signal?: AbortSignal,
+  ): Promise<JsonResponse<T>> {
     const target = new URL(url);
     const https = target.protocol === 'https:';
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
@@ -57,11 +63,25 @@ export class JsonClient {
     return new Promise((resolve, reject) => {
       const req = (https ? httpsRequest : httpRequest)(
         target,
-        { method, headers, agent: https ? this.httpsAgent : this.httpAgent, timeout: this.options.timeoutMs ?? 30_000, signal },
+        {
+          method,
+          headers,
+          agent: https ? this.httpsAgent : this.httpAgent,
+          timeout: this.options.timeoutMs ?? 30_000,
+          signal,
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('error', (err) => reject(new KeptnApiError(`${where}: response failed: ${err.message}`, { method, url: where }, { cause: err })));
+          res.on('error', (err) =>
+            reject(
+              new KeptnApiError(
+                `${where}: response failed: ${err.message}`,
+                { method, url: where },
+                { cause: err },
+              ),
+            ),
+          );
           res.on('end', () => {
             const text = Buffer.concat(chunks).toString('utf8');
             let parsed: unknown = text;
@@ -79,18 +99,34 @@ export class JsonClient {
         const code = (err as NodeJS.ErrnoException).code ?? '';
         // A certificate that does not verify will not verify on retry either.
         const tlsFailure = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code);
-        reject(new KeptnApiError(`${where} failed: ${err.message}${code ? ` (${code})` : ''}`, { method, url: where }, { cause: err, transient: !tlsFailure }));
+        reject(
+          new KeptnApiError(
+            `${where} failed: ${err.message}${code ? ` (${code})` : ''}`,
+            { method, url: where },
+            { cause: err, transient: !tlsFailure },
+          ),
+        );
       });
       req.end(payload);
     });
   }
 
   /** Like `request` but a non-2xx status throws KeptnApiError (transient for 5xx/429). */
-  async expectOk<T = unknown>(method: string, url: string, body?: unknown, signal?: AbortSignal): Promise<JsonResponse<T>> {
+  async expectOk<T = unknown>(
+    method: string,
+    url: string,
+    body?: unknown,
+    signal?: AbortSignal,
+  ): Promise<JsonResponse<T>> {
     const res = await this.request<T>(method, url, body, signal);
     if (res.status < 200 || res.status >= 300) {
-      const message = (res.body as { message?: string } | undefined)?.message ?? (typeof res.body === 'string' ? res.body.slice(0, 200) : '');
-      throw new KeptnApiError(`${method} ${new URL(url).pathname} answered ${res.status}${message ? `: ${message}` : ''}`, { method, url: new URL(url).pathname, status: res.status });
+      const message =
+        (res.body as { message?: string } | undefined)?.message ??
+        (typeof res.body === 'string' ? res.body.slice(0, 200) : '');
+      throw new KeptnApiError(
+        `${method} ${new URL(url).pathname} answered ${res.status}${message ? `: ${message}` : ''}`,
+        { method, url: new URL(url).pathname, status: res.status },
+      );
     }
     return res;
   }

@@ -11,7 +11,13 @@ import { matchesFilter, type Subscription } from '../uniform/subscription.js';
 import type { LogEntry } from '../uniform/uniform-client.js';
 import { BoundedSet } from './bounded-set.js';
 import { Semaphore } from './semaphore.js';
-import { ANY_TASK, DEFER_FINISHED, type TaskContext, type TaskHandler, type TaskResult } from './task-handler.js';
+import {
+  ANY_TASK,
+  DEFER_FINISHED,
+  type TaskContext,
+  type TaskHandler,
+  type TaskResult,
+} from './task-handler.js';
 
 /** How a delivery opens: its `.started` on the way, or silence because another instance answers it. */
 type Opening = { started: Promise<void>; failed?: Error } | 'taken';
@@ -58,7 +64,8 @@ interface Delivery {
 
 /**
  * Owns the Keptn protocol for task triggers, like the go-sdk's control plane: parse, match the
- * subscription, dedupe, the handler's durable claim, then `.started`, the handler under a concurrency bound, `.finished`
+ * subscription, dedupe, the handler's durable claim, then `.started`, the handler under a concurrency bound,
+ * `.finished`
  * on every path. Handlers return data or throw; they never publish.
  */
 export class EventLoop {
@@ -102,7 +109,12 @@ export class EventLoop {
    * id, context or scope: counted when the bus delivered it), are passed over without a word.
    */
   offer(event: KeptnEvent, subject: string, subscriptionId?: string): void {
-    const answerable = event.id && event.shkeptncontext && (['project', 'stage', 'service'] as const).every((k) => typeof event.data?.[k] === 'string' && event.data[k] !== '');
+    const answerable =
+      event.id &&
+      event.shkeptncontext &&
+      (['project', 'stage', 'service'] as const).every(
+        (k) => typeof event.data?.[k] === 'string' && event.data[k] !== '',
+      );
     if (!answerable || this.seen.has(event.id)) return;
     this.intake({ data: JSON.stringify(event), subject, subscriptionId });
   }
@@ -114,7 +126,12 @@ export class EventLoop {
   finishAdopted(parent: ParentEvent, work: (ctx: TaskContext) => Promise<TaskResult>): Promise<void> {
     this.seen.add(parent.id);
     const task = parseTaskEventType(parent.type)?.task ?? parent.type;
-    return this.run(parent, task, (ctx) => work(ctx), async () => ({ started: Promise.resolve() }));
+    return this.run(
+      parent,
+      task,
+      (ctx) => work(ctx),
+      async () => ({ started: Promise.resolve() }),
+    );
   }
 
   /**
@@ -132,7 +149,9 @@ export class EventLoop {
     await this.options.source.stop();
     await waitAll(this.deliveries, deadlineMs);
     if (this.deliveries.size > 0) {
-      this.options.logger.warn('shutdown deadline reached; aborting running handlers', { running: this.deliveries.size });
+      this.options.logger.warn('shutdown deadline reached; aborting running handlers', {
+        running: this.deliveries.size,
+      });
       this.shutdown.abort(new Error(SHUTDOWN_MESSAGE));
       await waitAll(this.deliveries, this.options.abortGraceMs ?? 2000);
       await Promise.all([...this.deliveries].map((d) => this.finishHanging(d)));
@@ -145,7 +164,11 @@ export class EventLoop {
     const parsed = parseKeptnEvent(message.data);
     if (!parsed.ok) {
       metrics?.rejected.inc({ reason: parsed.reason });
-      logger.warn('dropped a message that is not a Keptn event', { subject: message.subject, reason: parsed.reason, error: parsed.error });
+      logger.warn('dropped a message that is not a Keptn event', {
+        subject: message.subject,
+        reason: parsed.reason,
+        error: parsed.error,
+      });
       void message.ack?.();
       return;
     }
@@ -157,22 +180,46 @@ export class EventLoop {
       void message.ack?.();
       return;
     }
-    log.info('accepted a task trigger', { task: target.task, project: event.data.project, stage: event.data.stage, service: event.data.service });
-    const parent: ParentEvent = { type: event.type, id: event.id, shkeptncontext: event.shkeptncontext, gitcommitid: event.gitcommitid, data: event.data };
-    void this.run(parent, target.task, (ctx) => target.handler.handle(event, ctx), () => this.open(event, parent, target.handler, message, log));
+    log.info('accepted a task trigger', {
+      task: target.task,
+      project: event.data.project,
+      stage: event.data.stage,
+      service: event.data.service,
+    });
+    const parent: ParentEvent = {
+      type: event.type,
+      id: event.id,
+      shkeptncontext: event.shkeptncontext,
+      gitcommitid: event.gitcommitid,
+      data: event.data,
+    };
+    void this.run(
+      parent,
+      target.task,
+      (ctx) => target.handler.handle(event, ctx),
+      () => this.open(event, parent, target.handler, message, log),
+    );
   }
 
   /**
    * Claims the trigger (for a handler that claims) and only then sends `.started`; acknowledges the
    * message once both are done, or at once when another instance answers it.
    */
-  private async open(event: KeptnEvent, parent: ParentEvent, handler: TaskHandler, message: IncomingMessage, log: Logger): Promise<Opening> {
+  private async open(
+    event: KeptnEvent,
+    parent: ParentEvent,
+    handler: TaskHandler,
+    message: IncomingMessage,
+    log: Logger,
+  ): Promise<Opening> {
     let failed: Error | undefined;
     if (handler.claim) {
       try {
         if ((await handler.claim(event, this.shutdown.signal)) === 'taken') {
           this.options.metrics?.rejected.inc({ reason: LoopRejectReason.Taken });
-          log.info('another instance answers this trigger (its claim exists); sending nothing', { reason: LoopRejectReason.Taken });
+          log.info('another instance answers this trigger (its claim exists); sending nothing', {
+            reason: LoopRejectReason.Taken,
+          });
           void message.ack?.();
           return 'taken';
         }
@@ -185,7 +232,9 @@ export class EventLoop {
         log.error('could not claim the trigger; answering it as errored', { error: failed.message });
       }
     }
-    const started = this.publishAnswer(createStartedEvent(parent, this.options.name), log).then(() => undefined);
+    const started = this.publishAnswer(createStartedEvent(parent, this.options.name), log).then(
+      () => undefined,
+    );
     started.then(
       () => message.ack?.(),
       (err: Error) => log.error('could not send .started', { error: err.message }),
@@ -194,7 +243,11 @@ export class EventLoop {
   }
 
   /** The handler for a task trigger that should be answered, or undefined (with the why logged). */
-  private select(event: KeptnEvent, message: IncomingMessage, log: Logger): { task: string; handler: TaskHandler } | undefined {
+  private select(
+    event: KeptnEvent,
+    message: IncomingMessage,
+    log: Logger,
+  ): { task: string; handler: TaskHandler } | undefined {
     const reject = (reason: string, why: string) => {
       this.options.metrics?.rejected.inc({ reason });
       log.warn(why, { reason });
@@ -204,14 +257,28 @@ export class EventLoop {
     if (!parts || parts.kind !== 'triggered') return void log.debug('not a task trigger; skipped');
     const handler = this.handlers.get(parts.task) ?? this.handlers.get(ANY_TASK);
     if (!handler) return void log.debug('no handler for this task; skipped', { task: parts.task });
-    if (!event.id || !event.shkeptncontext) return reject(LoopRejectReason.MissingContext, 'a task trigger without id or shkeptncontext cannot be answered');
+    if (!event.id || !event.shkeptncontext)
+      return reject(
+        LoopRejectReason.MissingContext,
+        'a task trigger without id or shkeptncontext cannot be answered',
+      );
     // Before the subscription filters: a trigger without a project matches no per-project filter,
     // and would otherwise vanish at debug level.
-    const missing = (['project', 'stage', 'service'] as const).filter((k) => typeof event.data[k] !== 'string' || event.data[k] === '');
-    if (missing.length > 0) return reject(LoopRejectReason.MissingScope, `a task trigger without ${missing.join(', ')} cannot be answered (Keptn ignores such answers)`);
+    const missing = (['project', 'stage', 'service'] as const).filter(
+      (k) => typeof event.data[k] !== 'string' || event.data[k] === '',
+    );
+    if (missing.length > 0)
+      return reject(
+        LoopRejectReason.MissingScope,
+        `a task trigger without ${missing.join(', ')} cannot be answered (Keptn ignores such answers)`,
+      );
     const subscriptionId = message.subscriptionId ?? this.matchSubscription(event, message.subject);
-    if (subscriptionId === null) return void log.debug('no subscription filter matches the event; skipped', { subject: message.subject });
-    if (!this.seen.add(event.id)) return reject(LoopRejectReason.Duplicate, 'duplicate delivery of a trigger already taken; skipped');
+    if (subscriptionId === null)
+      return void log.debug('no subscription filter matches the event; skipped', {
+        subject: message.subject,
+      });
+    if (!this.seen.add(event.id))
+      return reject(LoopRejectReason.Duplicate, 'duplicate delivery of a trigger already taken; skipped');
     if (subscriptionId) setSubscriptionId(event, subscriptionId);
     return { task: parts.task, handler };
   }
@@ -223,11 +290,20 @@ export class EventLoop {
     return match ? (match.id ?? '') : null;
   }
 
-  private run(parent: ParentEvent, task: string, work: (ctx: TaskContext) => Promise<TaskResult>, open: () => Promise<Opening>): Promise<void> {
+  private run(
+    parent: ParentEvent,
+    task: string,
+    work: (ctx: TaskContext) => Promise<TaskResult>,
+    open: () => Promise<Opening>,
+  ): Promise<void> {
     const controller = new AbortController();
     const onShutdown = () => controller.abort(this.shutdown.signal.reason);
     this.shutdown.signal.addEventListener('abort', onShutdown, { once: true });
-    const logger = this.options.logger.child({ shkeptncontext: parent.shkeptncontext, triggeredid: parent.id, task });
+    const logger = this.options.logger.child({
+      shkeptncontext: parent.shkeptncontext,
+      triggeredid: parent.id,
+      task,
+    });
     const delivery: Delivery = { controller, settled: false, parent, task, logger, done: Promise.resolve() };
     this.deliveries.add(delivery);
     delivery.done = this.execute(delivery, work, open).finally(() => {
@@ -237,7 +313,11 @@ export class EventLoop {
     return delivery.done;
   }
 
-  private async execute(delivery: Delivery, work: (ctx: TaskContext) => Promise<TaskResult>, open: () => Promise<Opening>): Promise<void> {
+  private async execute(
+    delivery: Delivery,
+    work: (ctx: TaskContext) => Promise<TaskResult>,
+    open: () => Promise<Opening>,
+  ): Promise<void> {
     const { metrics } = this.options;
     const opening = await open();
     if (opening === 'taken') {
@@ -246,7 +326,11 @@ export class EventLoop {
     }
     const { started, failed } = opening;
     const callbacks: (() => Promise<void> | void)[] = [];
-    const ctx: TaskContext = { signal: delivery.controller.signal, logger: delivery.logger, afterFinished: (cb) => void callbacks.push(cb) };
+    const ctx: TaskContext = {
+      signal: delivery.controller.signal,
+      logger: delivery.logger,
+      afterFinished: (cb) => void callbacks.push(cb),
+    };
     // Let the `.started` of every trigger in this batch reach the socket before any handler's
     // synchronous start-up work runs: under a burst, intake must not queue behind deployments.
     await new Promise<void>((resolve) => setImmediate(resolve));
@@ -258,7 +342,11 @@ export class EventLoop {
       if (failed) throw failed;
       result = await work(ctx);
     } catch (err) {
-      result = { status: KeptnStatus.Errored, result: KeptnResult.Fail, message: (err as Error)?.message ?? String(err) };
+      result = {
+        status: KeptnStatus.Errored,
+        result: KeptnResult.Fail,
+        message: (err as Error)?.message ?? String(err),
+      };
       delivery.logger.warn('the handler failed', { error: (err as Error)?.message });
     } finally {
       timer?.();
@@ -273,7 +361,12 @@ export class EventLoop {
     }
     await started.catch(() => {});
     await this.sendFinished(delivery, result ?? {});
-    for (const cb of callbacks) await Promise.resolve().then(cb).catch((err: Error) => delivery.logger.warn('an afterFinished callback failed', { error: err.message }));
+    for (const cb of callbacks)
+      await Promise.resolve()
+        .then(cb)
+        .catch((err: Error) =>
+          delivery.logger.warn('an afterFinished callback failed', { error: err.message }),
+        );
   }
 
   private async sendFinished(delivery: Delivery, data: Record<string, unknown>): Promise<void> {
@@ -305,7 +398,12 @@ export class EventLoop {
       } catch (err) {
         if (!(err instanceof UnpublishableError) || i === forms.length - 1) throw err;
         if (i === 0) this.options.metrics?.unpublishable.inc({ type: event.type });
-        log.error('an answer can never be published as it is; sending it reduced', { type: event.type, size: err.size, maxPayload: err.limit, reduction: i === 0 ? 'without labels' : 'scope only' });
+        log.error('an answer can never be published as it is; sending it reduced', {
+          type: event.type,
+          size: err.size,
+          maxPayload: err.limit,
+          reduction: i === 0 ? 'without labels' : 'scope only',
+        });
       }
     }
   }
@@ -314,7 +412,11 @@ export class EventLoop {
     if (delivery.settled) return;
     delivery.settled = true;
     delivery.logger.warn('the handler did not return after abort; finishing it as errored');
-    await this.sendFinished(delivery, { status: KeptnStatus.Errored, result: KeptnResult.Fail, message: SHUTDOWN_MESSAGE });
+    await this.sendFinished(delivery, {
+      status: KeptnStatus.Errored,
+      result: KeptnResult.Fail,
+      message: SHUTDOWN_MESSAGE,
+    });
   }
 
   private async forwardErrorLog(finished: KeptnEvent, delivery: Delivery): Promise<void> {
@@ -329,7 +431,9 @@ export class EventLoop {
       triggeredid: delivery.parent.id,
     };
     if (finished.gitcommitid) entry.gitcommitid = finished.gitcommitid;
-    await errorLog.log([entry]).catch((err: Error) => delivery.logger.warn('could not forward the error log', { error: err.message }));
+    await errorLog
+      .log([entry])
+      .catch((err: Error) => delivery.logger.warn('could not forward the error log', { error: err.message }));
   }
 }
 
@@ -343,7 +447,11 @@ function minimal(event: KeptnEvent): KeptnEvent {
   const { project, stage, service } = event.data;
   const data: KeptnEvent['data'] = { project, stage, service };
   if (event.type.endsWith('.finished')) {
-    Object.assign(data, { status: KeptnStatus.Errored, result: KeptnResult.Fail, message: `the .finished (status ${String(event.data.status)}, result ${String(event.data.result)}) was too large for the event broker; its data was dropped` });
+    Object.assign(data, {
+      status: KeptnStatus.Errored,
+      result: KeptnResult.Fail,
+      message: `the .finished (status ${String(event.data.status)}, result ${String(event.data.result)}) was too large for the event broker; its data was dropped`,
+    });
   }
   return { ...event, data };
 }

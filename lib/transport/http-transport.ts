@@ -58,7 +58,11 @@ export class HttpTransport implements EventSource, EventSink {
   private readonly triggeredBase: string;
 
   constructor(private readonly options: HttpTransportOptions) {
-    this.client = new JsonClient({ token: options.token, sslVerify: options.sslVerify, timeoutMs: options.timeoutMs });
+    this.client = new JsonClient({
+      token: options.token,
+      sslVerify: options.sslVerify,
+      timeoutMs: options.timeoutMs,
+    });
     this.eventUrl = `${apiServiceBase(options.apiEndpoint)}/v1/event`;
     this.triggeredBase = `${controlPlaneBase(options.apiEndpoint)}/v1/event/triggered`;
   }
@@ -92,7 +96,13 @@ export class HttpTransport implements EventSource, EventSink {
       signal: this.lifetime.signal,
       isTransient,
       onRetry: (err, attempt, delayMs) =>
-        this.options.logger.warn('sending the event to the Keptn API failed; retrying', { type: event.type, shkeptncontext: event.shkeptncontext, attempt, delayMs, error: (err as Error).message }),
+        this.options.logger.warn('sending the event to the Keptn API failed; retrying', {
+          type: event.type,
+          shkeptncontext: event.shkeptncontext,
+          attempt,
+          delayMs,
+          error: (err as Error).message,
+        }),
     });
   }
 
@@ -115,12 +125,29 @@ export class HttpTransport implements EventSource, EventSink {
     }
   }
 
-  private async pollSubscription(sub: Subscription, deliver: (message: IncomingMessage) => void, signal: AbortSignal): Promise<boolean> {
+  private async pollSubscription(
+    sub: Subscription,
+    deliver: (message: IncomingMessage) => void,
+    signal: AbortSignal,
+  ): Promise<boolean> {
     let events: KeptnEvent[];
     try {
-      events = await fetchOpenTriggers({ client: this.client, base: this.triggeredBase, pageSize: this.options.pageSize, retry: this.options.retry }, sub, signal);
+      events = await fetchOpenTriggers(
+        {
+          client: this.client,
+          base: this.triggeredBase,
+          pageSize: this.options.pageSize,
+          retry: this.options.retry,
+        },
+        sub,
+        signal,
+      );
     } catch (err) {
-      if (!signal.aborted) this.options.logger.warn('polling open triggers failed', { event: sub.event, error: (err as Error).message });
+      if (!signal.aborted)
+        this.options.logger.warn('polling open triggers failed', {
+          event: sub.event,
+          error: (err as Error).message,
+        });
       return false;
     }
     const key = subscriptionKey(sub);
@@ -128,7 +155,8 @@ export class HttpTransport implements EventSource, EventSink {
     const now = new Set<string>();
     for (const event of events) {
       now.add(event.id);
-      if (!before.has(event.id)) deliver({ data: JSON.stringify(event), subject: sub.event, subscriptionId: sub.id });
+      if (!before.has(event.id))
+        deliver({ data: JSON.stringify(event), subject: sub.event, subscriptionId: sub.id });
     }
     this.seen.set(key, now);
     return true;

@@ -1,4 +1,12 @@
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+} from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../log.js';
 import type { Subscription } from '../uniform/subscription.js';
@@ -48,14 +56,21 @@ export class JetStreamSource implements EventSource {
    * The JetStream source for `mode`, or undefined when core NATS should be used (mode `false`, or
    * `auto` and the server has no JetStream or no `keptn` stream). Mode `true` creates the stream.
    */
-  static async create(mode: JetStreamMode, options: JetStreamSourceOptions): Promise<JetStreamSource | undefined> {
+  static async create(
+    mode: JetStreamMode,
+    options: JetStreamSourceOptions,
+  ): Promise<JetStreamSource | undefined> {
     if (mode === JetStreamMode.Off) return undefined;
     const stream = options.stream ?? KEPTN_STREAM;
     let jsm: JetStreamManager;
     try {
       jsm = await jetstreamManager(options.connection);
     } catch (err) {
-      if (mode === JetStreamMode.On) throw new Error(`JetStream was required (NATS_JETSTREAM=true) but the server has none: ${(err as Error).message}`, { cause: err });
+      if (mode === JetStreamMode.On)
+        throw new Error(
+          `JetStream was required (NATS_JETSTREAM=true) but the server has none: ${(err as Error).message}`,
+          { cause: err },
+        );
       return undefined;
     }
     const exists = await jsm.streams.info(stream).then(
@@ -120,11 +135,18 @@ export class JetStreamSource implements EventSource {
     const durable = JetStreamSource.durableName(this.options.name, subject);
     try {
       await this.jsm.consumers.delete(this.stream, durable);
-      this.options.logger.info('deleted the JetStream consumer of a removed subscription', { subject, durable });
+      this.options.logger.info('deleted the JetStream consumer of a removed subscription', {
+        subject,
+        durable,
+      });
     } catch (err) {
       // Another replica, told of the same change, may have deleted it first.
       if (/not found/i.test((err as Error).message)) return;
-      this.options.logger.warn('cannot delete the JetStream consumer of a removed subscription', { subject, durable, error: (err as Error).message });
+      this.options.logger.warn('cannot delete the JetStream consumer of a removed subscription', {
+        subject,
+        durable,
+        error: (err as Error).message,
+      });
     }
   }
 
@@ -148,6 +170,8 @@ export class JetStreamSource implements EventSource {
     this.readers.set(subject, messages);
     void (async () => {
       for await (const m of messages) this.deliver?.({ data: m.data, subject, ack: () => void m.ack() });
-    })().catch((err: Error) => this.options.logger.error('JetStream consumer stopped', { subject, durable, error: err.message }));
+    })().catch((err: Error) =>
+      this.options.logger.error('JetStream consumer stopped', { subject, durable, error: err.message }),
+    );
   }
 }

@@ -5,7 +5,13 @@ import type { KeptnEvent } from '../events/types.js';
 import type { Logger } from '../log.js';
 import type { Subscription } from '../uniform/subscription.js';
 import { NatsOutbox } from './outbox.js';
-import { sameSubjects, subjectsOf, type EventSink, type EventSource, type IncomingMessage } from './transport.js';
+import {
+  sameSubjects,
+  subjectsOf,
+  type EventSink,
+  type EventSource,
+  type IncomingMessage,
+} from './transport.js';
 
 export interface NatsTransportOptions {
   /** NATS URL(s), e.g. `EVENTBROKER`. */
@@ -72,7 +78,12 @@ export class NatsTransport implements EventSource, EventSink {
         onRetry: (err, attempt, delayMs) => {
           const error = describeConnectError(err);
           options.onConnectFailure?.(error);
-          options.logger.warn('cannot connect to NATS; retrying', { server: String(options.servers), error, attempt, retryInMs: delayMs });
+          options.logger.warn('cannot connect to NATS; retrying', {
+            server: String(options.servers),
+            error,
+            attempt,
+            retryInMs: delayMs,
+          });
         },
       },
     );
@@ -161,11 +172,19 @@ export class NatsTransport implements EventSource, EventSink {
         attempts++;
         if (Date.now() - lastLog >= STILL_RECONNECTING_LOG_MS) {
           lastLog = Date.now();
-          this.options.logger.warn('NATS still unreachable; reconnecting', { server: String(this.options.servers), attempts, disconnectedForMs: Date.now() - since });
+          this.options.logger.warn('NATS still unreachable; reconnecting', {
+            server: String(this.options.servers),
+            attempts,
+            disconnectedForMs: Date.now() - since,
+          });
         }
       } else if (s.type === 'reconnect') {
         this.connected = true;
-        this.options.logger.info('NATS reconnected', { server: s.server, attempts, disconnectedForMs: Date.now() - since });
+        this.options.logger.info('NATS reconnected', {
+          server: s.server,
+          attempts,
+          disconnectedForMs: Date.now() - since,
+        });
         for (const listener of this.reconnectListeners) listener();
       }
     }

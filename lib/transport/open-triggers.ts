@@ -23,7 +23,11 @@ export interface OpenTriggersOptions {
  * every page), narrowed to the whole subscription filter: the query narrows by single-valued
  * filters only.
  */
-export async function fetchOpenTriggers(options: OpenTriggersOptions, sub: Subscription, signal?: AbortSignal): Promise<KeptnEvent[]> {
+export async function fetchOpenTriggers(
+  options: OpenTriggersOptions,
+  sub: Subscription,
+  signal?: AbortSignal,
+): Promise<KeptnEvent[]> {
   const base = `${options.base}/${encodeURIComponent(sub.event)}`;
   const query = new URLSearchParams({ pageSize: String(options.pageSize ?? 50) });
   const single = (list?: string[] | null) => (list && list.length === 1 ? list[0] : undefined);
@@ -37,14 +41,17 @@ export async function fetchOpenTriggers(options: OpenTriggersOptions, sub: Subsc
   let pageKey = '';
   for (let page = 0; page < 1000; page++) {
     if (pageKey) query.set('nextPageKey', pageKey);
-    const res = await retryWithBackoff(() => options.client.expectOk<TriggeredPage>('GET', `${base}?${query}`, undefined, signal), {
-      attempts: 3,
-      initialMs: 200,
-      maxMs: 2000,
-      ...options.retry,
-      signal,
-      isTransient: (err) => err instanceof KeptnApiError && err.transient,
-    });
+    const res = await retryWithBackoff(
+      () => options.client.expectOk<TriggeredPage>('GET', `${base}?${query}`, undefined, signal),
+      {
+        attempts: 3,
+        initialMs: 200,
+        maxMs: 2000,
+        ...options.retry,
+        signal,
+        isTransient: (err) => err instanceof KeptnApiError && err.transient,
+      },
+    );
     all.push(...(res.body?.events ?? []));
     pageKey = res.body?.nextPageKey ?? '';
     if (pageKey === '' || pageKey === '0') break;
@@ -55,7 +62,10 @@ export async function fetchOpenTriggers(options: OpenTriggersOptions, sub: Subsc
 export interface OpenTriggerCatchUpOptions extends OpenTriggersOptions {
   logger: Logger;
   subscriptions: () => readonly Subscription[];
-  /** The event loop's `offer`: it passes over what it already took, and a claiming handler stays silent for what another instance has. */
+  /**
+   * The event loop's `offer`: it passes over what it already took, and a claiming handler stays silent for
+   * what another instance has.
+   */
   offer: (event: KeptnEvent, subject: string, subscriptionId?: string) => void;
 }
 
@@ -97,9 +107,14 @@ export class OpenTriggerCatchUp {
           offer(event, sub.event, sub.id);
         }
       } catch (err) {
-        if (!signal?.aborted) logger.warn('cannot list the open triggers of a subscription; those published while not subscribed wait for the next catch-up', { event: sub.event, reason, error: (err as Error).message });
+        if (!signal?.aborted)
+          logger.warn(
+            'cannot list the open triggers of a subscription; those published while not subscribed wait for the next catch-up',
+            { event: sub.event, reason, error: (err as Error).message },
+          );
       }
     }
-    if (offered > 0) logger.info('looked for open triggers missed while not subscribed', { reason, open: offered });
+    if (offered > 0)
+      logger.info('looked for open triggers missed while not subscribed', { reason, open: offered });
   }
 }

@@ -52,7 +52,8 @@ export class NatsOutbox {
   }
 
   publish(subject: string, bytes: Uint8Array): Promise<void> {
-    if (this.nc.isClosed()) return Promise.reject(new Error(`cannot publish ${subject}: the NATS connection is closed`));
+    if (this.nc.isClosed())
+      return Promise.reject(new Error(`cannot publish ${subject}: the NATS connection is closed`));
     const tooLarge = this.oversize(subject, bytes);
     if (tooLarge) return Promise.reject(tooLarge);
     return new Promise<void>((resolve, reject) => {
@@ -83,7 +84,9 @@ export class NatsOutbox {
 
   private oversize(subject: string, bytes: Uint8Array): UnpublishableError | undefined {
     const limit = this.nc.info?.max_payload;
-    return limit !== undefined && bytes.length > limit ? new UnpublishableError(subject, bytes.length, limit) : undefined;
+    return limit !== undefined && bytes.length > limit
+      ? new UnpublishableError(subject, bytes.length, limit)
+      : undefined;
   }
 
   private async pump(): Promise<void> {
@@ -114,7 +117,8 @@ export class NatsOutbox {
         await this.nc.flush();
         return true;
       } catch {
-        // A server that reconnects with a smaller max_payload makes queued events unpublishable: reject those, keep the rest.
+        // A server that reconnects with a smaller max_payload makes queued events unpublishable: reject
+        // those, keep the rest.
         for (const p of batch.filter((q) => this.oversize(q.subject, q.bytes))) {
           batch.splice(batch.indexOf(p), 1);
           this.queue.splice(this.queue.indexOf(p), 1);

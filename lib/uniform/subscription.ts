@@ -16,6 +16,9 @@ export interface Subscription {
 /** go-utils `eventmatcher.Matches`: each non-empty list must contain the event's value. */
 export function matchesFilter(filter: SubscriptionFilter | undefined, data: KeptnEventData): boolean {
   if (!filter) return true;
-  const ok = (list: string[] | null | undefined, value: unknown) => !list || list.length === 0 || (typeof value === 'string' && list.includes(value));
-  return ok(filter.projects, data.project) && ok(filter.stages, data.stage) && ok(filter.services, data.service);
+  const ok = (list: string[] | null | undefined, value: unknown) =>
+    !list || list.length === 0 || (typeof value === 'string' && list.includes(value));
+  return (
+    ok(filter.projects, data.project) && ok(filter.stages, data.stage) && ok(filter.services, data.service)
+  );
 }

@@ -49,16 +49,34 @@ export class UniformClient {
   }
 
   /** 201 (new) or 200 (known name and namespace): the integration id. */
-  async register(integration: Omit<Integration, 'id'> & { id?: string }, signal?: AbortSignal): Promise<string> {
-    const res = await this.client.expectOk<{ id: string }>('POST', `${this.base}/v1/uniform/registration`, { id: '', ...integration }, signal);
+  async register(
+    integration: Omit<Integration, 'id'> & { id?: string },
+    signal?: AbortSignal,
+  ): Promise<string> {
+    const res = await this.client.expectOk<{ id: string }>(
+      'POST',
+      `${this.base}/v1/uniform/registration`,
+      { id: '', ...integration },
+      signal,
+    );
     return res.body.id;
   }
 
   /** The integration as the server has it now (its subscriptions), or undefined on 404 (dropped by TTL). */
   async ping(id: string, signal?: AbortSignal): Promise<Integration | undefined> {
-    const res = await this.client.request<Integration>('PUT', `${this.base}/v1/uniform/registration/${encodeURIComponent(id)}/ping`, undefined, signal);
+    const res = await this.client.request<Integration>(
+      'PUT',
+      `${this.base}/v1/uniform/registration/${encodeURIComponent(id)}/ping`,
+      undefined,
+      signal,
+    );
     if (res.status === 404) return undefined;
-    if (res.status !== 200) throw new KeptnApiError(`PUT /v1/uniform/registration/${id}/ping answered ${res.status}`, { method: 'PUT', url: '/v1/uniform/registration/{id}/ping', status: res.status });
+    if (res.status !== 200)
+      throw new KeptnApiError(`PUT /v1/uniform/registration/${id}/ping answered ${res.status}`, {
+        method: 'PUT',
+        url: '/v1/uniform/registration/{id}/ping',
+        status: res.status,
+      });
     return res.body;
   }
 

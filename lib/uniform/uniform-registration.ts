@@ -32,7 +32,11 @@ export interface UniformRegistrationOptions {
 }
 
 /** The body of `POST /v1/uniform/registration` (contract 3.2). */
-export function registrationBody(name: string, m: RegistrationMetadata, subscriptions: Subscription[]): Omit<Integration, 'id'> & { id: string } {
+export function registrationBody(
+  name: string,
+  m: RegistrationMetadata,
+  subscriptions: Subscription[],
+): Omit<Integration, 'id'> & { id: string } {
   return {
     id: '',
     name,
@@ -46,7 +50,11 @@ export function registrationBody(name: string, m: RegistrationMetadata, subscrip
     subscriptions: subscriptions.map((s) => ({
       id: '',
       event: s.event,
-      filter: { projects: s.filter?.projects ?? null, stages: s.filter?.stages ?? null, services: s.filter?.services ?? null },
+      filter: {
+        projects: s.filter?.projects ?? null,
+        stages: s.filter?.stages ?? null,
+        services: s.filter?.services ?? null,
+      },
     })),
   };
 }
@@ -97,7 +105,8 @@ export class UniformRegistration {
       const promise = new Promise<void>((r) => (resolve = r));
       this.firstPing = { resolve, promise };
       this.running = this.run().catch((err: Error) => {
-        if (!this.lifetime.signal.aborted) this.options.logger.error('uniform registration stopped', { error: err.message });
+        if (!this.lifetime.signal.aborted)
+          this.options.logger.error('uniform registration stopped', { error: err.message });
       });
     }
     return Promise.race([this.firstPing!.promise, this.running]);
@@ -137,7 +146,9 @@ export class UniformRegistration {
     try {
       const integration = await client.ping(this.integrationId!, this.lifetime.signal);
       if (!integration) {
-        logger.warn('the control plane no longer knows this integration (TTL); registering again', { integrationId: this.integrationId });
+        logger.warn('the control plane no longer knows this integration (TTL); registering again', {
+          integrationId: this.integrationId,
+        });
         await this.register();
         return this.pingOnce();
       }
@@ -145,13 +156,15 @@ export class UniformRegistration {
       this.failure = undefined;
     } catch (err) {
       this.failure = (err as Error).message;
-      if (!this.lifetime.signal.aborted) logger.warn('uniform ping failed', { integrationId: this.integrationId, error: this.failure });
+      if (!this.lifetime.signal.aborted)
+        logger.warn('uniform ping failed', { integrationId: this.integrationId, error: this.failure });
     }
   }
 
   private async apply(subscriptions: Subscription[]): Promise<void> {
     const key = JSON.stringify(subscriptions);
-    // Remembered only once applied: a change that failed (a JetStream consumer not created) is tried again on the next ping.
+    // Remembered only once applied: a change that failed (a JetStream consumer not created) is tried again on
+    // the next ping.
     if (key !== this.appliedKey) {
       await this.options.onSubscriptions(subscriptions);
       this.appliedKey = key;

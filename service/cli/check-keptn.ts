@@ -9,7 +9,11 @@ export async function checkNats(env: ServiceEnv, report: CheckReporter): Promise
     await nc.close();
     report({ status: 'ok', name: 'nats', detail: `${env.eventBroker}: connected` });
   } catch (err) {
-    report({ status: 'FAIL', name: 'nats', detail: `${env.eventBroker}: cannot connect (${(err as Error).message})` });
+    report({
+      status: 'FAIL',
+      name: 'nats',
+      detail: `${env.eventBroker}: cannot connect (${(err as Error).message})`,
+    });
   }
 }
 
@@ -23,11 +27,23 @@ export async function checkControlPlane(env: ServiceEnv, report: CheckReporter):
     if (res.status === 200) {
       report({ status: 'ok', name: 'control plane', detail: `${base}: uniform API reachable` });
     } else if (res.status === 401 || res.status === 403) {
-      report({ status: 'FAIL', name: 'control plane', detail: `${base}: the Keptn API token was refused (HTTP ${res.status}); check KEPTN_API_TOKEN` });
+      report({
+        status: 'FAIL',
+        name: 'control plane',
+        detail: `${base}: the Keptn API token was refused (HTTP ${res.status}); check KEPTN_API_TOKEN`,
+      });
     } else {
-      report({ status: 'FAIL', name: 'control plane', detail: `${base}: GET /v1/uniform/registration answered HTTP ${res.status}` });
+      report({
+        status: 'FAIL',
+        name: 'control plane',
+        detail: `${base}: GET /v1/uniform/registration answered HTTP ${res.status}`,
+      });
     }
   } catch (err) {
-    report({ status: 'FAIL', name: 'control plane', detail: `${base}: unreachable (${(err as Error).message})` });
+    report({
+      status: 'FAIL',
+      name: 'control plane',
+      detail: `${base}: unreachable (${(err as Error).message})`,
+    });
   }
 }

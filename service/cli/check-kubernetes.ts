@@ -12,7 +12,11 @@ const FLUX_VERBS = ['get', 'watch', 'patch'] as const;
  * Kubernetes API reachable, Flux CRDs served, RBAC allowing get/watch/patch on each Flux kind the
  * targets reference, and a warning for Kustomizations that are only applied, not health-checked.
  */
-export async function checkKubernetes(env: ServiceEnv, config: GitopsConfig, report: CheckReporter): Promise<void> {
+export async function checkKubernetes(
+  env: ServiceEnv,
+  config: GitopsConfig,
+  report: CheckReporter,
+): Promise<void> {
   const fluxTargets = config.rules.flatMap((rule) => (rule.flux ? [rule.flux] : []));
   if (fluxTargets.length === 0 && !env.kubeconfig) {
     report({ status: 'ok', name: 'kubernetes', detail: 'no Flux targets; not needed' });
@@ -22,7 +26,11 @@ export async function checkKubernetes(env: ServiceEnv, config: GitopsConfig, rep
   try {
     api = new KubeApi(loadKubeConfig(env.kubeconfig));
   } catch (err) {
-    report({ status: 'FAIL', name: 'kubernetes', detail: `no usable kubeconfig (${env.kubeconfig ?? 'in-cluster'}): ${(err as Error).message}` });
+    report({
+      status: 'FAIL',
+      name: 'kubernetes',
+      detail: `no usable kubeconfig (${env.kubeconfig ?? 'in-cluster'}): ${(err as Error).message}`,
+    });
     return;
   }
   try {
@@ -32,7 +40,11 @@ export async function checkKubernetes(env: ServiceEnv, config: GitopsConfig, rep
   }
 }
 
-async function checkFlux(api: KubeApi, fluxTargets: { kind: keyof typeof FLUX_RESOURCES; name: string; namespace: string }[], report: CheckReporter): Promise<void> {
+async function checkFlux(
+  api: KubeApi,
+  fluxTargets: { kind: keyof typeof FLUX_RESOURCES; name: string; namespace: string }[],
+  report: CheckReporter,
+): Promise<void> {
   const server = api.server;
   for (const kind of new Set(fluxTargets.map((t) => t.kind))) {
     const ref = FLUX_RESOURCES[kind];
@@ -41,10 +53,16 @@ async function checkFlux(api: KubeApi, fluxTargets: { kind: keyof typeof FLUX_RE
       report({
         status: served ? 'ok' : 'FAIL',
         name: 'flux crd',
-        detail: served ? `${server}: ${ref.plural}.${ref.group}/${ref.version} served` : `${server}: ${ref.group}/${ref.version} does not serve ${ref.plural}; install Flux`,
+        detail: served
+          ? `${server}: ${ref.plural}.${ref.group}/${ref.version} served`
+          : `${server}: ${ref.group}/${ref.version} does not serve ${ref.plural}; install Flux`,
       });
     } catch (err) {
-      report({ status: 'FAIL', name: 'flux crd', detail: `${server}: cannot read ${ref.group}/${ref.version} (${describe(err)}); is Flux installed and the API reachable?` });
+      report({
+        status: 'FAIL',
+        name: 'flux crd',
+        detail: `${server}: cannot read ${ref.group}/${ref.version} (${describe(err)}); is Flux installed and the API reachable?`,
+      });
       return;
     }
   }
@@ -56,7 +74,11 @@ interface AccessReview {
   status?: { allowed?: boolean };
 }
 
-async function checkRbac(api: KubeApi, targets: { kind: keyof typeof FLUX_RESOURCES; namespace: string }[], report: CheckReporter): Promise<void> {
+async function checkRbac(
+  api: KubeApi,
+  targets: { kind: keyof typeof FLUX_RESOURCES; namespace: string }[],
+  report: CheckReporter,
+): Promise<void> {
   const seen = new Set<string>();
   for (const target of targets) {
     const ref = FLUX_RESOURCES[target.kind];
@@ -69,7 +91,9 @@ async function checkRbac(api: KubeApi, targets: { kind: keyof typeof FLUX_RESOUR
         const review = await api.create<AccessReview>(SELF_SUBJECT_ACCESS_REVIEWS, undefined, {
           apiVersion: 'authorization.k8s.io/v1',
           kind: 'SelfSubjectAccessReview',
-          spec: { resourceAttributes: { group: ref.group, resource: ref.plural, verb, namespace: target.namespace } },
+          spec: {
+            resourceAttributes: { group: ref.group, resource: ref.plural, verb, namespace: target.namespace },
+          },
         });
         if (!review.status?.allowed) denied.push(verb);
       } catch (err) {
@@ -101,7 +125,11 @@ async function checkHealthChecks(
     try {
       const obj = await api.get<FluxObject>(ref, target.namespace, target.name);
       if (target.kind === 'Kustomization' && !obj.spec?.wait && !(obj.spec?.healthChecks?.length ?? 0)) {
-        report({ status: 'warn', name: 'flux target', detail: `${id} has no spec.wait or spec.healthChecks: Ready means applied, not rolled out; set spec.wait: true` });
+        report({
+          status: 'warn',
+          name: 'flux target',
+          detail: `${id} has no spec.wait or spec.healthChecks: Ready means applied, not rolled out; set spec.wait: true`,
+        });
       } else {
         report({ status: 'ok', name: 'flux target', detail: `${id} found` });
       }
@@ -112,6 +140,10 @@ async function checkHealthChecks(
 }
 
 function describe(err: unknown): string {
-  if (err instanceof KubeApiError && (err.kind === 'not-found' || err.kind === 'forbidden' || err.kind === 'unauthorized')) return err.kind.replace('-', ' ');
+  if (
+    err instanceof KubeApiError &&
+    (err.kind === 'not-found' || err.kind === 'forbidden' || err.kind === 'unauthorized')
+  )
+    return err.kind.replace('-', ' ');
   return (err as Error).message?.split('\n')[0] ?? String(err);
 }

@@ -22,7 +22,11 @@ export type CheckReporter = (line: CheckLine) => void;
  * `keptn-gitops check`: validates the configuration and tries every dependency it names, one line
  * per check; the exit code is non-zero when any check failed (warnings do not fail).
  */
-export async function runCheck(env: ServiceEnv, out: NodeJS.WritableStream = process.stdout, deadlineMs = CHECK_DEADLINE_MS): Promise<number> {
+export async function runCheck(
+  env: ServiceEnv,
+  out: NodeJS.WritableStream = process.stdout,
+  deadlineMs = CHECK_DEADLINE_MS,
+): Promise<number> {
   let failed = false;
   let over = false;
   const report: CheckReporter = (line) => {
@@ -33,7 +37,11 @@ export async function runCheck(env: ServiceEnv, out: NodeJS.WritableStream = pro
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<void>((resolve) => {
     timer = setTimeout(() => {
-      report({ status: CheckStatus.Fail, name: 'deadline', detail: `the remaining checks did not answer within ${deadlineMs / 1000} s` });
+      report({
+        status: CheckStatus.Fail,
+        name: 'deadline',
+        detail: `the remaining checks did not answer within ${deadlineMs / 1000} s`,
+      });
       over = true;
       resolve();
     }, deadlineMs);
@@ -52,7 +60,11 @@ const CHECK_DEADLINE_MS = 60_000;
 async function runChecks(env: ServiceEnv, report: CheckReporter): Promise<void> {
   const config = loadConfig(env, report);
   if (env.keptnApiEndpoint) {
-    report({ status: CheckStatus.Ok, name: 'mode', detail: `remote execution plane: Keptn API ${env.keptnApiEndpoint}` });
+    report({
+      status: CheckStatus.Ok,
+      name: 'mode',
+      detail: `remote execution plane: Keptn API ${env.keptnApiEndpoint}`,
+    });
   } else {
     report({ status: CheckStatus.Ok, name: 'mode', detail: `in-cluster: NATS ${env.eventBroker}` });
     await checkNats(env, report);
@@ -73,10 +85,12 @@ function loadConfig(env: ServiceEnv, report: CheckReporter): GitopsConfig | unde
       name: 'config',
       detail: `${config.file}: ${config.rules.length} target rule(s), Argo CD instance(s): ${instances.length ? instances.join(', ') : 'none'}`,
     });
-    if (config.rules.length === 0) report({ status: CheckStatus.Warn, name: 'config', detail: NO_RULES_WARNING });
+    if (config.rules.length === 0)
+      report({ status: CheckStatus.Warn, name: 'config', detail: NO_RULES_WARNING });
     return config;
   } catch (err) {
-    const detail = err instanceof ConfigError ? `${err.file}: ${err.problems.join('; ')}` : (err as Error).message;
+    const detail =
+      err instanceof ConfigError ? `${err.file}: ${err.problems.join('; ')}` : (err as Error).message;
     report({ status: CheckStatus.Fail, name: 'config', detail });
     return undefined;
   }

@@ -5,7 +5,10 @@
 export const ExitCode = {
   /** Success; for `trigger --wait`: the task finished with result `pass`. */
   Ok: 0,
-  /** A `check` line failed, `serve` stopped on an error, or the followed task finished with a result other than `pass`. */
+  /**
+   * A `check` line failed, `serve` stopped on an error, or the followed task finished with a result other
+   * than `pass`.
+   */
   Failed: 1,
   /** The command line cannot be run as given. */
   Usage: 2,

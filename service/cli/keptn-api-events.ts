@@ -6,11 +6,18 @@ import { UnavailableError } from './exit-codes.js';
 export async function sendThroughApi(env: ServiceEnv, event: KeptnEvent): Promise<string> {
   const client = apiClient(env);
   const url = `${apiServiceBase(env.keptnApiEndpoint!)}/v1/event`;
-  const res = await client.request<{ keptnContext?: string; message?: string }>('POST', url, event).catch((err: unknown) => {
-    throw new UnavailableError(`cannot reach the Keptn API at ${url}: ${(err as Error).message}; is KEPTN_API_ENDPOINT right?`, { cause: err });
-  });
+  const res = await client
+    .request<{ keptnContext?: string; message?: string }>('POST', url, event)
+    .catch((err: unknown) => {
+      throw new UnavailableError(
+        `cannot reach the Keptn API at ${url}: ${(err as Error).message}; is KEPTN_API_ENDPOINT right?`,
+        { cause: err },
+      );
+    });
   if (res.status !== 200 || !res.body?.keptnContext) {
-    throw new UnavailableError(`Keptn API refused the event at ${url}: HTTP ${res.status} ${res.body?.message ?? ''}`.trim());
+    throw new UnavailableError(
+      `Keptn API refused the event at ${url}: HTTP ${res.status} ${res.body?.message ?? ''}`.trim(),
+    );
   }
   return res.body.keptnContext;
 }
@@ -19,7 +26,12 @@ export async function sendThroughApi(env: ServiceEnv, event: KeptnEvent): Promis
  * Remote mode: the events of one context, read by polling mongodb-datastore through the API
  * gateway (`GET {api}/mongodb-datastore/event?keptnContext=`), each yielded once.
  */
-export async function* watchThroughApi(env: ServiceEnv, context: string, project: string, intervalMs = 1000): AsyncGenerator<KeptnEvent> {
+export async function* watchThroughApi(
+  env: ServiceEnv,
+  context: string,
+  project: string,
+  intervalMs = 1000,
+): AsyncGenerator<KeptnEvent> {
   const client = apiClient(env);
   const seen = new Set<string>();
   for (;;) {

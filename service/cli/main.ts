@@ -33,7 +33,10 @@ async function main(argv: string[]): Promise<number> {
     case 'demo':
       return (await import('./demo.js')).runDemo();
     case 'trigger':
-      return (await import('./trigger.js')).runTrigger(triggerArgs(values), readEnv(process.env, packageVersion()));
+      return (await import('./trigger.js')).runTrigger(
+        triggerArgs(values),
+        readEnv(process.env, packageVersion()),
+      );
   }
 }
 
@@ -43,7 +46,12 @@ function isCommand(name: string): name is CommandName {
 
 function parseCommandArgs(command: CommandName, args: string[]) {
   try {
-    return parseArgs({ args, options: { ...COMMANDS[command].options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+    return parseArgs({
+      args,
+      options: { ...COMMANDS[command].options, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    });
   } catch (err) {
     throw new UsageError(`${command}: ${(err as Error).message}`, { cause: err });
   }
@@ -54,7 +62,9 @@ function triggerArgs(values: Record<string, string | boolean | undefined>) {
   const missing = (['project', 'stage', 'service'] as const).filter((k) => !text(k));
   if (missing.length) throw new UsageError(`trigger needs ${missing.map((k) => `--${k}`).join(', ')}`);
   if (text('task') !== undefined && text('sequence') !== undefined) {
-    throw new UsageError('trigger takes --task or --sequence, not both: a sequence names its tasks in the shipyard');
+    throw new UsageError(
+      'trigger takes --task or --sequence, not both: a sequence names its tasks in the shipyard',
+    );
   }
   return {
     project: text('project')!,
@@ -71,12 +81,21 @@ function triggerArgs(values: Record<string, string | boolean | undefined>) {
 /** What went wrong, on stderr; for `serve` as a JSON log line like every other line it writes. */
 function reportFatal(command: string | undefined, err: unknown): ExitCode {
   const usage = err instanceof UsageError;
-  const code = usage ? ExitCode.Usage : err instanceof UnavailableError ? ExitCode.Unavailable : ExitCode.Failed;
+  const code = usage
+    ? ExitCode.Usage
+    : err instanceof UnavailableError
+      ? ExitCode.Unavailable
+      : ExitCode.Failed;
   const message = (err as Error)?.message ?? String(err);
   if (command === 'serve' && !usage) {
     // Written directly, not through winston: its transports write asynchronously and the process exits now.
-    const what = err instanceof ConfigError ? `invalid targets file ${err.file}: ${err.problems.join('; ')}` : message;
-    const line: Record<string, unknown> = { level: 'error', message: `cannot start: ${what}`, timestamp: new Date().toISOString() };
+    const what =
+      err instanceof ConfigError ? `invalid targets file ${err.file}: ${err.problems.join('; ')}` : message;
+    const line: Record<string, unknown> = {
+      level: 'error',
+      message: `cannot start: ${what}`,
+      timestamp: new Date().toISOString(),
+    };
     if (err instanceof ConfigError) Object.assign(line, { file: err.file, problems: err.problems });
     process.stderr.write(`${JSON.stringify(line)}\n`);
     return code;

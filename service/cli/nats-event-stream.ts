@@ -11,12 +11,22 @@ export class NatsEventStream {
     private readonly sub: Subscription,
   ) {}
 
-  static async connect(options: { servers: string; subject: string; timeoutMs?: number }): Promise<NatsEventStream> {
+  static async connect(options: {
+    servers: string;
+    subject: string;
+    timeoutMs?: number;
+  }): Promise<NatsEventStream> {
     let nc: NatsConnection;
     try {
-      nc = await connect({ servers: options.servers, timeout: options.timeoutMs ?? 5000, name: 'keptn-gitops-cli' });
+      nc = await connect({
+        servers: options.servers,
+        timeout: options.timeoutMs ?? 5000,
+        name: 'keptn-gitops-cli',
+      });
     } catch (err) {
-      throw new Error(`cannot connect to NATS at ${options.servers}: ${(err as Error).message}`, { cause: err });
+      throw new Error(`cannot connect to NATS at ${options.servers}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     return new NatsEventStream(nc, nc.subscribe(options.subject));
   }

@@ -12,7 +12,10 @@ import { loadKubeConfig } from '../kube/kube-config.js';
 
 /** Reads, for `trigger --wait`'s progress line, where the GitOps tool stands with the task's target. */
 export interface ToolPhase {
-  /** One short line, e.g. "Flux Kustomization flux-system/podinfo: reconciling: Running health checks ..."; undefined when unknown now. */
+  /**
+   * One short line, e.g. "Flux Kustomization flux-system/podinfo: reconciling: Running health checks ...";
+   * undefined when unknown now.
+   */
   read(): Promise<string | undefined>;
   close(): Promise<void>;
 }
@@ -45,7 +48,9 @@ export function toolPhaseFor(env: ServiceEnv, scope: Scope): ToolPhase | undefin
     const label = `Flux ${kind} ${namespace}/${name}`;
     return {
       read: async () => {
-        const obj = await kube.get<FluxObject>(FLUX_RESOURCES[kind], namespace, name, { timeoutMs: READ_TIMEOUT_MS }).catch(() => undefined);
+        const obj = await kube
+          .get<FluxObject>(FLUX_RESOURCES[kind], namespace, name, { timeoutMs: READ_TIMEOUT_MS })
+          .catch(() => undefined);
         return obj && `${label}: ${describeFluxPhase(obj)}`;
       },
       close: () => kube.close(),
@@ -53,18 +58,27 @@ export function toolPhaseFor(env: ServiceEnv, scope: Scope): ToolPhase | undefin
   }
   const instance = config.instances.get(target.argocd.instance);
   if (!instance) return undefined;
-  const client = new ArgoCdClient({ instance, logger: silentLogger, requestTimeoutMs: READ_TIMEOUT_MS, retry: { baseMs: 200, maxMs: 1000 } });
+  const client = new ArgoCdClient({
+    instance,
+    logger: silentLogger,
+    requestTimeoutMs: READ_TIMEOUT_MS,
+    retry: { baseMs: 200, maxMs: 1000 },
+  });
   const { application, appNamespace, project } = target.argocd;
   return {
     read: async () => {
-      const app = await client.getApplication(application, { appNamespace, project }, { deadline: Date.now() + READ_TIMEOUT_MS }).catch(() => undefined);
+      const app = await client
+        .getApplication(application, { appNamespace, project }, { deadline: Date.now() + READ_TIMEOUT_MS })
+        .catch(() => undefined);
       return app && `Argo CD ${application}: ${describeArgoPhase(app)}`;
     },
     close: () => client.close(),
   };
 }
 
-/** Flux's own words: reconciling (with its message, e.g. "Running health checks ..."), stalled, ready or not. */
+/**
+ * Flux's own words: reconciling (with its message, e.g. "Running health checks ..."), stalled, ready or not.
+ */
 export function describeFluxPhase(obj: FluxObject): string {
   if (obj.spec?.suspend) return 'suspended';
   const reconciling = conditionOf(obj, 'Reconciling');
@@ -84,7 +98,9 @@ export function describeFluxPhase(obj: FluxObject): string {
 export function describeArgoPhase(app: Application): string {
   const operation = app.status?.operationState;
   const parts = [
-    operation?.phase ? `operation ${operation.phase}${operation.message ? ` (${operation.message})` : ''}` : undefined,
+    operation?.phase
+      ? `operation ${operation.phase}${operation.message ? ` (${operation.message})` : ''}`
+      : undefined,
     `sync ${app.status?.sync?.status ?? 'Unknown'}`,
     `health ${app.status?.health?.status ?? 'Unknown'}`,
   ];

@@ -26,7 +26,11 @@ const SOURCE = 'keptn-gitops-cli';
  * or a sequence trigger through NATS or the Keptn API; `--wait` follows the task to its `.finished`.
  * Returns the process exit code: 0 only for result `pass`.
  */
-export async function runTrigger(args: TriggerArgs, env: ServiceEnv, out: NodeJS.WriteStream = process.stdout): Promise<number> {
+export async function runTrigger(
+  args: TriggerArgs,
+  env: ServiceEnv,
+  out: NodeJS.WriteStream = process.stdout,
+): Promise<number> {
   const timeoutMs = parseDuration(args.timeout);
   if (!timeoutMs) throw new UsageError(`--timeout ${args.timeout} is not a duration such as 90s, 10m or 1h`);
   const remote = env.keptnApiEndpoint !== undefined;
@@ -39,7 +43,9 @@ export async function runTrigger(args: TriggerArgs, env: ServiceEnv, out: NodeJS
   const progress = new ProgressLine(out);
   const stream = remote ? undefined : await connectNats(env.eventBroker);
   try {
-    const context = remote ? await sendThroughApi(env, event) : (await stream!.publish(event), event.shkeptncontext!);
+    const context = remote
+      ? await sendThroughApi(env, event)
+      : (await stream!.publish(event), event.shkeptncontext!);
     progress.note(`${event.type} sent (shkeptncontext ${context})`);
     if (!args.wait) return ExitCode.Ok;
     const scope = `${args.project}/${args.stage}/${args.service}`;
@@ -49,7 +55,13 @@ export async function runTrigger(args: TriggerArgs, env: ServiceEnv, out: NodeJS
         : `waiting for ${args.task}.started from an integration subscribed to ${args.task} for ${scope}`,
     );
     const events = remote ? watchThroughApi(env, context, args.project) : stream!.events();
-    const followed = { context, task: args.task, scope, triggerId: args.sequence ? undefined : event.id, sequence: args.sequence ? { stage: args.stage, name: args.sequence } : undefined };
+    const followed = {
+      context,
+      task: args.task,
+      scope,
+      triggerId: args.sequence ? undefined : event.id,
+      sequence: args.sequence ? { stage: args.stage, name: args.sequence } : undefined,
+    };
     const phase = toolPhaseFor(env, { project: args.project, stage: args.stage, service: args.service });
     try {
       const ending = await followTask(events, followed, progress, timeoutMs, phase);
@@ -67,15 +79,27 @@ async function connectNats(servers: string): Promise<NatsEventStream> {
   try {
     return await NatsEventStream.connect({ servers, subject: 'sh.keptn.>' });
   } catch (err) {
-    throw new UnavailableError(`${(err as Error).message}; is EVENTBROKER right and NATS running?`, { cause: err });
+    throw new UnavailableError(`${(err as Error).message}; is EVENTBROKER right and NATS running?`, {
+      cause: err,
+    });
   }
 }
 
 function buildTrigger(args: TriggerArgs): KeptnEvent {
-  const data: Record<string, unknown> = { project: args.project, stage: args.stage, service: args.service, labels: {} };
+  const data: Record<string, unknown> = {
+    project: args.project,
+    stage: args.stage,
+    service: args.service,
+    labels: {},
+  };
   if (args.revision) data.gitops = { revision: args.revision, stage: args.stage };
   if (args.sequence) {
-    return createSequenceTriggeredEvent({ stage: args.stage, sequence: args.sequence, source: SOURCE, data: data as { project: string; service: string } });
+    return createSequenceTriggeredEvent({
+      stage: args.stage,
+      sequence: args.sequence,
+      source: SOURCE,
+      data: data as { project: string; service: string },
+    });
   }
   return createTaskTriggeredEvent({ task: args.task, source: SOURCE, data, shkeptncontext: randomUUID() });
 }
@@ -106,12 +130,21 @@ type Ending =
 /** How often the tool's phase is read while the task runs. */
 const PHASE_INTERVAL_MS = 2000;
 
-async function followTask(events: AsyncIterable<KeptnEvent>, followed: Followed, progress: ProgressLine, timeoutMs: number, phase?: ToolPhase): Promise<Ending> {
+async function followTask(
+  events: AsyncIterable<KeptnEvent>,
+  followed: Followed,
+  progress: ProgressLine,
+  timeoutMs: number,
+  phase?: ToolPhase,
+): Promise<Ending> {
   const prefix = `sh.keptn.event.${followed.task}.`;
-  const sequenceFinished = followed.sequence && `sh.keptn.event.${followed.sequence.stage}.${followed.sequence.name}.finished`;
+  const sequenceFinished =
+    followed.sequence && `sh.keptn.event.${followed.sequence.stage}.${followed.sequence.name}.finished`;
   let triggerId = followed.triggerId;
   const reached: Reached = { triggered: triggerId !== undefined };
-  const timer = new Promise<Ending>((resolve) => setTimeout(() => resolve({ kind: 'timeout', reached }), timeoutMs).unref());
+  const timer = new Promise<Ending>((resolve) =>
+    setTimeout(() => resolve({ kind: 'timeout', reached }), timeoutMs).unref(),
+  );
   let stopPhase: (() => void) | undefined;
   const watch = (async (): Promise<Ending> => {
     for await (const event of events) {
@@ -119,7 +152,9 @@ async function followTask(events: AsyncIterable<KeptnEvent>, followed: Followed,
       if (!triggerId && event.type === `${prefix}triggered`) {
         triggerId = event.id;
         reached.triggered = true;
-        progress.update(`${followed.task} triggered by ${event.source}; waiting for ${followed.task}.started from an integration subscribed to ${followed.task} for ${followed.scope}`);
+        progress.update(
+          `${followed.task} triggered by ${event.source}; waiting for ${followed.task}.started from an integration subscribed to ${followed.task} for ${followed.scope}`,
+        );
       } else if (triggerId && event.triggeredid === triggerId && event.type === `${prefix}started`) {
         reached.startedBy = event.source;
         const keptn = `${followed.task} started by ${event.source}; waiting for ${followed.task}.finished`;
@@ -164,12 +199,20 @@ function followPhase(phase: ToolPhase, report: (text: string) => void): () => vo
   };
 }
 
-function report(ending: Ending, followed: Followed, timeout: string, progress: ProgressLine, out: NodeJS.WriteStream): number {
+function report(
+  ending: Ending,
+  followed: Followed,
+  timeout: string,
+  progress: ProgressLine,
+  out: NodeJS.WriteStream,
+): number {
   progress.done();
   if (ending.kind === 'timeout') {
     const { reached } = ending;
     if (reached.startedBy) {
-      out.write(`result:   none: ${followed.task} was started by ${reached.startedBy} but did not finish within ${timeout}\n`);
+      out.write(
+        `result:   none: ${followed.task} was started by ${reached.startedBy} but did not finish within ${timeout}\n`,
+      );
       return ExitCode.NotFinished;
     }
     const why = reached.triggered
@@ -186,7 +229,8 @@ function report(ending: Ending, followed: Followed, timeout: string, progress: P
     ['message', data.message ?? ''],
     ['revision', gitops.revision ?? ''],
   ];
-  if (ending.kind === 'sequence') lines.unshift(['sequence', `${ending.event.type} before the task finished`]);
+  if (ending.kind === 'sequence')
+    lines.unshift(['sequence', `${ending.event.type} before the task finished`]);
   for (const [key, value] of lines) out.write(`${`${key}:`.padEnd(10)}${String(value)}\n`);
   return data.result === 'pass' ? ExitCode.Ok : ExitCode.Failed;
 }

@@ -77,7 +77,10 @@ export class ConfigWatcher {
     } catch (err) {
       metrics?.configReloads.inc({ outcome: 'rejected' });
       const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
-      logger.error('the changed targets file is invalid; keeping the previous one', { file: this.options.file, problems });
+      logger.error('the changed targets file is invalid; keeping the previous one', {
+        file: this.options.file,
+        problems,
+      });
       return;
     }
     metrics?.configReloads.inc({ outcome: 'applied' });

@@ -7,7 +7,10 @@ export function parseDuration(text: string): number | undefined {
   if (!m || text.trim() === '') return undefined;
   const [, h, min, s, ms] = m;
   return (
-    Number(h ?? 0) * UNIT_MS.h + Number(min ?? 0) * UNIT_MS.m + Number(s ?? 0) * UNIT_MS.s + Number(ms ?? 0) * UNIT_MS.ms
+    Number(h ?? 0) * UNIT_MS.h +
+    Number(min ?? 0) * UNIT_MS.m +
+    Number(s ?? 0) * UNIT_MS.s +
+    Number(ms ?? 0) * UNIT_MS.ms
   );
 }
 

@@ -47,7 +47,10 @@ const envSchema = z.object({
   KEPTN_API_ENDPOINT: z
     .string()
     .default('')
-    .refine((v) => v === '' || /^https?:\/\/[^/]/.test(v), 'must be an http(s) URL such as https://keptn.example.com/api'),
+    .refine(
+      (v) => v === '' || /^https?:\/\/[^/]/.test(v),
+      'must be an http(s) URL such as https://keptn.example.com/api',
+    ),
   KEPTN_API_TOKEN: z.string().default(''),
   HTTP_SSL_VERIFY: bool.default(true),
   SHIPYARD_CONTROLLER: z.string().min(1).default('http://shipyard-controller:8080'),
@@ -112,10 +115,16 @@ export class EnvError extends Error {
   }
 }
 
-export function readEnv(raw: Record<string, string | undefined> = process.env, packageVersion = '0.0.0'): ServiceEnv {
-  const present = Object.fromEntries(ENV_VARS.filter((k) => raw[k] !== undefined && raw[k] !== '').map((k) => [k, raw[k]]));
+export function readEnv(
+  raw: Record<string, string | undefined> = process.env,
+  packageVersion = '0.0.0',
+): ServiceEnv {
+  const present = Object.fromEntries(
+    ENV_VARS.filter((k) => raw[k] !== undefined && raw[k] !== '').map((k) => [k, raw[k]]),
+  );
   const parsed = envSchema.safeParse(present);
-  if (!parsed.success) throw new EnvError(parsed.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`));
+  if (!parsed.success)
+    throw new EnvError(parsed.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`));
   const e = parsed.data;
   const host = hostname();
   const remote = e.KEPTN_API_ENDPOINT.replace(/\/+$/, '');

@@ -17,7 +17,8 @@ function matches(rule: TargetRule, scope: Scope): boolean {
 }
 
 function expandRule(rule: TargetRule, index: number, scope: Scope): ResolvedTarget {
-  const fill = (s: string) => s.replace(/\$\{(project|stage|service)\}/g, (_, key: keyof Scope) => scope[key]);
+  const fill = (s: string) =>
+    s.replace(/\$\{(project|stage|service)\}/g, (_, key: keyof Scope) => scope[key]);
   const common = {
     rule: index,
     timeoutMs: parseDuration(rule.timeout)!,
@@ -25,17 +26,29 @@ function expandRule(rule: TargetRule, index: number, scope: Scope): ResolvedTarg
     ...(rule.onChange ? { onChange: rule.onChange } : {}),
   };
   if (rule.argocd) {
-    return { ...common, tool: 'argocd', argocd: { ...rule.argocd, application: fill(rule.argocd.application) } };
+    return {
+      ...common,
+      tool: 'argocd',
+      argocd: { ...rule.argocd, application: fill(rule.argocd.application) },
+    };
   }
   const flux = rule.flux!;
-  return { ...common, tool: 'flux', flux: { ...flux, name: fill(flux.name), namespace: fill(flux.namespace) } };
+  return {
+    ...common,
+    tool: 'flux',
+    flux: { ...flux, name: fill(flux.name), namespace: fill(flux.namespace) },
+  };
 }
 
 /** Rules with `onChange` (pull direction): their match holds single values, so the scope is fixed. */
 export function changeTargets(config: GitopsConfig): { scope: Scope; target: ResolvedTarget }[] {
   return config.rules.flatMap((rule, index) => {
     if (!rule.onChange) return [];
-    const scope = { project: rule.match.project, stage: rule.match.stage, service: rule.match.service } as Scope;
+    const scope = {
+      project: rule.match.project,
+      stage: rule.match.stage,
+      service: rule.match.service,
+    } as Scope;
     return [{ scope, target: expandRule(rule, index, scope) }];
   });
 }

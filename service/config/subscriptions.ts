@@ -6,7 +6,10 @@ export interface UniformSubscription {
   filter: { projects: string[]; stages: string[]; services: string[] };
 }
 
-const unfiltered = (event: string): UniformSubscription => ({ event, filter: { projects: [], stages: [], services: [] } });
+const unfiltered = (event: string): UniformSubscription => ({
+  event,
+  filter: { projects: [], stages: [], services: [] },
+});
 
 const asList = (value: string | string[] | undefined): string[] | undefined =>
   value === undefined ? undefined : Array.isArray(value) ? value : [value];
@@ -21,21 +24,28 @@ export const NO_RULES_WARNING =
  * unfiltered one; none at all without rules (a task it cannot serve is left to others); plus an
  * unfiltered subscription for each `PUBSUB_TOPIC` subject.
  */
-export function deriveSubscriptions(config: GitopsConfig, tasks: string[], pubsubTopics: string[]): UniformSubscription[] {
+export function deriveSubscriptions(
+  config: GitopsConfig,
+  tasks: string[],
+  pubsubTopics: string[],
+): UniformSubscription[] {
   const perProject = projectFilters(config);
-  const subscriptions = config.rules.length === 0 ? [] : tasks.flatMap((task) => {
-    const event = `sh.keptn.event.${task}.triggered`;
-    if (!perProject) return [unfiltered(event)];
-    return [...perProject].map(([project, f]) => ({
-      event,
-      filter: {
-        projects: [project],
-        stages: f.stages ? [...f.stages] : [],
-        // Keptn refuses services without stages.
-        services: f.stages && f.services ? [...f.services] : [],
-      },
-    }));
-  });
+  const subscriptions =
+    config.rules.length === 0
+      ? []
+      : tasks.flatMap((task) => {
+          const event = `sh.keptn.event.${task}.triggered`;
+          if (!perProject) return [unfiltered(event)];
+          return [...perProject].map(([project, f]) => ({
+            event,
+            filter: {
+              projects: [project],
+              stages: f.stages ? [...f.stages] : [],
+              // Keptn refuses services without stages.
+              services: f.stages && f.services ? [...f.services] : [],
+            },
+          }));
+        });
   const seen = new Set(subscriptions.filter((s) => isUnfiltered(s)).map((s) => s.event));
   for (const topic of pubsubTopics) {
     if (seen.has(topic)) continue;
@@ -65,7 +75,8 @@ function projectFilters(config: GitopsConfig): Map<string, ProjectFilter> | unde
         continue;
       }
       existing.stages = existing.stages && stages ? new Set([...existing.stages, ...stages]) : undefined;
-      existing.services = existing.services && services ? new Set([...existing.services, ...services]) : undefined;
+      existing.services =
+        existing.services && services ? new Set([...existing.services, ...services]) : undefined;
     }
   }
   return filters;

@@ -50,7 +50,10 @@ export function parseTargetsFile(text: string, file: string, env: Env = process.
  * yaml's message is "<what> at line L, column C:" followed by the source excerpt on the next lines;
  * keep what and where on one line and quote the offending line instead of the excerpt.
  */
-function yamlProblem(error: { message: string; linePos?: [{ line: number; col: number }, ...unknown[]] }, text: string): string {
+function yamlProblem(
+  error: { message: string; linePos?: [{ line: number; col: number }, ...unknown[]] },
+  text: string,
+): string {
   const what = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
   if (!error.linePos) return `not valid YAML: ${what}`;
   const { line, col } = error.linePos[0];
@@ -60,12 +63,17 @@ function yamlProblem(error: { message: string; linePos?: [{ line: number; col: n
 
 function formatIssue(issue: z.core.$ZodIssue): string {
   const path = formatPath(issue.path);
-  const message = issue.code === 'unrecognized_keys' ? `unknown key(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}` : issue.message;
+  const message =
+    issue.code === 'unrecognized_keys'
+      ? `unknown key(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}`
+      : issue.message;
   return `${path || '(top level)'}: ${message}`;
 }
 
 export function formatPath(path: readonly PropertyKey[]): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`)).join('');
+  return path
+    .map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`))
+    .join('');
 }
 
 function buildConfig(file: TargetsFile, name: string, env: Env): GitopsConfig {
@@ -85,14 +93,20 @@ function buildConfig(file: TargetsFile, name: string, env: Env): GitopsConfig {
   if (defaultInstance) instances.set('default', defaultInstance);
   file.argocd.instances.forEach((spec, i) => {
     const instance = instanceFromSpec(spec, `argocd.instances[${i}]`, readSecret);
-    if (instances.has(spec.name) && spec.name !== 'default') problems.push(`argocd.instances[${i}].name: duplicate instance '${spec.name}'`);
+    if (instances.has(spec.name) && spec.name !== 'default')
+      problems.push(`argocd.instances[${i}].name: duplicate instance '${spec.name}'`);
     if (instance) instances.set(spec.name, instance);
   });
 
   file.targets.forEach((rule, i) => {
     if (rule.argocd && !instances.has(rule.argocd.instance)) {
-      const hint = rule.argocd.instance === 'default' ? ' (set ARGOCD_SERVER and ARGOCD_AUTH_TOKEN, or name an instance)' : '';
-      problems.push(`targets[${i}].argocd.instance: unknown Argo CD instance '${rule.argocd.instance}'${hint}`);
+      const hint =
+        rule.argocd.instance === 'default'
+          ? ' (set ARGOCD_SERVER and ARGOCD_AUTH_TOKEN, or name an instance)'
+          : '';
+      problems.push(
+        `targets[${i}].argocd.instance: unknown Argo CD instance '${rule.argocd.instance}'${hint}`,
+      );
     }
   });
 
@@ -110,7 +124,12 @@ function instanceFromSpec(
   path: string,
   readSecret: (v: string | undefined, p: string) => Secret | undefined,
 ): ArgoInstance | undefined {
-  const common = { name: spec.name, server: normalizeServer(spec.server), caFile: spec.caFile, insecure: spec.insecure ?? false };
+  const common = {
+    name: spec.name,
+    server: normalizeServer(spec.server),
+    caFile: spec.caFile,
+    insecure: spec.insecure ?? false,
+  };
   if (spec.tokenEnv) {
     const token = readSecret(spec.tokenEnv, `${path}.tokenEnv`);
     return token && { ...common, auth: { kind: 'token', token } };

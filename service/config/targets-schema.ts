@@ -15,9 +15,14 @@ const DURATION_HELP = 'must be a duration with a unit, such as 90s, 10m or 1h';
 const durationSchema = z
   .string({
     // `timeout: 10` is read as a number: say what the unit would be, not "expected string".
-    error: (issue) => (typeof issue.input === 'number' ? `${DURATION_HELP} (a bare number has none: write ${issue.input}m or ${issue.input}s)` : DURATION_HELP),
+    error: (issue) =>
+      typeof issue.input === 'number'
+        ? `${DURATION_HELP} (a bare number has none: write ${issue.input}m or ${issue.input}s)`
+        : DURATION_HELP,
   })
-  .refine((s) => (parseDuration(s) ?? 0) > 0, { error: (issue) => `${DURATION_HELP}, not '${String(issue.input)}'` });
+  .refine((s) => (parseDuration(s) ?? 0) > 0, {
+    error: (issue) => `${DURATION_HELP}, not '${String(issue.input)}'`,
+  });
 
 const ON_RUNNING_OPERATION = ['wait', 'terminate', 'fail'] as const;
 const FLUX_KINDS = ['Kustomization', 'HelmRelease'] as const;
@@ -74,7 +79,11 @@ const ANY_PLACEHOLDER = /\$\{([^}]*)\}/g;
 function checkPlaceholders(value: string, path: (string | number)[], ctx: z.RefinementCtx): void {
   for (const m of value.matchAll(ANY_PLACEHOLDER)) {
     if (!PLACEHOLDER.test(m[0])) {
-      ctx.addIssue({ code: 'custom', path, message: `unknown placeholder ${m[0]}; use \${project}, \${stage} or \${service}` });
+      ctx.addIssue({
+        code: 'custom',
+        path,
+        message: `unknown placeholder ${m[0]}; use \${project}, \${stage} or \${service}`,
+      });
     }
   }
 }
@@ -94,7 +103,11 @@ const targetSchema = z
       return;
     }
     if (t.flux?.force && t.flux.kind !== 'HelmRelease') {
-      ctx.addIssue({ code: 'custom', path: ['flux', 'force'], message: 'force only applies to a HelmRelease' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['flux', 'force'],
+        message: 'force only applies to a HelmRelease',
+      });
     }
     const named: [string, (string | number)[]][] = t.argocd
       ? [[t.argocd.application, ['argocd', 'application']]]
@@ -106,11 +119,16 @@ const targetSchema = z
     if (t.onChange) {
       for (const key of ['project', 'stage', 'service'] as const) {
         if (typeof t.match[key] !== 'string') {
-          ctx.addIssue({ code: 'custom', path: ['match', key], message: 'onChange needs a single value here' });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['match', key],
+            message: 'onChange needs a single value here',
+          });
         }
       }
       for (const [value, path] of named) {
-        if (PLACEHOLDER.test(value)) ctx.addIssue({ code: 'custom', path, message: 'onChange targets cannot use placeholders' });
+        if (PLACEHOLDER.test(value))
+          ctx.addIssue({ code: 'custom', path, message: 'onChange targets cannot use placeholders' });
       }
     }
   });

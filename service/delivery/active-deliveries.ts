@@ -22,7 +22,10 @@ export class ActiveDeliveries {
     };
   }
 
-  /** `target` as notifications name it: `Kustomization/ns/name`, `Application/ns/name` (of Argo CD `instance`). */
+  /**
+   * `target` as notifications name it: `Kustomization/ns/name`, `Application/ns/name` (of Argo CD
+   * `instance`).
+   */
   has(tool: 'argocd' | 'flux', target: string, instance = 'default'): boolean {
     if (tool === 'flux') return this.counts.has(target);
     const name = target.split('/').pop() ?? '';

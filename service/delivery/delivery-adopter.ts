@@ -48,7 +48,11 @@ export class DeliveryAdopter {
 
   scan(includeOwn: boolean): Promise<void> {
     this.scanning ??= this.adoptAll(includeOwn)
-      .catch((err: Error) => this.options.logger.warn('could not look for orphaned deliveries; will retry', { error: err.message }))
+      .catch((err: Error) =>
+        this.options.logger.warn('could not look for orphaned deliveries; will retry', {
+          error: err.message,
+        }),
+      )
       .finally(() => (this.scanning = undefined));
     return this.scanning;
   }
@@ -60,7 +64,12 @@ export class DeliveryAdopter {
       if (this.adopted.has(entry.triggeredid)) continue;
       this.adopted.add(entry.triggeredid);
       void this.resume(entry)
-        .catch((err: Error) => this.options.logger.error('could not finish an adopted delivery', { triggeredid: entry.triggeredid, error: err.message }))
+        .catch((err: Error) =>
+          this.options.logger.error('could not finish an adopted delivery', {
+            triggeredid: entry.triggeredid,
+            error: err.message,
+          }),
+        )
         .finally(() => this.adopted.delete(entry.triggeredid));
     }
   }
@@ -80,7 +89,8 @@ export class DeliveryAdopter {
     try {
       target = this.targetOf(entry);
     } catch (err) {
-      // It can never be resumed: answer it as errored and drop the record, rather than leave the sequence waiting.
+      // It can never be resumed: answer it as errored and drop the record, rather than leave the sequence
+      // waiting.
       await loop.finishAdopted(parent, async (ctx) => {
         ctx.afterFinished(() => this.options.store.finish(entry));
         throw err;
@@ -89,8 +99,16 @@ export class DeliveryAdopter {
     }
     const record: DeliveryRecord = { ...entry };
     if (target.tool === 'flux') record.token = await this.options.fluxToken(entry, target);
-    logger.info('finishing a delivery adopted from its durable record', { shkeptncontext: entry.shkeptncontext, triggeredid: entry.triggeredid, target: entry.target });
-    await loop.finishAdopted(parent, (ctx) => (record.token || target.tool === 'argocd' ? handler.resume(target, record, ctx) : handler.redeliver(target, record, ctx)));
+    logger.info('finishing a delivery adopted from its durable record', {
+      shkeptncontext: entry.shkeptncontext,
+      triggeredid: entry.triggeredid,
+      target: entry.target,
+    });
+    await loop.finishAdopted(parent, (ctx) =>
+      record.token || target.tool === 'argocd'
+        ? handler.resume(target, record, ctx)
+        : handler.redeliver(target, record, ctx),
+    );
   }
 
   /** The target the delivery started with; else what the current file resolves for its scope. */
@@ -98,7 +116,10 @@ export class DeliveryAdopter {
     if (entry.resolved) return entry.resolved;
     const current = resolveTarget(this.options.getConfig(), entry);
     if (current && (entry.target === undefined || targetKey(current) === entry.target)) return current;
-    if (entry.target === undefined) throw new Error(`no target matches ${entry.project}/${entry.stage}/${entry.service}`);
-    throw new Error(`cannot resume ${entry.target}: the record has no target and the targets file no longer maps ${entry.project}/${entry.stage}/${entry.service} to it`);
+    if (entry.target === undefined)
+      throw new Error(`no target matches ${entry.project}/${entry.stage}/${entry.service}`);
+    throw new Error(
+      `cannot resume ${entry.target}: the record has no target and the targets file no longer maps ${entry.project}/${entry.stage}/${entry.service} to it`,
+    );
   }
 }

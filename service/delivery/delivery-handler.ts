@@ -1,10 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import { DEFER_FINISHED, parseTaskEventType, type KeptnEvent, type TaskClaim, type TaskContext, type TaskHandler, type TaskResult } from '../../lib/index.js';
+import {
+  DEFER_FINISHED,
+  parseTaskEventType,
+  type KeptnEvent,
+  type TaskClaim,
+  type TaskContext,
+  type TaskHandler,
+  type TaskResult,
+} from '../../lib/index.js';
 import type { GitopsConfig, ResolvedTarget, Scope } from '../config/gitops-config.js';
 import { describeScope, resolveTarget } from '../config/resolve-target.js';
 import { DeployError, type DeployRequest } from '../deployers/deployer.js';
 import type { ServiceMetrics } from '../metrics.js';
-import { DELIVERY_PHASES, targetKey, type DeliveryRecord, type DeliveryStore } from '../state/delivery-record.js';
+import {
+  DELIVERY_PHASES,
+  targetKey,
+  type DeliveryRecord,
+  type DeliveryStore,
+} from '../state/delivery-record.js';
 import { MemoryDeliveryStore } from '../state/memory-delivery-store.js';
 import { deploymentStrategy, finishedFromError, finishedFromResult } from './finished-data.js';
 import { requestedRevision } from './requested-revision.js';
@@ -58,14 +71,24 @@ export class DeliveryHandler implements TaskHandler {
   async claim(event: KeptnEvent, signal: AbortSignal): Promise<TaskClaim> {
     const target = resolveTarget(this.options.getConfig(), scopeOf(event));
     const record = deliveryRecord(event, target, this.now(), this.options.owner);
-    const created = await this.store.create(record, { deadline: target ? record.deadline : this.now() + UNMATCHED_CLAIM_MS, signal });
+    const created = await this.store.create(record, {
+      deadline: target ? record.deadline : this.now() + UNMATCHED_CLAIM_MS,
+      signal,
+    });
     if (!created) return 'taken';
     this.claimed.set(event.id, record);
     return 'ours';
   }
 
   async handle(event: KeptnEvent, ctx: TaskContext): Promise<TaskResult> {
-    const record = this.claimed.get(event.id) ?? deliveryRecord(event, resolveTarget(this.options.getConfig(), scopeOf(event)), this.now(), this.options.owner);
+    const record =
+      this.claimed.get(event.id) ??
+      deliveryRecord(
+        event,
+        resolveTarget(this.options.getConfig(), scopeOf(event)),
+        this.now(),
+        this.options.owner,
+      );
     this.claimed.delete(event.id);
     const target = record.resolved;
     if (!target) {
@@ -82,24 +105,45 @@ export class DeliveryHandler implements TaskHandler {
 
   /** Finishes a delivery another instance started (its durable record), without triggering again. */
   async resume(target: ResolvedTarget, record: DeliveryRecord, ctx: TaskContext): Promise<TaskResult> {
-    return this.run(target, record, { project: record.project, stage: record.stage, service: record.service }, ctx, 'resume');
+    return this.run(
+      target,
+      record,
+      { project: record.project, stage: record.stage, service: record.service },
+      ctx,
+      'resume',
+    );
   }
 
   /** Triggers a delivery whose durable record shows the tool was never triggered (a crash in between). */
   async redeliver(target: ResolvedTarget, record: DeliveryRecord, ctx: TaskContext): Promise<TaskResult> {
-    return this.run(target, record, { project: record.project, stage: record.stage, service: record.service }, ctx, 'deploy');
+    return this.run(
+      target,
+      record,
+      { project: record.project, stage: record.stage, service: record.service },
+      ctx,
+      'deploy',
+    );
   }
 
-  private async run(target: ResolvedTarget, delivery: DeliveryRecord, data: Record<string, unknown>, ctx: TaskContext, mode: 'deploy' | 'resume'): Promise<TaskResult> {
+  private async run(
+    target: ResolvedTarget,
+    delivery: DeliveryRecord,
+    data: Record<string, unknown>,
+    ctx: TaskContext,
+    mode: 'deploy' | 'resume',
+  ): Promise<TaskResult> {
     const deployer = deployerFor(this.options.deployers, target);
     const settle = async (request?: DeployRequest) => {
-      // The tombstone first: were the tool's marker cleared first and this write lost, a restart would deliver again.
+      // The tombstone first: were the tool's marker cleared first and this write lost, a restart would
+      // deliver again.
       await this.store.finish(delivery);
       if (request) await deployer?.settle(request);
     };
     if (!deployer) {
       ctx.afterFinished(() => settle());
-      return finishedFromError(new Error(`cannot deliver through ${target.tool}: ${MISSING_DEPLOYER_HINT[target.tool]}`));
+      return finishedFromError(
+        new Error(`cannot deliver through ${target.tool}: ${MISSING_DEPLOYER_HINT[target.tool]}`),
+      );
     }
 
     const request: DeployRequest = { target, delivery, signal: ctx.signal };
@@ -114,7 +158,10 @@ export class DeliveryHandler implements TaskHandler {
     } catch (err) {
       if (ctx.signal.aborted && this.options.durableStore) {
         // Shutting down: the durable record stays, and the instance that adopts it sends the `.finished`.
-        ctx.logger.info('delivery handed over: the service is shutting down', { target: target.tool, triggeredid: delivery.triggeredid });
+        ctx.logger.info('delivery handed over: the service is shutting down', {
+          target: target.tool,
+          triggeredid: delivery.triggeredid,
+        });
         return DEFER_FINISHED;
       }
       this.count(target, 'errored', 'fail', started);
@@ -122,7 +169,9 @@ export class DeliveryHandler implements TaskHandler {
         finished = finishedFromError(err, target.tool);
       } else {
         ctx.logger.error('delivery failed unexpectedly', { error: (err as Error).stack ?? String(err) });
-        finished = finishedFromError(new Error(`${target.tool} delivery failed unexpectedly: ${(err as Error).message}`));
+        finished = finishedFromError(
+          new Error(`${target.tool} delivery failed unexpectedly: ${(err as Error).message}`),
+        );
       }
     } finally {
       release();
@@ -145,11 +194,16 @@ export class DeliveryHandler implements TaskHandler {
     try {
       current = await this.store.ownerOf(triggeredid);
     } catch (err) {
-      ctx.logger.warn('cannot re-read the delivery record before answering; answering anyway', { error: (err as Error).message });
+      ctx.logger.warn('cannot re-read the delivery record before answering; answering anyway', {
+        error: (err as Error).message,
+      });
       return false;
     }
     if (current === owner) return false;
-    ctx.logger.warn('another replica took this delivery over while this one could not renew its lease; that replica sends the .finished', { owner: current ?? 'none (record removed)' });
+    ctx.logger.warn(
+      'another replica took this delivery over while this one could not renew its lease; that replica sends the .finished',
+      { owner: current ?? 'none (record removed)' },
+    );
     return true;
   }
 
@@ -164,7 +218,12 @@ function scopeOf(event: KeptnEvent): Scope {
   return { project, stage, service };
 }
 
-function deliveryRecord(event: KeptnEvent, target: ResolvedTarget | undefined, now: number, owner: string | undefined): DeliveryRecord {
+function deliveryRecord(
+  event: KeptnEvent,
+  target: ResolvedTarget | undefined,
+  now: number,
+  owner: string | undefined,
+): DeliveryRecord {
   const record: DeliveryRecord = {
     ...scopeOf(event),
     type: event.type,

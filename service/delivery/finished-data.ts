@@ -5,7 +5,11 @@ import type { DeployError, DeployResult } from '../deployers/deployer.js';
  * The `.finished` data of a delivery, as the README ("Outcomes") describes it: Keptn's `deployment` block
  * that test and evaluation tasks read, and our `gitops` block saying what was deployed where.
  */
-export function finishedFromResult(result: DeployResult, target: ResolvedTarget, strategy: string): Record<string, unknown> {
+export function finishedFromResult(
+  result: DeployResult,
+  target: ResolvedTarget,
+  strategy: string,
+): Record<string, unknown> {
   const gitops: Record<string, unknown> = {
     tool: result.tool,
     target: result.target,
@@ -31,9 +35,13 @@ export function finishedFromResult(result: DeployResult, target: ResolvedTarget,
 }
 
 /** Could not run or follow the deployment: errored/fail with what failed and where. */
-export function finishedFromError(error: DeployError | Error, tool?: ResolvedTarget['tool']): Record<string, unknown> {
+export function finishedFromError(
+  error: DeployError | Error,
+  tool?: ResolvedTarget['tool'],
+): Record<string, unknown> {
   const data: Record<string, unknown> = { status: 'errored', result: 'fail', message: error.message };
-  if (tool && 'target' in error && typeof error.target === 'string') data.gitops = { tool, target: error.target };
+  if (tool && 'target' in error && typeof error.target === 'string')
+    data.gitops = { tool, target: error.target };
   return data;
 }
 

@@ -29,7 +29,9 @@ export class PollerLeadership {
   }
 
   async start(): Promise<void> {
-    this.unsubscribe = this.options.election.onChange((leader) => void (this.transition = this.onLeadership(leader)));
+    this.unsubscribe = this.options.election.onChange(
+      (leader) => void (this.transition = this.onLeadership(leader)),
+    );
     await this.options.election.start();
     // Polling starts only once the journal's triggers are marked as taken.
     await this.transition;
@@ -51,7 +53,9 @@ export class PollerLeadership {
     try {
       for (const id of await this.options.takenElsewhere()) this.options.ignore(id);
     } catch (err) {
-      this.options.logger.warn('could not read the delivery journal; polling anyway', { error: (err as Error).message });
+      this.options.logger.warn('could not read the delivery journal; polling anyway', {
+        error: (err as Error).message,
+      });
     }
     this.options.logger.info('polling the Keptn API: this replica holds the poller lease');
     this.polling = this.options.election.isLeader();

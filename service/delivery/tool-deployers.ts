@@ -20,6 +20,7 @@ export function deployerFor(deployers: ToolDeployers, target: ResolvedTarget): T
 
 /** Why a tool has no deployer, for the `.finished` message. */
 export const MISSING_DEPLOYER_HINT = {
-  argocd: 'no Argo CD instance is configured (set ARGOCD_SERVER and ARGOCD_AUTH_TOKEN, or argocd.instances in the targets file)',
+  argocd:
+    'no Argo CD instance is configured (set ARGOCD_SERVER and ARGOCD_AUTH_TOKEN, or argocd.instances in the targets file)',
   flux: 'no Kubernetes API is configured (run in a cluster or set KUBECONFIG)',
 } as const;

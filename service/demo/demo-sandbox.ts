@@ -46,12 +46,23 @@ export class DemoSandbox {
     await this.kube.start();
     this.flux = new FluxControllerSimulator(this.kube, { delayMs: 400 });
     seedGitRepository(this.kube, { name: 'podinfo', namespace: 'flux-system' });
-    seedKustomization(this.kube, { name: 'podinfo', namespace: 'flux-system', wait: true, sourceRef: { kind: 'GitRepository', name: 'podinfo' } });
-    seedKustomization(this.kube, { name: 'cartdb', namespace: 'flux-system', wait: true, sourceRef: { kind: 'GitRepository', name: 'podinfo' } });
+    seedKustomization(this.kube, {
+      name: 'podinfo',
+      namespace: 'flux-system',
+      wait: true,
+      sourceRef: { kind: 'GitRepository', name: 'podinfo' },
+    });
+    seedKustomization(this.kube, {
+      name: 'cartdb',
+      namespace: 'flux-system',
+      wait: true,
+      sourceRef: { kind: 'GitRepository', name: 'podinfo' },
+    });
     this.flux.script('Kustomization', 'flux-system', 'cartdb', {
       type: 'stalled',
       reason: 'HealthCheckFailed',
-      message: "health check failed after 30s: timeout waiting for: [StatefulSet/sockshop-dev/cartdb status: 'InProgress']",
+      message:
+        "health check failed after 30s: timeout waiting for: [StatefulSet/sockshop-dev/cartdb status: 'InProgress']",
     });
     await this.argocd.start({ tokens: [DEMO_ARGOCD_TOKEN], stepMs: 300 });
     this.argocd.addApplication({
@@ -60,7 +71,11 @@ export class DemoSandbox {
       images: ['docker.io/keptnexamples/carts:0.13.1'],
       externalURLs: ['http://carts.sockshop-dev.example.com'],
     });
-    this.kubeconfig = writeSandboxKubeconfig({ server: this.kube.url, path: join(this.dir, 'kubeconfig'), namespace: 'keptn' });
+    this.kubeconfig = writeSandboxKubeconfig({
+      server: this.kube.url,
+      path: join(this.dir, 'kubeconfig'),
+      namespace: 'keptn',
+    });
     writeFileSync(this.targetsFile, TARGETS);
   }
 

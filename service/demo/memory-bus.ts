@@ -1,4 +1,11 @@
-import { encodeKeptnEvent, type EventSink, type EventSource, type IncomingMessage, type KeptnEvent, type Subscription } from '../../lib/index.js';
+import {
+  encodeKeptnEvent,
+  type EventSink,
+  type EventSource,
+  type IncomingMessage,
+  type KeptnEvent,
+  type Subscription,
+} from '../../lib/index.js';
 
 type Listener = (event: KeptnEvent) => void;
 

@@ -39,7 +39,8 @@ export async function runDemo(out: NodeJS.WritableStream = process.stdout): Prom
   const started = Date.now();
   // Stamped with the event's own time: the simulators share this process and can delay its reads.
   const record = (event: KeptnEvent) => {
-    if (event.type.startsWith('sh.keptn.event.deliver.')) timeline.push({ at: (Date.parse(event.time ?? '') || Date.now()) - started, event });
+    if (event.type.startsWith('sh.keptn.event.deliver.'))
+      timeline.push({ at: (Date.parse(event.time ?? '') || Date.now()) - started, event });
   };
   let service: ServiceProcess | RunningGitopsService | undefined;
   let stream: NatsEventStream | undefined;
@@ -56,13 +57,23 @@ export async function runDemo(out: NodeJS.WritableStream = process.stdout): Prom
     } else {
       out.write('starting the service in this process (in-process bus)\n');
       bus.bus.listen(record);
-      service = await startGitopsService({ env: readEnv(env), logger: silentLogger, transport: bus.bus.endpoint() });
+      service = await startGitopsService({
+        env: readEnv(env),
+        logger: silentLogger,
+        transport: bus.bus.endpoint(),
+      });
       await waitForReady(healthPort);
     }
 
-    out.write('sending deliver.triggered for sockshop/dev: carts (Argo CD), podinfo (Flux), cartdb (Flux, will stall)\n\n');
+    out.write(
+      'sending deliver.triggered for sockshop/dev: carts (Argo CD), podinfo (Flux), cartdb (Flux, will stall)\n\n',
+    );
     for (const d of DEMO_DELIVERIES) {
-      const trigger = createTaskTriggeredEvent({ task: 'deliver', source: 'shipyard-controller', data: { project: 'sockshop', stage: 'dev', service: d.service } });
+      const trigger = createTaskTriggeredEvent({
+        task: 'deliver',
+        source: 'shipyard-controller',
+        data: { project: 'sockshop', stage: 'dev', service: d.service },
+      });
       if (stream) await stream.publish(trigger);
       else if (bus.kind === 'memory') bus.bus.publish(trigger);
     }
@@ -70,10 +81,14 @@ export async function runDemo(out: NodeJS.WritableStream = process.stdout): Prom
     printTimeline(out, timeline);
     const wrong = DEMO_DELIVERIES.filter((d) => finished.get(d.service) !== d.expect);
     if (wrong.length) {
-      out.write(`\ndemo: unexpected results for ${wrong.map((d) => `${d.service} (got ${finished.get(d.service) ?? 'nothing'}, expected ${d.expect})`).join(', ')}\n`);
+      out.write(
+        `\ndemo: unexpected results for ${wrong.map((d) => `${d.service} (got ${finished.get(d.service) ?? 'nothing'}, expected ${d.expect})`).join(', ')}\n`,
+      );
       return 1;
     }
-    out.write('\ndemo: every delivery got one started and one finished; cartdb failed with the reason Flux reported.\n');
+    out.write(
+      '\ndemo: every delivery got one started and one finished; cartdb failed with the reason Flux reported.\n',
+    );
     return 0;
   } finally {
     await stream?.close();
@@ -99,11 +114,17 @@ async function chooseBus(out: NodeJS.WritableStream): Promise<Bus> {
   }
 }
 
-async function waitForFinished(timeline: TimelineEntry[], count: number, timeoutMs: number): Promise<Map<string, string>> {
+async function waitForFinished(
+  timeline: TimelineEntry[],
+  count: number,
+  timeoutMs: number,
+): Promise<Map<string, string>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const finished = new Map(
-      timeline.filter((e) => e.event.type.endsWith('.finished')).map((e) => [String(e.event.data.service), String(e.event.data.result)]),
+      timeline
+        .filter((e) => e.event.type.endsWith('.finished'))
+        .map((e) => [String(e.event.data.service), String(e.event.data.result)]),
     );
     if (finished.size >= count || Date.now() > deadline) return finished;
     await new Promise((r) => setTimeout(r, 100));

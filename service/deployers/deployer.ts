@@ -24,7 +24,16 @@ export interface DeployResult {
   finishedAt: string;
 }
 
-export const DEPLOY_ERROR_KINDS = ['not-found', 'suspended', 'auth', 'forbidden', 'refused', 'unreachable', 'timeout', 'invalid'] as const;
+export const DEPLOY_ERROR_KINDS = [
+  'not-found',
+  'suspended',
+  'auth',
+  'forbidden',
+  'refused',
+  'unreachable',
+  'timeout',
+  'invalid',
+] as const;
 export type DeployErrorKind = (typeof DEPLOY_ERROR_KINDS)[number];
 
 /**

@@ -12,10 +12,22 @@ export interface ResourceRef {
 }
 
 export const CONFIGMAPS: ResourceRef = { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap' };
-export const LEASES: ResourceRef = { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease' };
-export const SELF_SUBJECT_ACCESS_REVIEWS: ResourceRef = { group: 'authorization.k8s.io', version: 'v1', plural: 'selfsubjectaccessreviews', kind: 'SelfSubjectAccessReview' };
+export const LEASES: ResourceRef = {
+  group: 'coordination.k8s.io',
+  version: 'v1',
+  plural: 'leases',
+  kind: 'Lease',
+};
+export const SELF_SUBJECT_ACCESS_REVIEWS: ResourceRef = {
+  group: 'authorization.k8s.io',
+  version: 'v1',
+  plural: 'selfsubjectaccessreviews',
+  kind: 'SelfSubjectAccessReview',
+};
 
-/** `<plural>.<group>` as the API server names a resource, e.g. `kustomizations.kustomize.toolkit.fluxcd.io`. */
+/**
+ * `<plural>.<group>` as the API server names a resource, e.g. `kustomizations.kustomize.toolkit.fluxcd.io`.
+ */
 export function resourceName(ref: ResourceRef): string {
   return ref.group ? `${ref.plural}.${ref.group}` : ref.plural;
 }
@@ -50,16 +62,22 @@ export interface WatchEvent<T> {
 export interface KubeApiOptions {
   /** Default limit of one call (not of a watch); default 15 s. */
   requestTimeoutMs?: number;
-  /** Most connections open at once for calls (watches have their own); more calls wait for one. Default 64. */
+  /**
+   * Most connections open at once for calls (watches have their own); more calls wait for one. Default 64.
+   */
   connections?: number;
 }
 
 const MERGE_PATCH = 'application/merge-patch+json';
 
-/** The connection pools, made once from the TLS settings (and proxy) client-node derives from the kubeconfig. */
+/**
+ * The connection pools, made once from the TLS settings (and proxy) client-node derives from the kubeconfig.
+ */
 interface Transport {
   calls: Dispatcher;
-  /** Watches hold their connection for minutes: in the bounded pool, enough of them would starve every call. */
+  /**
+   * Watches hold their connection for minutes: in the bounded pool, enough of them would starve every call.
+   */
   watches: Dispatcher;
 }
 
@@ -97,29 +115,56 @@ export class KubeApi {
 
   async list<T>(ref: ResourceRef, namespace: string, options: ListOptions = {}): Promise<ObjectList<T>> {
     const query = { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector };
-    const body = await this.send<{ items?: T[]; metadata?: { resourceVersion?: string } }>('GET', { verb: 'list', ref, namespace, query }, undefined, options);
+    const body = await this.send<{ items?: T[]; metadata?: { resourceVersion?: string } }>(
+      'GET',
+      { verb: 'list', ref, namespace, query },
+      undefined,
+      options,
+    );
     return { items: body.items ?? [], resourceVersion: body.metadata?.resourceVersion ?? '' };
   }
 
   /** Creates `body`; `namespace` undefined for cluster-scoped resources (access reviews). */
-  create<T>(ref: ResourceRef, namespace: string | undefined, body: unknown, options?: RequestOptions): Promise<T> {
+  create<T>(
+    ref: ResourceRef,
+    namespace: string | undefined,
+    body: unknown,
+    options?: RequestOptions,
+  ): Promise<T> {
     return this.send<T>('POST', { verb: 'create', ref, namespace }, body, options);
   }
 
   /** PUT: fails with 409 when `body.metadata.resourceVersion` is no longer current. */
-  replace<T>(ref: ResourceRef, namespace: string, name: string, body: unknown, options?: RequestOptions): Promise<T> {
+  replace<T>(
+    ref: ResourceRef,
+    namespace: string,
+    name: string,
+    body: unknown,
+    options?: RequestOptions,
+  ): Promise<T> {
     return this.send<T>('PUT', { verb: 'update', ref, namespace, name }, body, options);
   }
 
   /** RFC 7386 merge patch (`null` deletes a key), which the API server accepts on custom resources too. */
-  patchMerge<T>(ref: ResourceRef, namespace: string, name: string, patch: unknown, options?: RequestOptions): Promise<T> {
+  patchMerge<T>(
+    ref: ResourceRef,
+    namespace: string,
+    name: string,
+    patch: unknown,
+    options?: RequestOptions,
+  ): Promise<T> {
     return this.send<T>('PATCH', { verb: 'patch', ref, namespace, name }, patch, options, MERGE_PATCH);
   }
 
   /** The resources an API group version serves (`GET /apis/<group>/<version>`), by plural name. */
   async servedResources(group: string, version: string, options?: RequestOptions): Promise<string[]> {
     const ref: ResourceRef = { group, version, plural: '', kind: '' };
-    const body = await this.send<{ resources?: { name?: string }[] }>('GET', { verb: 'get', ref, discovery: true }, undefined, options);
+    const body = await this.send<{ resources?: { name?: string }[] }>(
+      'GET',
+      { verb: 'get', ref, discovery: true },
+      undefined,
+      options,
+    );
     return (body?.resources ?? []).flatMap((r) => (r.name ? [r.name] : []));
   }
 
@@ -132,23 +177,46 @@ export class KubeApi {
    * server closes it and throws a KubeApiError when it fails. An `ERROR` event (e.g. 410 Gone) is
    * yielded as is.
    */
-  async *watch<T>(ref: ResourceRef, namespace: string, params: WatchParams, signal?: AbortSignal): AsyncGenerator<WatchEvent<T>> {
+  async *watch<T>(
+    ref: ResourceRef,
+    namespace: string,
+    params: WatchParams,
+    signal?: AbortSignal,
+  ): AsyncGenerator<WatchEvent<T>> {
     const timeoutSeconds = params.timeoutSeconds ?? 300;
     const target: Target = {
       verb: 'watch',
       ref,
       namespace,
-      query: { watch: 'true', allowWatchBookmarks: 'true', resourceVersion: params.resourceVersion, timeoutSeconds: String(timeoutSeconds), fieldSelector: params.fieldSelector },
+      query: {
+        watch: 'true',
+        allowWatchBookmarks: 'true',
+        resourceVersion: params.resourceVersion,
+        timeoutSeconds: String(timeoutSeconds),
+        fieldSelector: params.fieldSelector,
+      },
     };
     const context = contextOf(target);
     let response: Dispatcher.ResponseData;
     try {
       // The server ends the watch after timeoutSeconds; a connection silent for longer is dead.
-      response = await this.open('GET', target, undefined, { signal, timeoutMs: this.requestTimeoutMs }, undefined, timeoutSeconds * 1000 + 30_000, 'watches');
+      response = await this.open(
+        'GET',
+        target,
+        undefined,
+        { signal, timeoutMs: this.requestTimeoutMs },
+        undefined,
+        timeoutSeconds * 1000 + 30_000,
+        'watches',
+      );
     } catch (err) {
       throw toKubeApiError(err, context);
     }
-    if (response.statusCode >= 300) throw toKubeApiError({ statusCode: response.statusCode, body: await response.body.text().catch(() => '') }, context);
+    if (response.statusCode >= 300)
+      throw toKubeApiError(
+        { statusCode: response.statusCode, body: await response.body.text().catch(() => '') },
+        context,
+      );
     let rest = '';
     // A chunk may end inside a multi-byte character: decode as a stream.
     const decoder = new TextDecoder();
@@ -173,7 +241,13 @@ export class KubeApi {
     await Promise.all([this.transport?.calls.close(), this.transport?.watches.destroy()]);
   }
 
-  private async send<T>(method: Dispatcher.HttpMethod, target: Target, body: unknown, options: RequestOptions = {}, contentType?: string): Promise<T> {
+  private async send<T>(
+    method: Dispatcher.HttpMethod,
+    target: Target,
+    body: unknown,
+    options: RequestOptions = {},
+    contentType?: string,
+  ): Promise<T> {
     const context = contextOf(target);
     let text: string;
     let status: number;
@@ -189,7 +263,10 @@ export class KubeApi {
     try {
       return (text ? JSON.parse(text) : undefined) as T;
     } catch {
-      throw toKubeApiError(new Error(`the API server answered ${status} with a body that is not JSON`), context);
+      throw toKubeApiError(
+        new Error(`the API server answered ${status} with a body that is not JSON`),
+        context,
+      );
     }
   }
 
@@ -202,7 +279,10 @@ export class KubeApi {
     bodyTimeoutMs: number,
     pool: keyof Transport = 'calls',
   ): Promise<Dispatcher.ResponseData> {
-    const headers: Record<string, string> = { accept: 'application/json', ...(await this.credentials(target)) };
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      ...(await this.credentials(target)),
+    };
     if (body !== undefined) headers['content-type'] = contentType ?? 'application/json';
     return request(this.server + pathOf(target), {
       method,
@@ -226,7 +306,13 @@ export class KubeApi {
     try {
       return await this.applying;
     } catch (err) {
-      throw new KubeApiError('unauthorized', contextOf(target), undefined, `cannot obtain credentials: ${(err as Error).message.trim()}`, { cause: err });
+      throw new KubeApiError(
+        'unauthorized',
+        contextOf(target),
+        undefined,
+        `cannot obtain credentials: ${(err as Error).message.trim()}`,
+        { cause: err },
+      );
     }
   }
 
@@ -235,25 +321,42 @@ export class KubeApi {
     await this.config.applyToHTTPSOptions(applied);
     this.transport ??= this.createTransport(applied);
     const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(applied.headers ?? {})) if (value !== undefined) headers[name.toLowerCase()] = String(value);
+    for (const [name, value] of Object.entries(applied.headers ?? {}))
+      if (value !== undefined) headers[name.toLowerCase()] = String(value);
     if (applied.auth) headers.authorization = `Basic ${Buffer.from(applied.auth).toString('base64')}`;
     return headers;
   }
 
   private createTransport(tls: HttpsRequestOptions): Transport {
     const { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername } = tls;
-    const plan = this.config.createDispatcherOptions(this.config.getCurrentCluster(), { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername });
+    const plan = this.config.createDispatcherOptions(this.config.getCurrentCluster(), {
+      ca,
+      cert,
+      key,
+      pfx,
+      passphrase,
+      rejectUnauthorized,
+      servername,
+    });
     switch (plan.type) {
       case 'none':
         return { calls: new Agent({ connections: this.connections }), watches: new Agent() };
       case 'agent':
-        return { calls: new Agent({ connections: this.connections, connect: plan.connect }), watches: new Agent({ connect: plan.connect }) };
+        return {
+          calls: new Agent({ connections: this.connections, connect: plan.connect }),
+          watches: new Agent({ connect: plan.connect }),
+        };
       case 'proxy': {
         const proxy = { uri: plan.uri, requestTls: plan.requestTls, connect: plan.connect };
-        return { calls: new ProxyAgent({ ...proxy, connections: this.connections }), watches: new ProxyAgent(proxy) };
+        return {
+          calls: new ProxyAgent({ ...proxy, connections: this.connections }),
+          watches: new ProxyAgent(proxy),
+        };
       }
       case 'socks':
-        throw new Error(`the cluster's proxy-url ${plan.uri} is a SOCKS proxy, which this service does not support; use an HTTP(S) proxy`);
+        throw new Error(
+          `the cluster's proxy-url ${plan.uri} is a SOCKS proxy, which this service does not support; use an HTTP(S) proxy`,
+        );
     }
   }
 }
@@ -282,6 +385,12 @@ function pathOf(target: Target): string {
 }
 
 function contextOf(target: Target): KubeRequestContext {
-  if (target.discovery) return { verb: target.verb, resource: `API group ${target.ref.group}/${target.ref.version}` };
-  return { verb: target.verb, resource: resourceName(target.ref), namespace: target.namespace, name: target.name };
+  if (target.discovery)
+    return { verb: target.verb, resource: `API group ${target.ref.group}/${target.ref.version}` };
+  return {
+    verb: target.verb,
+    resource: resourceName(target.ref),
+    namespace: target.namespace,
+    name: target.name,
+  };
 }

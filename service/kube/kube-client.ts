@@ -1,7 +1,14 @@
 import type { Logger } from '../../lib/index.js';
 import type { ServiceMetrics } from '../metrics.js';
 import { backoffDelay, delay, DEFAULT_BACKOFF, type BackoffOptions } from '../util/backoff.js';
-import { resourceName, type KubeApi, type ObjectList, type ResourceRef, type WatchEvent, type WatchParams } from './kube-api.js';
+import {
+  resourceName,
+  type KubeApi,
+  type ObjectList,
+  type ResourceRef,
+  type WatchEvent,
+  type WatchParams,
+} from './kube-api.js';
 import { toKubeApiError, type KubeRequestContext } from './kube-errors.js';
 
 export type { ResourceRef } from './kube-api.js';
@@ -57,40 +64,77 @@ export class KubeClient {
   }
 
   get<T>(ref: ResourceRef, namespace: string, name: string, options: CallOptions = {}): Promise<T> {
-    return this.call({ verb: 'get', resource: resourceName(ref), namespace, name }, options, (o) => this.api.get<T>(ref, namespace, name, o));
+    return this.call({ verb: 'get', resource: resourceName(ref), namespace, name }, options, (o) =>
+      this.api.get<T>(ref, namespace, name, o),
+    );
   }
 
-  list<T>(ref: ResourceRef, namespace: string, options: CallOptions & { labelSelector?: string; fieldSelector?: string } = {}): Promise<ObjectList<T>> {
+  list<T>(
+    ref: ResourceRef,
+    namespace: string,
+    options: CallOptions & { labelSelector?: string; fieldSelector?: string } = {},
+  ): Promise<ObjectList<T>> {
     const { labelSelector, fieldSelector } = options;
-    return this.call({ verb: 'list', resource: resourceName(ref), namespace }, options, (o) => this.api.list<T>(ref, namespace, { ...o, labelSelector, fieldSelector }));
+    return this.call({ verb: 'list', resource: resourceName(ref), namespace }, options, (o) =>
+      this.api.list<T>(ref, namespace, { ...o, labelSelector, fieldSelector }),
+    );
   }
 
   /** RFC 7386 merge patch (`null` deletes a key). */
-  patchMerge<T>(ref: ResourceRef, namespace: string, name: string, patch: unknown, options: CallOptions = {}): Promise<T> {
-    return this.call({ verb: 'patch', resource: resourceName(ref), namespace, name }, options, (o) => this.api.patchMerge<T>(ref, namespace, name, patch, o));
+  patchMerge<T>(
+    ref: ResourceRef,
+    namespace: string,
+    name: string,
+    patch: unknown,
+    options: CallOptions = {},
+  ): Promise<T> {
+    return this.call({ verb: 'patch', resource: resourceName(ref), namespace, name }, options, (o) =>
+      this.api.patchMerge<T>(ref, namespace, name, patch, o),
+    );
   }
 
   /** Creates `body`; 409 (it exists) is thrown, never retried. */
   create<T>(ref: ResourceRef, namespace: string, body: unknown, options: CallOptions = {}): Promise<T> {
-    return this.call({ verb: 'create', resource: resourceName(ref), namespace }, options, (o) => this.api.create<T>(ref, namespace, body, o));
+    return this.call({ verb: 'create', resource: resourceName(ref), namespace }, options, (o) =>
+      this.api.create<T>(ref, namespace, body, o),
+    );
   }
 
   /** PUT of `body`: 409 when its resourceVersion is no longer current. */
-  replace<T>(ref: ResourceRef, namespace: string, name: string, body: unknown, options: CallOptions = {}): Promise<T> {
-    return this.call({ verb: 'update', resource: resourceName(ref), namespace, name }, options, (o) => this.api.replace<T>(ref, namespace, name, body, o));
+  replace<T>(
+    ref: ResourceRef,
+    namespace: string,
+    name: string,
+    body: unknown,
+    options: CallOptions = {},
+  ): Promise<T> {
+    return this.call({ verb: 'update', resource: resourceName(ref), namespace, name }, options, (o) =>
+      this.api.replace<T>(ref, namespace, name, body, o),
+    );
   }
 
   delete(ref: ResourceRef, namespace: string, name: string, options: CallOptions = {}): Promise<void> {
-    return this.call({ verb: 'delete', resource: resourceName(ref), namespace, name }, options, (o) => this.api.delete(ref, namespace, name, o));
+    return this.call({ verb: 'delete', resource: resourceName(ref), namespace, name }, options, (o) =>
+      this.api.delete(ref, namespace, name, o),
+    );
   }
 
   /** One watch connection (see KubeApi.watch), counted as a request. */
-  watch<T>(ref: ResourceRef, namespace: string, params: WatchParams, signal?: AbortSignal): AsyncGenerator<WatchEvent<T>> {
+  watch<T>(
+    ref: ResourceRef,
+    namespace: string,
+    params: WatchParams,
+    signal?: AbortSignal,
+  ): AsyncGenerator<WatchEvent<T>> {
     this.metrics?.apiRequests.inc({ tool: this.tool });
     return this.api.watch<T>(ref, namespace, params, signal);
   }
 
-  private async call<T>(request: KubeRequestContext, options: CallOptions, send: (o: { signal?: AbortSignal; timeoutMs?: number }) => Promise<T>): Promise<T> {
+  private async call<T>(
+    request: KubeRequestContext,
+    options: CallOptions,
+    send: (o: { signal?: AbortSignal; timeoutMs?: number }) => Promise<T>,
+  ): Promise<T> {
     const deadline = options.deadline ?? this.clock.now() + 30_000;
     for (let attempt = 0; ; attempt++) {
       options.signal?.throwIfAborted();
@@ -103,7 +147,16 @@ export class KubeClient {
         const wait = backoffDelay(attempt, this.retry);
         if (!retryable || this.clock.now() + wait > deadline) throw error;
         this.metrics?.apiRetries.inc({ tool: this.tool, reason: error.kind });
-        this.logger.warn('retrying Kubernetes API call', { verb: request.verb, resource: request.resource, namespace: request.namespace, name: request.name, reason: error.kind, status: error.status, attempt: attempt + 1, delayMs: wait });
+        this.logger.warn('retrying Kubernetes API call', {
+          verb: request.verb,
+          resource: request.resource,
+          namespace: request.namespace,
+          name: request.name,
+          reason: error.kind,
+          status: error.status,
+          attempt: attempt + 1,
+          delayMs: wait,
+        });
         await delay(wait, options.signal);
       }
     }

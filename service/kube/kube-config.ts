@@ -16,7 +16,9 @@ export function loadKubeConfig(kubeconfig?: string, serviceAccountPrefix = ''): 
   const config = new KubeConfig();
   if (!kubeconfig) {
     if (!process.env.KUBERNETES_SERVICE_HOST || !process.env.KUBERNETES_SERVICE_PORT) {
-      throw new Error('not running in a pod: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set, and no KUBECONFIG was given');
+      throw new Error(
+        'not running in a pod: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set, and no KUBECONFIG was given',
+      );
     }
     config.loadFromCluster(serviceAccountPrefix);
     return config;
@@ -34,7 +36,9 @@ export function loadKubeConfig(kubeconfig?: string, serviceAccountPrefix = ''): 
   }
   const context = config.getCurrentContext();
   if (!config.getCurrentCluster()) {
-    throw new Error(`kubeconfig ${kubeconfig}: ${context ? `the current-context "${context}" names no cluster it defines` : 'no current-context'}`);
+    throw new Error(
+      `kubeconfig ${kubeconfig}: ${context ? `the current-context "${context}" names no cluster it defines` : 'no current-context'}`,
+    );
   }
   return config;
 }

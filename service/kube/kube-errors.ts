@@ -46,23 +46,53 @@ export function describeObject(request: KubeRequestContext): string {
   return request.namespace ? `${what} in namespace ${request.namespace}` : what;
 }
 
-/** Maps what a call can throw (an HTTP status with its body, undici's network and timeout errors, an abort) to a KubeApiError. */
+/**
+ * Maps what a call can throw (an HTTP status with its body, undici's network and timeout errors, an abort) to
+ * a KubeApiError.
+ */
 export function toKubeApiError(err: unknown, request: KubeRequestContext): KubeApiError {
   if (err instanceof KubeApiError) return err;
   const e = err as { code?: unknown; body?: unknown; name?: string; message?: string; statusCode?: number };
   const status = typeof e.statusCode === 'number' ? e.statusCode : undefined;
-  if (status !== undefined) return new KubeApiError(kindForStatus(status), request, status, `${status} ${statusMessage(e.body) ?? ''}`.trim(), { cause: err });
+  if (status !== undefined)
+    return new KubeApiError(
+      kindForStatus(status),
+      request,
+      status,
+      `${status} ${statusMessage(e.body) ?? ''}`.trim(),
+      { cause: err },
+    );
   const code = typeof e.code === 'string' ? e.code : undefined;
-  if (e.name === 'AbortError' || e.name === 'TimeoutError' || code === 'ETIMEDOUT' || (code !== undefined && TIMEOUT_CODES.has(code))) {
+  if (
+    e.name === 'AbortError' ||
+    e.name === 'TimeoutError' ||
+    code === 'ETIMEDOUT' ||
+    (code !== undefined && TIMEOUT_CODES.has(code))
+  ) {
     return new KubeApiError('timeout', request, undefined, 'request timed out', { cause: err });
   }
-  if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET' || /socket hang up|other side closed/i.test(e.message ?? '')) {
+  if (
+    code === 'ECONNRESET' ||
+    code === 'EPIPE' ||
+    code === 'UND_ERR_SOCKET' ||
+    /socket hang up|other side closed/i.test(e.message ?? '')
+  ) {
     return new KubeApiError('reset', request, undefined, 'connection reset', { cause: err });
   }
-  return new KubeApiError('unreachable', request, undefined, `API server unreachable (${code ?? e.message ?? 'unknown error'})`, { cause: err });
+  return new KubeApiError(
+    'unreachable',
+    request,
+    undefined,
+    `API server unreachable (${code ?? e.message ?? 'unknown error'})`,
+    { cause: err },
+  );
 }
 
-const TIMEOUT_CODES: ReadonlySet<string> = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+const TIMEOUT_CODES: ReadonlySet<string> = new Set([
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 function kindForStatus(status: number): KubeErrorKind {
   if (status === 404) return 'not-found';

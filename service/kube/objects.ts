@@ -1,4 +1,6 @@
-/** The parts of Kubernetes objects the service reads and writes (core/v1 ConfigMap, coordination/v1 Lease). */
+/**
+ * The parts of Kubernetes objects the service reads and writes (core/v1 ConfigMap, coordination/v1 Lease).
+ */
 export interface ObjectMeta {
   name?: string;
   namespace?: string;

@@ -69,7 +69,12 @@ export class WatchHub<T extends WatchedObject> {
     while (!signal.aborted) {
       try {
         if (this.resourceVersion === undefined) await this.relist();
-        for await (const event of client.watch<T>(resource, namespace, { resourceVersion: this.resourceVersion, timeoutSeconds: 300 }, signal)) {
+        for await (const event of client.watch<T>(
+          resource,
+          namespace,
+          { resourceVersion: this.resourceVersion, timeoutSeconds: 300 },
+          signal,
+        )) {
           failures = 0;
           if (event.type === 'ERROR') {
             const code = (event.object as { code?: number }).code;
@@ -87,7 +92,13 @@ export class WatchHub<T extends WatchedObject> {
         if (err instanceof KubeApiError && err.kind === 'gone') this.resourceVersion = undefined;
         const wait = backoffDelay(failures++, client.retry);
         this.countRetry(reason);
-        logger.warn('watch failed, re-establishing', { resource: resource.plural, namespace, reason, delayMs: wait, error: err instanceof Error ? err.message : String(err) });
+        logger.warn('watch failed, re-establishing', {
+          resource: resource.plural,
+          namespace,
+          reason,
+          delayMs: wait,
+          error: err instanceof Error ? err.message : String(err),
+        });
         await delay(wait, signal).catch(() => undefined);
       }
     }
@@ -95,7 +106,10 @@ export class WatchHub<T extends WatchedObject> {
 
   private async relist(): Promise<void> {
     const { client, resource, namespace } = this.options;
-    const list = await client.list<T>(resource, namespace, { signal: this.stop.signal, deadline: client.clock.now() + 60_000 });
+    const list = await client.list<T>(resource, namespace, {
+      signal: this.stop.signal,
+      deadline: client.clock.now() + 60_000,
+    });
     this.resourceVersion = list.resourceVersion;
     for (const item of list.items) this.deliver(item, 'ADDED');
   }

@@ -32,8 +32,8 @@ function compiledCli(): string {
 
 /**
  * The built service as a child process, started the way the image starts it:
- * `node --optimize-for-size dist/service/cli/main.js serve` configured by environment variables only. Used by the
- * demo, the end-to-end tests and the benchmark.
+ * `node --optimize-for-size dist/service/cli/main.js serve` configured by environment variables only. Used by
+ * the demo, the end-to-end tests and the benchmark.
  */
 export class ServiceProcess {
   readonly lines: string[] = [];
@@ -41,10 +41,19 @@ export class ServiceProcess {
   private readonly exited: Promise<number | null>;
 
   constructor(private readonly options: ServiceProcessOptions) {
-    this.child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, ...(options.nodeArgs ?? []), options.bin ?? compiledCli(), ...(options.args ?? ['serve'])], {
-      env: { ...baseEnv(), ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    this.child = spawn(
+      process.execPath,
+      [
+        ...SERVICE_NODE_FLAGS,
+        ...(options.nodeArgs ?? []),
+        options.bin ?? compiledCli(),
+        ...(options.args ?? ['serve']),
+      ],
+      {
+        env: { ...baseEnv(), ...options.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     for (const stream of [this.child.stdout!, this.child.stderr!]) {
       let rest = '';
       stream.setEncoding('utf8');
@@ -69,7 +78,8 @@ export class ServiceProcess {
   /** Waits until GET /ready answers 200 on the health port (registered and subscribed). */
   async ready(healthPort: number, timeoutMs = 20_000): Promise<void> {
     await waitForReady(healthPort, timeoutMs, () => {
-      if (this.child.exitCode !== null) throw new Error(`the service exited with ${this.child.exitCode}:\n${this.output}`);
+      if (this.child.exitCode !== null)
+        throw new Error(`the service exited with ${this.child.exitCode}:\n${this.output}`);
     }).catch((err: Error) => {
       throw err.message.includes(this.output) ? err : new Error(`${err.message}:\n${this.output}`);
     });
@@ -79,11 +89,14 @@ export class ServiceProcess {
     return this.exited;
   }
 
-  /** Sends `signal` (default SIGTERM); after `killAfterMs`, if given, SIGKILL. Resolves with the exit code. */
+  /**
+   * Sends `signal` (default SIGTERM); after `killAfterMs`, if given, SIGKILL. Resolves with the exit code.
+   */
   async stop(signal: NodeJS.Signals = 'SIGTERM', killAfterMs?: number): Promise<number | null> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return this.exited;
     this.child.kill(signal);
-    const timer = killAfterMs === undefined ? undefined : setTimeout(() => this.child.kill('SIGKILL'), killAfterMs);
+    const timer =
+      killAfterMs === undefined ? undefined : setTimeout(() => this.child.kill('SIGKILL'), killAfterMs);
     const code = await this.exited;
     clearTimeout(timer);
     return code;
@@ -97,11 +110,18 @@ export class ServiceProcess {
 }
 
 /** Polls GET /ready until 200; `check` may throw to stop early (e.g. the process died). */
-export async function waitForReady(healthPort: number, timeoutMs = 20_000, check: () => void = () => {}): Promise<void> {
+export async function waitForReady(
+  healthPort: number,
+  timeoutMs = 20_000,
+  check: () => void = () => {},
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     check();
-    const ok = await fetch(`http://127.0.0.1:${healthPort}/ready`).then((r) => r.status === 200, () => false);
+    const ok = await fetch(`http://127.0.0.1:${healthPort}/ready`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (ok) return;
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -1,5 +1,10 @@
 import type { Logger } from '../../lib/index.js';
-import { DELIVERY_PHASES, isExpiredTombstone, type DeliveryRecord, type DeliveryStore } from './delivery-record.js';
+import {
+  DELIVERY_PHASES,
+  isExpiredTombstone,
+  type DeliveryRecord,
+  type DeliveryStore,
+} from './delivery-record.js';
 import type { ReplicaLease } from './replica-lease.js';
 
 export interface AdoptOrphansOptions {
@@ -38,7 +43,11 @@ export async function adoptOrphanedDeliveries(options: AdoptOrphansOptions): Pro
     }
     if (record.owner !== undefined && live.has(record.owner)) continue;
     if (await store.claim(record.triggeredid, replicas.identity, record.owner)) {
-      logger.info('adopted the delivery of a replica that is gone', { triggeredid: record.triggeredid, shkeptncontext: record.shkeptncontext, previousOwner: record.owner });
+      logger.info('adopted the delivery of a replica that is gone', {
+        triggeredid: record.triggeredid,
+        shkeptncontext: record.shkeptncontext,
+        previousOwner: record.owner,
+      });
       adopted.push({ ...record, owner: replicas.identity });
     }
   }
@@ -54,6 +63,9 @@ async function collect(store: DeliveryStore, record: DeliveryRecord, logger: Log
   try {
     await store.remove(record.triggeredid);
   } catch (err) {
-    logger.warn('cannot delete an expired delivery tombstone; will retry', { triggeredid: record.triggeredid, error: (err as Error).message });
+    logger.warn('cannot delete an expired delivery tombstone; will retry', {
+      triggeredid: record.triggeredid,
+      error: (err as Error).message,
+    });
   }
 }

@@ -5,7 +5,13 @@ import type { ConfigMap } from '../kube/objects.js';
 import type { ServiceMetrics } from '../metrics.js';
 import type { BackoffOptions } from '../util/backoff.js';
 import { isConflict, isNotFound } from './kube-request.js';
-import { DELIVERY_PHASES, decodeDelivery, encodeDelivery, type DeliveryRecord, type DeliveryStore } from './delivery-record.js';
+import {
+  DELIVERY_PHASES,
+  decodeDelivery,
+  encodeDelivery,
+  type DeliveryRecord,
+  type DeliveryStore,
+} from './delivery-record.js';
 import { objectName } from './object-name.js';
 import { DELIVERY_LABEL, labelSelector, stateLabels } from './state-labels.js';
 
@@ -43,7 +49,13 @@ export class ConfigMapDeliveryStore implements DeliveryStore {
   private readonly finishTimeoutMs: number;
 
   constructor(options: ConfigMapDeliveryStoreOptions) {
-    this.client = new KubeClient({ kube: options.kube, logger: options.logger, metrics: options.metrics, tool: 'kube', retry: options.retry });
+    this.client = new KubeClient({
+      kube: options.kube,
+      logger: options.logger,
+      metrics: options.metrics,
+      tool: 'kube',
+      retry: options.retry,
+    });
     this.namespace = options.namespace;
     this.integrationName = options.integrationName;
     this.owner = options.owner;
@@ -61,7 +73,10 @@ export class ConfigMapDeliveryStore implements DeliveryStore {
    * One create. A 409 means the trigger has a record; when this create was retried after a lost
    * response, that record may be our own: its `claim` id tells.
    */
-  async create(record: DeliveryRecord, options: { deadline?: number; signal?: AbortSignal } = {}): Promise<boolean> {
+  async create(
+    record: DeliveryRecord,
+    options: { deadline?: number; signal?: AbortSignal } = {},
+  ): Promise<boolean> {
     const name = this.configMapName(record.triggeredid);
     const owner = record.owner ?? this.owner;
     const body = this.configMap(name, { ...record, ...(owner === undefined ? {} : { owner }) }, undefined);
@@ -77,12 +92,25 @@ export class ConfigMapDeliveryStore implements DeliveryStore {
     return current !== undefined && this.decode(current)?.claim === record.claim;
   }
 
-  /** One merge patch of the record's text; repeated as often as it takes, since a lost one would let the trigger be answered again. */
+  /**
+   * One merge patch of the record's text; repeated as often as it takes, since a lost one would let the
+   * trigger be answered again.
+   */
   async finish(record: DeliveryRecord): Promise<void> {
     const name = this.configMapName(record.triggeredid);
-    const finished: DeliveryRecord = { ...record, phase: DELIVERY_PHASES.finished, finishedAt: new Date().toISOString() };
+    const finished: DeliveryRecord = {
+      ...record,
+      phase: DELIVERY_PHASES.finished,
+      finishedAt: new Date().toISOString(),
+    };
     try {
-      await this.client.patchMerge(CONFIGMAPS, this.namespace, name, { data: { [RECORD_KEY]: encodeDelivery(finished) } }, { deadline: Date.now() + this.finishTimeoutMs, retryOnConflict: true });
+      await this.client.patchMerge(
+        CONFIGMAPS,
+        this.namespace,
+        name,
+        { data: { [RECORD_KEY]: encodeDelivery(finished) } },
+        { deadline: Date.now() + this.finishTimeoutMs, retryOnConflict: true },
+      );
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
@@ -90,7 +118,9 @@ export class ConfigMapDeliveryStore implements DeliveryStore {
 
   async remove(triggeredid: string): Promise<void> {
     try {
-      await this.client.delete(CONFIGMAPS, this.namespace, this.configMapName(triggeredid), { deadline: this.deadline() });
+      await this.client.delete(CONFIGMAPS, this.namespace, this.configMapName(triggeredid), {
+        deadline: this.deadline(),
+      });
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
@@ -98,7 +128,10 @@ export class ConfigMapDeliveryStore implements DeliveryStore {
 
   /** Every record of this integration; one that cannot be read is logged and left out. */
   async list(): Promise<DeliveryRecord[]> {
-    const list = await this.client.list<ConfigMap>(CONFIGMAPS, this.namespace, { labelSelector: labelSelector(this.labels()), deadline: this.deadline() });
+    const list = await this.client.list<ConfigMap>(CONFIGMAPS, this.namespace, {
+      labelSelector: labelSelector(this.labels()),
+      deadline: this.deadline(),
+    });
     const records: DeliveryRecord[] = [];
     for (const cm of list.items) {
       const record = this.decode(cm);
@@ -143,7 +176,10 @@ export class ConfigMapDeliveryStore implements DeliveryStore {
   private decode(cm: ConfigMap): DeliveryRecord | undefined {
     const decoded = decodeDelivery(cm.data?.[RECORD_KEY]);
     if (typeof decoded === 'string') {
-      this.logger.warn('ignoring an unreadable delivery record', { configMap: `${this.namespace}/${cm.metadata?.name}`, problem: decoded });
+      this.logger.warn('ignoring an unreadable delivery record', {
+        configMap: `${this.namespace}/${cm.metadata?.name}`,
+        problem: decoded,
+      });
       return undefined;
     }
     return decoded;
@@ -154,7 +190,12 @@ export class ConfigMapDeliveryStore implements DeliveryStore {
     return {
       apiVersion: 'v1',
       kind: 'ConfigMap',
-      metadata: { ...current?.metadata, name, namespace: this.namespace, labels: { ...current?.metadata?.labels, ...this.labels() } },
+      metadata: {
+        ...current?.metadata,
+        name,
+        namespace: this.namespace,
+        labels: { ...current?.metadata?.labels, ...this.labels() },
+      },
       data: { [RECORD_KEY]: encodeDelivery(record) },
     };
   }

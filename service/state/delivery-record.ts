@@ -44,7 +44,10 @@ export interface DeliveryRecord extends Scope {
   resolved?: ResolvedTarget;
   /** Identity of the replica answering the trigger (its ReplicaLease identity). */
   owner?: string;
-  /** Random id of the write that created the record: tells our own create, retried after a lost response, from another replica's. */
+  /**
+   * Random id of the write that created the record: tells our own create, retried after a lost response, from
+   * another replica's.
+   */
   claim?: string;
 }
 
@@ -53,7 +56,9 @@ export interface DeliveryRecord extends Scope {
  * without a cluster. Keyed by the trigger id. Every write is retried like any other API call.
  */
 export interface DeliveryStore {
-  /** Creates the record if the trigger has none: false when it has one (another replica's, or a tombstone). */
+  /**
+   * Creates the record if the trigger has none: false when it has one (another replica's, or a tombstone).
+   */
   create(record: DeliveryRecord, options?: { deadline?: number; signal?: AbortSignal }): Promise<boolean>;
   /** Records that the `.finished` was sent: the record becomes a tombstone. A missing record is fine. */
   finish(record: DeliveryRecord): Promise<void>;
@@ -72,7 +77,11 @@ export interface DeliveryStore {
 export const TOMBSTONE_RETENTION_MS = 60 * 60 * 1000;
 
 /** Whether a tombstone is old enough to be garbage-collected. */
-export function isExpiredTombstone(record: DeliveryRecord, now: number, retentionMs = TOMBSTONE_RETENTION_MS): boolean {
+export function isExpiredTombstone(
+  record: DeliveryRecord,
+  now: number,
+  retentionMs = TOMBSTONE_RETENTION_MS,
+): boolean {
   if (record.phase !== DELIVERY_PHASES.finished) return false;
   const finishedAt = Date.parse(record.finishedAt ?? '');
   return Number.isNaN(finishedAt) || now - finishedAt > retentionMs;
@@ -89,8 +98,24 @@ export function encodeDelivery(record: DeliveryRecord): string {
   return JSON.stringify(record);
 }
 
-const REQUIRED_STRINGS = ['type', 'shkeptncontext', 'triggeredid', 'project', 'stage', 'service', 'startedAt'] as const;
-const OPTIONAL_STRINGS = ['target', 'owner', 'finishedAt', 'claim', 'token', 'gitcommitid', 'requestedRevision'] as const;
+const REQUIRED_STRINGS = [
+  'type',
+  'shkeptncontext',
+  'triggeredid',
+  'project',
+  'stage',
+  'service',
+  'startedAt',
+] as const;
+const OPTIONAL_STRINGS = [
+  'target',
+  'owner',
+  'finishedAt',
+  'claim',
+  'token',
+  'gitcommitid',
+  'requestedRevision',
+] as const;
 
 /** The record, or what is wrong with the stored text. Records written before phases existed are `started`. */
 export function decodeDelivery(text: string | undefined): DeliveryRecord | string {
@@ -104,10 +129,16 @@ export function decodeDelivery(text: string | undefined): DeliveryRecord | strin
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a JSON object';
   const raw = value as Record<string, unknown>;
   for (const field of REQUIRED_STRINGS) if (typeof raw[field] !== 'string') return `${field} is not a string`;
-  for (const field of OPTIONAL_STRINGS) if (raw[field] !== undefined && typeof raw[field] !== 'string') return `${field} is not a string`;
+  for (const field of OPTIONAL_STRINGS)
+    if (raw[field] !== undefined && typeof raw[field] !== 'string') return `${field} is not a string`;
   if (typeof raw.deadline !== 'number') return 'deadline is not a number';
-  if (raw.tool !== undefined && !Object.values(DELIVERY_TOOLS).includes(raw.tool as DeliveryTool)) return `tool is not one of ${Object.values(DELIVERY_TOOLS).join(', ')}`;
-  if (raw.phase !== undefined && !Object.values(DELIVERY_PHASES).includes(raw.phase as DeliveryPhase)) return `phase is not one of ${Object.values(DELIVERY_PHASES).join(', ')}`;
+  if (raw.tool !== undefined && !Object.values(DELIVERY_TOOLS).includes(raw.tool as DeliveryTool))
+    return `tool is not one of ${Object.values(DELIVERY_TOOLS).join(', ')}`;
+  if (raw.phase !== undefined && !Object.values(DELIVERY_PHASES).includes(raw.phase as DeliveryPhase))
+    return `phase is not one of ${Object.values(DELIVERY_PHASES).join(', ')}`;
   if (typeof raw.labels !== 'object' || raw.labels === null) return 'labels is not an object';
-  return { ...(raw as unknown as DeliveryRecord), phase: (raw.phase as DeliveryPhase | undefined) ?? DELIVERY_PHASES.started };
+  return {
+    ...(raw as unknown as DeliveryRecord),
+    phase: (raw.phase as DeliveryPhase | undefined) ?? DELIVERY_PHASES.started,
+  };
 }

@@ -6,7 +6,13 @@ export const isNotFound = (err: unknown): boolean => err instanceof KubeApiError
 export const isConflict = (err: unknown): boolean => err instanceof KubeApiError && err.kind === 'conflict';
 
 /** GET of the object, or undefined when it does not exist (404); other failures are thrown. */
-export async function getOrUndefined<T>(api: KubeApi, ref: ResourceRef, namespace: string, name: string, options?: RequestOptions): Promise<T | undefined> {
+export async function getOrUndefined<T>(
+  api: KubeApi,
+  ref: ResourceRef,
+  namespace: string,
+  name: string,
+  options?: RequestOptions,
+): Promise<T | undefined> {
   try {
     return await api.get<T>(ref, namespace, name, options);
   } catch (err) {

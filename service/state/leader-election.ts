@@ -97,7 +97,9 @@ export class LeaderElection {
     try {
       await this.release(signal);
     } catch (err) {
-      this.logger.warn('cannot release the poller lease; a standby takes over when it expires', { error: (err as Error).message });
+      this.logger.warn('cannot release the poller lease; a standby takes over when it expires', {
+        error: (err as Error).message,
+      });
     }
   }
 
@@ -108,7 +110,10 @@ export class LeaderElection {
       this.setLeader(held);
     } catch (err) {
       if (signal.aborted) return;
-      this.logger.warn('cannot acquire or renew the poller lease', { error: (err as Error).message, leader: this.leader });
+      this.logger.warn('cannot acquire or renew the poller lease', {
+        error: (err as Error).message,
+        leader: this.leader,
+      });
       if (this.leader && this.clock.now() - this.renewedAt >= this.renewDeadlineMs) this.setLeader(false);
     }
   }
@@ -126,7 +131,13 @@ export class LeaderElection {
   private newLease(current: Lease | undefined, now: number): Lease {
     const stillOurs = current?.spec?.holderIdentity === this.identity;
     const lease = this.lease(current, now);
-    return { ...lease, spec: { ...lease.spec, leaseTransitions: current ? (current.spec?.leaseTransitions ?? 0) + (stillOurs ? 0 : 1) : 0 } };
+    return {
+      ...lease,
+      spec: {
+        ...lease.spec,
+        leaseTransitions: current ? (current.spec?.leaseTransitions ?? 0) + (stillOurs ? 0 : 1) : 0,
+      },
+    };
   }
 
   /** Empties the holder (client-go's ReleaseOnCancel) when this replica still holds the lease. */
@@ -148,7 +159,14 @@ export class LeaderElection {
 
   /** The lease held by this replica as of `now`, written over `current`. */
   private lease(current: Lease | undefined, now: number): Lease {
-    return leaseFor(current, { name: this.leaseName, namespace: this.namespace, integrationName: this.integrationName, holder: this.identity, durationSeconds: this.leaseDurationSeconds, now });
+    return leaseFor(current, {
+      name: this.leaseName,
+      namespace: this.namespace,
+      integrationName: this.integrationName,
+      holder: this.identity,
+      durationSeconds: this.leaseDurationSeconds,
+      now,
+    });
   }
 
   private read(signal: AbortSignal | undefined): Promise<Lease | undefined> {
@@ -156,7 +174,11 @@ export class LeaderElection {
   }
 
   /** false on 409 (another replica wrote first) and on 404 (the lease was deleted meanwhile). */
-  private async write(verb: 'create' | 'update', body: Lease, signal: AbortSignal | undefined): Promise<boolean> {
+  private async write(
+    verb: 'create' | 'update',
+    body: Lease,
+    signal: AbortSignal | undefined,
+  ): Promise<boolean> {
     try {
       if (verb === 'create') await this.api.create(LEASES, this.namespace, body, { signal });
       else await this.api.replace(LEASES, this.namespace, this.leaseName, body, { signal });

@@ -51,7 +51,12 @@ export function leaseFor(current: Lease | undefined, fields: LeaseFields): Lease
   return {
     apiVersion: 'coordination.k8s.io/v1',
     kind: 'Lease',
-    metadata: { ...current?.metadata, name: fields.name, namespace: fields.namespace, labels: { ...current?.metadata?.labels, ...stateLabels(fields.integrationName) } },
+    metadata: {
+      ...current?.metadata,
+      name: fields.name,
+      namespace: fields.namespace,
+      labels: { ...current?.metadata?.labels, ...stateLabels(fields.integrationName) },
+    },
     spec: {
       holderIdentity: fields.holder,
       leaseDurationSeconds: fields.durationSeconds,

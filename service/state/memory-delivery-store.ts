@@ -1,4 +1,9 @@
-import { DELIVERY_PHASES, isExpiredTombstone, type DeliveryRecord, type DeliveryStore } from './delivery-record.js';
+import {
+  DELIVERY_PHASES,
+  isExpiredTombstone,
+  type DeliveryRecord,
+  type DeliveryStore,
+} from './delivery-record.js';
 
 /** Records in memory: without a cluster (one replica; records do not survive a restart) and in tests. */
 export class MemoryDeliveryStore implements DeliveryStore {
@@ -15,7 +20,12 @@ export class MemoryDeliveryStore implements DeliveryStore {
 
   async finish(record: DeliveryRecord): Promise<void> {
     const current = this.records.get(record.triggeredid);
-    if (current) this.records.set(record.triggeredid, { ...current, phase: DELIVERY_PHASES.finished, finishedAt: new Date(this.now()).toISOString() });
+    if (current)
+      this.records.set(record.triggeredid, {
+        ...current,
+        phase: DELIVERY_PHASES.finished,
+        finishedAt: new Date(this.now()).toISOString(),
+      });
   }
 
   async remove(triggeredid: string): Promise<void> {

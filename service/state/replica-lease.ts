@@ -71,13 +71,19 @@ export class ReplicaLease {
     try {
       await this.api.delete(LEASES, this.namespace, this.leaseName, { signal });
     } catch (err) {
-      if (!isNotFound(err)) this.logger.warn('cannot delete the replica lease; it will expire', { error: (err as Error).message });
+      if (!isNotFound(err))
+        this.logger.warn('cannot delete the replica lease; it will expire', {
+          error: (err as Error).message,
+        });
     }
   }
 
   /** Identities of the replicas whose lease has not expired (this one included while it runs). */
   async liveReplicas(signal?: AbortSignal): Promise<Set<string>> {
-    const list = await this.api.list<Lease>(LEASES, this.namespace, { signal, labelSelector: labelSelector(stateLabels(this.integrationName)) });
+    const list = await this.api.list<Lease>(LEASES, this.namespace, {
+      signal,
+      labelSelector: labelSelector(stateLabels(this.integrationName)),
+    });
     const now = this.clock.now();
     const live = new Set<string>();
     for (const lease of list.items) {
@@ -91,13 +97,22 @@ export class ReplicaLease {
   async isAlive(identity: string, signal?: AbortSignal): Promise<boolean> {
     const name = objectName(this.prefix, identity);
     const lease = await getOrUndefined<Lease>(this.api, LEASES, this.namespace, name, { signal });
-    return lease !== undefined && lease.spec?.holderIdentity === identity && isLeaseHeld(lease, this.clock.now());
+    return (
+      lease !== undefined && lease.spec?.holderIdentity === identity && isLeaseHeld(lease, this.clock.now())
+    );
   }
 
   private async renew(signal: AbortSignal): Promise<void> {
     const now = this.clock.now();
     const current = await getOrUndefined<Lease>(this.api, LEASES, this.namespace, this.leaseName, { signal });
-    const body = leaseFor(current, { name: this.leaseName, namespace: this.namespace, integrationName: this.integrationName, holder: this.identity, durationSeconds: this.leaseDurationSeconds, now });
+    const body = leaseFor(current, {
+      name: this.leaseName,
+      namespace: this.namespace,
+      integrationName: this.integrationName,
+      holder: this.identity,
+      durationSeconds: this.leaseDurationSeconds,
+      now,
+    });
     if (!current) {
       await this.api.create(LEASES, this.namespace, body, { signal });
       return;

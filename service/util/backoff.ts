@@ -11,7 +11,11 @@ export interface BackoffOptions {
 export const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 200, maxMs: 10_000 };
 
 /** The SDK's backoff (attempt 0 waits about baseMs, doubling up to maxMs, jitter in the upper half). */
-export function backoffDelay(attempt: number, options: BackoffOptions, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  options: BackoffOptions,
+  random: () => number = Math.random,
+): number {
   return sdkBackoffDelay(attempt, { initialMs: options.baseMs, maxMs: options.maxMs }, random);
 }
 

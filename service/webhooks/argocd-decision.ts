@@ -12,13 +12,24 @@ const OUR_INFOS: readonly string[] = Object.values(INFO_NAMES);
  * (OutOfSync on the revision already deployed or seen), or a change (OutOfSync on a new revision)
  * that starts the `onChange` sequences of the application's targets.
  */
-export async function decideArgoNotification(ctx: ChangeContext, notification: ArgoNotification): Promise<Outcome> {
+export async function decideArgoNotification(
+  ctx: ChangeContext,
+  notification: ArgoNotification,
+): Promise<Outcome> {
   const app = notification.app;
   const target = applicationTarget(app);
-  const log = ctx.logger.child({ tool: 'argocd', target, trigger: notification.trigger, instance: notification.instance });
+  const log = ctx.logger.child({
+    tool: 'argocd',
+    target,
+    trigger: notification.trigger,
+    instance: notification.instance,
+  });
   const sync = app.status?.sync;
 
-  if (ctx.isFollowing('argocd', target, notification.instance) && (startedByUs(app) || sync?.status !== 'OutOfSync')) {
+  if (
+    ctx.isFollowing('argocd', target, notification.instance) &&
+    (startedByUs(app) || sync?.status !== 'OutOfSync')
+  ) {
     log.info('notification about a followed delivery; waking its follower');
     ctx.wakeFollower('argocd', target, notification.instance);
     return OUTCOMES.completion;
@@ -32,7 +43,8 @@ export async function decideArgoNotification(ctx: ChangeContext, notification: A
     log.warn('OutOfSync notification without status.sync.revision; ignored');
     return OUTCOMES.ignored;
   }
-  if (sameRevision(revision, deployedRevision(app))) return drift(ctx, log, revision, 'the revision already deployed');
+  if (sameRevision(revision, deployedRevision(app)))
+    return drift(ctx, log, revision, 'the revision already deployed');
 
   const targets = matchingTargets(ctx, notification);
   if (targets.length === 0) {

@@ -30,10 +30,16 @@ export interface ChangeContext {
   config: GitopsConfig;
   seen: SeenRevisionStore;
   sources: FluxSourceLookup;
-  /** `instance`: the Argo CD instance the notification came from (two may have an application of the same name). */
+  /**
+   * `instance`: the Argo CD instance the notification came from (two may have an application of the same
+   * name).
+   */
   isFollowing(tool: DeliveryTool, target: string, instance?: string): boolean;
   wakeFollower(tool: DeliveryTool, target: string, instance?: string): void;
-  /** Starts the target's sequence unless (target, revision) was seen; true when started, false when seen; throws when it could not be sent. */
+  /**
+   * Starts the target's sequence unless (target, revision) was seen; true when started, false when seen;
+   * throws when it could not be sent.
+   */
   startChange(change: ChangeTarget, details: ChangeDetails): Promise<boolean>;
 }
 

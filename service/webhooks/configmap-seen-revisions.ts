@@ -80,7 +80,9 @@ export class ConfigMapSeenRevisions implements SeenRevisionStore {
       } catch (err) {
         const conflict = isConflict(err) || (isNotFound(err) && current !== undefined);
         if (!conflict || attempt >= this.maxAttempts) {
-          throw new SeenRevisionsError(`cannot write ConfigMap ${this.namespace}/${this.name}`, this.name, { cause: err });
+          throw new SeenRevisionsError(`cannot write ConfigMap ${this.namespace}/${this.name}`, this.name, {
+            cause: err,
+          });
         }
       }
     }
@@ -90,7 +92,9 @@ export class ConfigMapSeenRevisions implements SeenRevisionStore {
     try {
       return await getOrUndefined<ConfigMap>(this.api, CONFIGMAPS, this.namespace, this.name);
     } catch (err) {
-      throw new SeenRevisionsError(`cannot read ConfigMap ${this.namespace}/${this.name}`, this.name, { cause: err });
+      throw new SeenRevisionsError(`cannot read ConfigMap ${this.namespace}/${this.name}`, this.name, {
+        cause: err,
+      });
     }
   }
 
@@ -99,7 +103,11 @@ export class ConfigMapSeenRevisions implements SeenRevisionStore {
       const body: ConfigMap = {
         apiVersion: 'v1',
         kind: 'ConfigMap',
-        metadata: { name: this.name, namespace: this.namespace, labels: { [MANAGED_BY.key]: MANAGED_BY.value } },
+        metadata: {
+          name: this.name,
+          namespace: this.namespace,
+          labels: { [MANAGED_BY.key]: MANAGED_BY.value },
+        },
         data,
       };
       await this.api.create(CONFIGMAPS, this.namespace, body);

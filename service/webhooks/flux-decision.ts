@@ -1,5 +1,13 @@
 import { changeTargets } from '../config/resolve-target.js';
-import { changeKey, OUTCOMES, targetName, targetRef, type ChangeContext, type ChangeTarget, type Outcome } from './change-context.js';
+import {
+  changeKey,
+  OUTCOMES,
+  targetName,
+  targetRef,
+  type ChangeContext,
+  type ChangeTarget,
+  type Outcome,
+} from './change-context.js';
 import type { FluxObjectRef } from './flux-sources.js';
 import { fluxMetadata, fluxObjectName, type FluxEvent } from './payloads.js';
 import { seenKey } from './seen-revisions.js';
@@ -8,7 +16,10 @@ import { seenKey } from './seen-revisions.js';
 export const FLUX_SOURCE_KINDS = ['GitRepository', 'OCIRepository', 'Bucket', 'HelmChart'] as const;
 const DEPLOYED_KINDS = ['Kustomization', 'HelmRelease'] as const;
 
-/** kustomize-controller change-set lines (`Deployment/default/podinfo configured`) or helm-controller releases. */
+/**
+ * kustomize-controller change-set lines (`Deployment/default/podinfo configured`) or helm-controller
+ * releases.
+ */
 const CHANGE_SET_LINE = /^\S+\/\S+ (configured|created|deleted)$/m;
 const HELM_APPLY_REASONS = ['InstallSucceeded', 'UpgradeSucceeded'];
 
@@ -22,7 +33,9 @@ export async function decideFluxEvent(ctx: ChangeContext, event: FluxEvent): Pro
   const kind = event.involvedObject.kind;
   if ((FLUX_SOURCE_KINDS as readonly string[]).includes(kind)) return decideSourceEvent(ctx, event);
   if ((DEPLOYED_KINDS as readonly string[]).includes(kind)) return decideControllerEvent(ctx, event);
-  ctx.logger.debug('flux event ignored: not about a source, Kustomization or HelmRelease', { object: fluxObjectName(event) });
+  ctx.logger.debug('flux event ignored: not about a source, Kustomization or HelmRelease', {
+    object: fluxObjectName(event),
+  });
   return OUTCOMES.ignored;
 }
 

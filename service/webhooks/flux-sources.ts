@@ -40,7 +40,11 @@ interface SourceRef {
  * release reports, so a sequence started from the source would ask for a revision it never applies.
  * Namespaces default to the object's.
  */
-export function referencedSources(object: { kind?: string; metadata?: { name?: string; namespace?: string }; spec?: unknown }): FluxObjectRef[] {
+export function referencedSources(object: {
+  kind?: string;
+  metadata?: { name?: string; namespace?: string };
+  spec?: unknown;
+}): FluxObjectRef[] {
   const namespace = object.metadata?.namespace ?? 'flux-system';
   const name = object.metadata?.name ?? '';
   const spec = (object.spec ?? {}) as {
@@ -50,11 +54,16 @@ export function referencedSources(object: { kind?: string; metadata?: { name?: s
   };
   const ref = (r: SourceRef | undefined): FluxObjectRef[] =>
     r?.kind && r.name ? [{ kind: r.kind, name: r.name, namespace: r.namespace ?? namespace }] : [];
-  const generatedChart = ref(spec.chart?.spec?.sourceRef).map((s) => ({ kind: 'HelmChart', name: `${namespace}-${name}`, namespace: s.namespace }));
+  const generatedChart = ref(spec.chart?.spec?.sourceRef).map((s) => ({
+    kind: 'HelmChart',
+    name: `${namespace}-${name}`,
+    namespace: s.namespace,
+  }));
   return [...ref(spec.sourceRef), ...ref(spec.chartRef), ...generatedChart];
 }
 
-const sameRef = (a: FluxObjectRef, b: FluxObjectRef) => a.kind === b.kind && a.name === b.name && a.namespace === b.namespace;
+const sameRef = (a: FluxObjectRef, b: FluxObjectRef) =>
+  a.kind === b.kind && a.name === b.name && a.namespace === b.namespace;
 
 export interface KubeFluxSourceLookupOptions {
   kube: KubeApi;
@@ -105,7 +114,10 @@ export class StaticFluxSourceLookup implements FluxSourceLookup {
 
   async usesSource(target: FluxObjectRef, source: FluxObjectRef): Promise<boolean> {
     const object = this.objects.find(
-      (o) => o.kind === target.kind && o.metadata.name === target.name && (o.metadata.namespace ?? 'flux-system') === target.namespace,
+      (o) =>
+        o.kind === target.kind &&
+        o.metadata.name === target.name &&
+        (o.metadata.namespace ?? 'flux-system') === target.namespace,
     );
     return object ? referencedSources(object).some((s) => sameRef(s, source)) : false;
   }

@@ -19,7 +19,9 @@ export interface NotificationHandlerOptions {
   getConfig: () => GitopsConfig;
   seen: SeenRevisionStore;
   sources: FluxSourceLookup;
-  /** Sends `sh.keptn.event.<stage>.<sequence>.triggered` (NATS or the Keptn API); rejects when it could not. */
+  /**
+   * Sends `sh.keptn.event.<stage>.<sequence>.triggered` (NATS or the Keptn API); rejects when it could not.
+   */
   startSequence: (trigger: SequenceTrigger) => Promise<void>;
   /** Whether a delivery of this target (`<Kind>/<namespace>/<name>`) is running now. */
   isFollowing: (tool: DeliveryTool, target: string, instance?: string) => boolean;
@@ -70,9 +72,17 @@ export class NotificationHandler {
    * send again, so a failure (the Kubernetes API briefly unreachable) is retried; deciding again is
    * safe, as a sequence starts at most once per target and revision.
    */
-  private enqueue(tool: DeliveryTool, decide: (ctx: ChangeContext) => Promise<Outcome>): Promise<Outcome | undefined> {
+  private enqueue(
+    tool: DeliveryTool,
+    decide: (ctx: ChangeContext) => Promise<Outcome>,
+  ): Promise<Outcome | undefined> {
     const retry = this.options.retry ?? DEFAULT_RETRY;
-    const details = (err: unknown, attempt: number) => ({ tool, attempt, error: (err as Error).message, cause: causeOf(err) });
+    const details = (err: unknown, attempt: number) => ({
+      tool,
+      attempt,
+      error: (err as Error).message,
+      cause: causeOf(err),
+    });
     const run = this.tail.then(async () => {
       let attempt = 0;
       try {
@@ -85,7 +95,11 @@ export class NotificationHandler {
             initialMs: retry.baseMs,
             maxMs: retry.maxMs,
             attempts: retry.attempts,
-            onRetry: (err, n, delayMs) => this.options.logger.warn('cannot handle notification; trying again', { ...details(err, n), delayMs }),
+            onRetry: (err, n, delayMs) =>
+              this.options.logger.warn('cannot handle notification; trying again', {
+                ...details(err, n),
+                delayMs,
+              }),
           },
         );
       } catch (err) {
@@ -118,7 +132,12 @@ export class NotificationHandler {
     const sequence = change.target.onChange!.sequence;
     const trigger = buildSequenceTrigger(change.scope, sequence, details, this.newContext());
     const key = changeKey(change);
-    const log = logger.child({ tool: details.tool, target: details.target, revision: details.revision, scope: describeScope(change.scope) });
+    const log = logger.child({
+      tool: details.tool,
+      target: details.target,
+      revision: details.revision,
+      scope: describeScope(change.scope),
+    });
     if (!(await seen.markIfNew(key, details.revision))) {
       log.debug('revision already seen for this target; no sequence started');
       return false;
@@ -128,8 +147,14 @@ export class NotificationHandler {
     } catch (err) {
       // Not "already seen": the notification's handling failed, and is retried (or counted) as such.
       await seen.forget(key, details.revision);
-      log.warn(`cannot start sequence ${trigger.type}`, { shkeptncontext: trigger.shkeptncontext, error: (err as Error).message });
-      throw new Error(`cannot start sequence ${trigger.type} for ${details.target}: ${(err as Error).message}`, { cause: err });
+      log.warn(`cannot start sequence ${trigger.type}`, {
+        shkeptncontext: trigger.shkeptncontext,
+        error: (err as Error).message,
+      });
+      throw new Error(
+        `cannot start sequence ${trigger.type} for ${details.target}: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
     metrics.sequencesTriggered.inc({ tool: details.tool });
     log.info(`change detected: started ${trigger.type}`, { shkeptncontext: trigger.shkeptncontext });

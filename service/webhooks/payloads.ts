@@ -40,7 +40,12 @@ const argoApplicationSchema = z.looseObject({
 });
 
 /** The trigger names of docs/argocd/argocd-notifications-cm.yaml. */
-export const ARGOCD_TRIGGERS = ['on-out-of-sync', 'on-deployed', 'on-sync-failed', 'on-health-degraded'] as const;
+export const ARGOCD_TRIGGERS = [
+  'on-out-of-sync',
+  'on-deployed',
+  'on-sync-failed',
+  'on-health-degraded',
+] as const;
 
 /** What our `keptn-gitops` notification template renders (docs/argocd/argocd-notifications-cm.yaml). */
 export const argoNotificationSchema = z.looseObject({

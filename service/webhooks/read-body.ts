@@ -1,6 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 
-/** The body, or `too-large` as soon as more than `limit` bytes are announced or have arrived (reading stops). */
+/**
+ * The body, or `too-large` as soon as more than `limit` bytes are announced or have arrived (reading stops).
+ */
 export function readLimitedBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
   const announced = Number(req.headers['content-length']);
   if (Number.isFinite(announced) && announced > limit) return Promise.resolve('too-large');

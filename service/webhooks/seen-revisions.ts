@@ -48,10 +48,12 @@ export const SEEN_HISTORY = 20;
 export const RevisionHistory = {
   parse: (value: string | undefined): string[] => (value ? value.split('\n').filter(Boolean) : []),
   format: (revisions: string[]): string => revisions.join('\n'),
-  includes: (revisions: string[], revision: string): boolean => revisions.some((r) => sameRevision(r, revision)),
+  includes: (revisions: string[], revision: string): boolean =>
+    revisions.some((r) => sameRevision(r, revision)),
   /** With `revision` appended, the oldest dropped beyond SEEN_HISTORY. */
   add: (revisions: string[], revision: string): string[] => [...revisions, revision].slice(-SEEN_HISTORY),
-  remove: (revisions: string[], revision: string): string[] => revisions.filter((r) => !sameRevision(r, revision)),
+  remove: (revisions: string[], revision: string): string[] =>
+    revisions.filter((r) => !sameRevision(r, revision)),
 };
 
 /** In-memory store: for tests and for running without a cluster (forgets everything on restart). */

@@ -33,7 +33,12 @@ export class SequenceTriggerError extends Error {
 
 const NAME = /^[a-z0-9][a-z0-9-]*$/i;
 
-export function buildSequenceTrigger(scope: Scope, sequence: string, change: ChangeDetails, shkeptncontext: string): SequenceTrigger {
+export function buildSequenceTrigger(
+  scope: Scope,
+  sequence: string,
+  change: ChangeDetails,
+  shkeptncontext: string,
+): SequenceTrigger {
   const trigger: SequenceTrigger = {
     type: sequenceEventType(scope.stage, sequence, 'triggered'),
     stage: scope.stage,
@@ -51,13 +56,21 @@ export function buildSequenceTrigger(scope: Scope, sequence: string, change: Cha
   return trigger;
 }
 
-/** Keptn's API rules for a sequence `.triggered`: project, stage, service present; the type's stage equals data.stage. */
+/**
+ * Keptn's API rules for a sequence `.triggered`: project, stage, service present; the type's stage equals
+ * data.stage.
+ */
 export function validateSequenceTrigger(trigger: Pick<SequenceTrigger, 'type' | 'data'>): void {
   const parts = trigger.type.split('.');
   const fail = (why: string) => {
     throw new SequenceTriggerError(`sequence trigger ${trigger.type} is invalid: ${why}`, trigger);
   };
-  if (parts.length !== 6 || parts.slice(0, 3).join('.') !== 'sh.keptn.event' || parts[5] !== 'triggered' || parts.some((p) => p === '')) {
+  if (
+    parts.length !== 6 ||
+    parts.slice(0, 3).join('.') !== 'sh.keptn.event' ||
+    parts[5] !== 'triggered' ||
+    parts.some((p) => p === '')
+  ) {
     fail('the type must be sh.keptn.event.<stage>.<sequence>.triggered');
   }
   for (const key of ['project', 'stage', 'service'] as const) {
@@ -65,6 +78,7 @@ export function validateSequenceTrigger(trigger: Pick<SequenceTrigger, 'type' | 
     if (typeof value !== 'string' || value === '') fail(`data.${key} is missing`);
     if (!NAME.test(value as string)) fail(`data.${key} '${String(value)}' is not a Keptn name`);
   }
-  if (parts[3] !== trigger.data.stage) fail(`the stage in the type (${parts[3]}) differs from data.stage (${String(trigger.data.stage)})`);
+  if (parts[3] !== trigger.data.stage)
+    fail(`the stage in the type (${parts[3]}) differs from data.stage (${String(trigger.data.stage)})`);
   if (!NAME.test(parts[4]!)) fail(`the sequence name '${parts[4]}' is not a Keptn name`);
 }

@@ -45,7 +45,10 @@ export interface WebhookServer {
   close(): Promise<void>;
 }
 
-/** The HTTP side of the pull direction: routing, auth, size, parsing and status codes; decisions are the handler's. */
+/**
+ * The HTTP side of the pull direction: routing, auth, size, parsing and status codes; decisions are the
+ * handler's.
+ */
 export async function createWebhookServer(options: WebhookServerOptions): Promise<WebhookServer> {
   const server = createServer((req, res) => {
     serve(options, req, res).catch((err: Error) => {
@@ -54,11 +57,14 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
     });
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, options.port, 'the webhooks', 'WEBHOOK_PORT')));
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(listenError(err, options.port, 'the webhooks', 'WEBHOOK_PORT')),
+    );
     server.listen(options.port, options.host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  const host = options.host && options.host !== '0.0.0.0' && options.host !== '::' ? options.host : '127.0.0.1';
+  const host =
+    options.host && options.host !== '0.0.0.0' && options.host !== '::' ? options.host : '127.0.0.1';
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
@@ -70,47 +76,86 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
   };
 }
 
-async function serve(options: WebhookServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function serve(
+  options: WebhookServerOptions,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const { metrics, logger } = options;
   const path = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/\/+$/, '');
   const endpoint = (Object.keys(WEBHOOK_PATHS) as WebhookEndpoint[]).find((e) => WEBHOOK_PATHS[e] === path);
   const label = endpoint ?? 'unknown';
-  const reject = (code: number, reason: RejectReason, body: Record<string, unknown>, headers: Record<string, string> = {}) => {
+  const reject = (
+    code: number,
+    reason: RejectReason,
+    body: Record<string, unknown>,
+    headers: Record<string, string> = {},
+  ) => {
     metrics.webhookRejected.inc({ endpoint: label, reason });
     metrics.webhookRequests.inc({ endpoint: label, code: String(code) });
     // What was wrong goes to the log too: the sender (Argo CD, Flux) rarely shows the answer's body.
-    logger.info('webhook request rejected', { endpoint: label, code, reason, error: body.error, ...(body.problems ? { problems: body.problems } : {}) });
+    logger.info('webhook request rejected', {
+      endpoint: label,
+      code,
+      reason,
+      error: body.error,
+      ...(body.problems ? { problems: body.problems } : {}),
+    });
     respond(res, code, body, headers);
   };
 
   if (!endpoint) return reject(404, REJECT_REASONS.notFound, { error: `no webhook at ${path || '/'}` });
-  if (req.method !== 'POST') return reject(405, REJECT_REASONS.method, { error: 'use POST' }, { Allow: 'POST' });
+  if (req.method !== 'POST')
+    return reject(405, REJECT_REASONS.method, { error: 'use POST' }, { Allow: 'POST' });
   const secrets = options.getConfig().webhooks;
-  const configured = endpoint === 'argocd' ? secrets.argocdToken : secrets.fluxHmacKey ?? secrets.fluxToken;
+  const configured = endpoint === 'argocd' ? secrets.argocdToken : (secrets.fluxHmacKey ?? secrets.fluxToken);
   if (!configured) {
-    return reject(404, REJECT_REASONS.notConfigured, { error: `the ${endpoint} webhook is not configured (webhooks: in the targets file)` });
+    return reject(404, REJECT_REASONS.notConfigured, {
+      error: `the ${endpoint} webhook is not configured (webhooks: in the targets file)`,
+    });
   }
   // Argo CD's Bearer token is checked before the body is read.
   if (endpoint === 'argocd' && !bearerMatches(req.headers.authorization, secrets.argocdToken!)) {
-    return reject(401, REJECT_REASONS.unauthorized, { error: 'missing or wrong Authorization: Bearer token' });
+    return reject(401, REJECT_REASONS.unauthorized, {
+      error: 'missing or wrong Authorization: Bearer token',
+    });
   }
   const body = await readLimitedBody(req, MAX_BODY_BYTES);
   if (body === 'too-large') {
-    return reject(413, REJECT_REASONS.tooLarge, { error: `body larger than ${MAX_BODY_BYTES} bytes` }, { Connection: 'close' });
+    return reject(
+      413,
+      REJECT_REASONS.tooLarge,
+      { error: `body larger than ${MAX_BODY_BYTES} bytes` },
+      { Connection: 'close' },
+    );
   }
   if (endpoint === 'flux' && !fluxAuthorized(req, body, secrets)) {
-    return reject(401, REJECT_REASONS.unauthorized, { error: 'missing or wrong X-Signature or Authorization: Bearer token' });
+    return reject(401, REJECT_REASONS.unauthorized, {
+      error: 'missing or wrong X-Signature or Authorization: Bearer token',
+    });
   }
   const parsed = parseBody(body, endpoint === 'argocd' ? argoNotificationSchema : fluxEventSchema);
-  if (!parsed.ok) return reject(400, REJECT_REASONS.malformed, { error: 'malformed notification', problems: parsed.problems });
+  if (!parsed.ok)
+    return reject(400, REJECT_REASONS.malformed, {
+      error: 'malformed notification',
+      problems: parsed.problems,
+    });
   if (endpoint === 'argocd') {
-    const problems = unknownSender(parsed.value as z.infer<typeof argoNotificationSchema>, options.getConfig());
-    if (problems.length) return reject(400, REJECT_REASONS.unknownSender, { error: 'notification from an unknown instance or trigger', problems });
+    const problems = unknownSender(
+      parsed.value as z.infer<typeof argoNotificationSchema>,
+      options.getConfig(),
+    );
+    if (problems.length)
+      return reject(400, REJECT_REASONS.unknownSender, {
+        error: 'notification from an unknown instance or trigger',
+        problems,
+      });
   }
 
   metrics.webhookRequests.inc({ endpoint, code: '202' });
   respond(res, 202, { accepted: true });
-  if (endpoint === 'argocd') void options.handler.acceptArgocd(parsed.value as z.infer<typeof argoNotificationSchema>);
+  if (endpoint === 'argocd')
+    void options.handler.acceptArgocd(parsed.value as z.infer<typeof argoNotificationSchema>);
   else void options.handler.acceptFlux(parsed.value as z.infer<typeof fluxEventSchema>);
 }
 
@@ -128,7 +173,9 @@ function unknownSender(notification: z.infer<typeof argoNotificationSchema>, con
     );
   }
   if (!(ARGOCD_TRIGGERS as readonly string[]).includes(notification.trigger)) {
-    problems.push(`trigger: unknown trigger '${notification.trigger}'; the templates of docs/argocd/ send ${ARGOCD_TRIGGERS.join(', ')}`);
+    problems.push(
+      `trigger: unknown trigger '${notification.trigger}'; the templates of docs/argocd/ send ${ARGOCD_TRIGGERS.join(', ')}`,
+    );
   }
   return problems;
 }
@@ -137,11 +184,15 @@ function unknownSender(notification: z.infer<typeof argoNotificationSchema>, con
 function fluxAuthorized(req: IncomingMessage, body: Buffer, secrets: GitopsConfig['webhooks']): boolean {
   const signature = req.headers['x-signature'];
   const header = Array.isArray(signature) ? signature[0] : signature;
-  if (secrets.fluxHmacKey && header !== undefined && hmacMatches(header, body, secrets.fluxHmacKey)) return true;
+  if (secrets.fluxHmacKey && header !== undefined && hmacMatches(header, body, secrets.fluxHmacKey))
+    return true;
   return secrets.fluxToken !== undefined && bearerMatches(req.headers.authorization, secrets.fluxToken);
 }
 
-function parseBody(body: Buffer, schema: z.ZodType): { ok: true; value: unknown } | { ok: false; problems: string[] } {
+function parseBody(
+  body: Buffer,
+  schema: z.ZodType,
+): { ok: true; value: unknown } | { ok: false; problems: string[] } {
   let json: unknown;
   try {
     json = JSON.parse(body.toString('utf8'));
@@ -150,10 +201,18 @@ function parseBody(body: Buffer, schema: z.ZodType): { ok: true; value: unknown 
   }
   const result = schema.safeParse(json);
   if (result.success) return { ok: true, value: result.data };
-  return { ok: false, problems: result.error.issues.map((i) => `${formatPath(i.path) || '(body)'}: ${i.message}`) };
+  return {
+    ok: false,
+    problems: result.error.issues.map((i) => `${formatPath(i.path) || '(body)'}: ${i.message}`),
+  };
 }
 
-function respond(res: ServerResponse, code: number, body: Record<string, unknown>, headers: Record<string, string> = {}): void {
+function respond(
+  res: ServerResponse,
+  code: number,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(code, { 'Content-Type': 'application/json', ...headers });
   res.end(JSON.stringify(body));
 }

@@ -75,7 +75,8 @@ export function valuesPaths(text: string): string[][] {
 export function lookup(root: unknown, path: string[]): { found: boolean; value?: unknown } {
   let node: unknown = root;
   for (const key of path) {
-    if (node === null || typeof node !== 'object' || Array.isArray(node) || !(key in node)) return { found: false };
+    if (node === null || typeof node !== 'object' || Array.isArray(node) || !(key in node))
+      return { found: false };
     node = (node as Record<string, unknown>)[key];
   }
   return { found: true, value: node };

@@ -7,15 +7,29 @@ import { chartRbacRules } from './chart-rbac.js';
 describe('chartRbacRules', () => {
   it('reads one entry per API group and resource from the RBAC template', () => {
     const rules = chartRbacRules();
-    expect(rules).to.deep.include({ apiGroup: 'kustomize.toolkit.fluxcd.io', resource: 'kustomizations', verbs: ['get', 'list', 'watch', 'patch'] });
-    expect(rules).to.deep.include({ apiGroup: 'source.toolkit.fluxcd.io', resource: 'buckets', verbs: ['get', 'list', 'watch', 'patch'] });
-    expect(rules).to.deep.include({ apiGroup: 'authorization.k8s.io', resource: 'selfsubjectaccessreviews', verbs: ['create'] });
+    expect(rules).to.deep.include({
+      apiGroup: 'kustomize.toolkit.fluxcd.io',
+      resource: 'kustomizations',
+      verbs: ['get', 'list', 'watch', 'patch'],
+    });
+    expect(rules).to.deep.include({
+      apiGroup: 'source.toolkit.fluxcd.io',
+      resource: 'buckets',
+      verbs: ['get', 'list', 'watch', 'patch'],
+    });
+    expect(rules).to.deep.include({
+      apiGroup: 'authorization.k8s.io',
+      resource: 'selfsubjectaccessreviews',
+      verbs: ['create'],
+    });
     expect(rules.filter((r) => r.apiGroup === '').map((r) => r.resource)).to.deep.equal(['configmaps']);
   });
 
   it('grants no wildcard and no secrets', () => {
     const rules = chartRbacRules();
-    expect(rules.filter((r) => r.apiGroup === '*' || r.resource === '*' || r.verbs.includes('*'))).to.deep.equal([]);
+    expect(
+      rules.filter((r) => r.apiGroup === '*' || r.resource === '*' || r.verbs.includes('*')),
+    ).to.deep.equal([]);
     expect(rules.map((r) => r.resource)).to.not.include('secrets');
   });
 

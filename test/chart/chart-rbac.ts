@@ -26,7 +26,8 @@ export function chartRbacRules(file = rbacRulesTemplate): ChartRbacRule[] {
   // Template actions and comments (possibly over several lines) go; the rules stay.
   const yaml = readFileSync(file, 'utf8').replace(/\{\{[\s\S]*?\}\}/g, '');
   const rules = (parse(yaml) ?? []) as PolicyRule[];
-  if (!Array.isArray(rules)) throw new Error(`${file}: expected a list of rules once template lines are stripped`);
+  if (!Array.isArray(rules))
+    throw new Error(`${file}: expected a list of rules once template lines are stripped`);
   return rules.flatMap((r) =>
     (r.apiGroups ?? []).flatMap((apiGroup) =>
       (r.resources ?? []).map((resource) => ({ apiGroup, resource, verbs: [...(r.verbs ?? [])] })),

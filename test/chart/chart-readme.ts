@@ -21,7 +21,12 @@ interface Row {
 }
 
 export function renderChartReadme(): string {
-  const chart = readChartYaml('Chart.yaml') as { name: string; version: string; appVersion: string; description: string };
+  const chart = readChartYaml('Chart.yaml') as {
+    name: string;
+    version: string;
+    appVersion: string;
+    description: string;
+  };
   const rows: Row[] = [];
   collect(valuesSchema(), valuesMap(), '', rows);
   const table = rows.map((r) => `| \`${r.path}\` | ${r.type} | ${r.default} | ${r.description} |`).join('\n');
@@ -61,10 +66,18 @@ function collect(schema: Schema, values: YAMLMap | undefined, prefix: string, ro
     const path = `${prefix}${name}`;
     const pair = values?.items.find((p) => isScalar(p.key) && p.key.value === name) as Pair | undefined;
     const value = pair?.value;
-    const descend = isMap(value) && value.items.length > 0 && child.properties !== undefined && path !== 'targets.config';
+    const descend =
+      isMap(value) && value.items.length > 0 && child.properties !== undefined && path !== 'targets.config';
     // A comment above a mapping's first key is kept by yaml as the mapping's own comment.
-    const comment = (pair?.key as { commentBefore?: string } | undefined)?.commentBefore ?? (pair && values?.items[0] === pair ? (values.commentBefore ?? undefined) : undefined);
-    rows.push({ path, type: typeOf(child, required(schema).includes(name)), default: defaultOf(value), description: describe(child, comment) });
+    const comment =
+      (pair?.key as { commentBefore?: string } | undefined)?.commentBefore ??
+      (pair && values?.items[0] === pair ? (values.commentBefore ?? undefined) : undefined);
+    rows.push({
+      path,
+      type: typeOf(child, required(schema).includes(name)),
+      default: defaultOf(value),
+      description: describe(child, comment),
+    });
     if (descend) collect(child, value as YAMLMap, `${path}.`, rows);
   }
 }
@@ -83,7 +96,11 @@ function typeOf(schema: Schema, isRequired: boolean): string {
 
 function defaultOf(value: unknown): string {
   if (value === undefined) return '';
-  const js = (value as { toJSON?: () => unknown }).toJSON ? (value as { toJSON: () => unknown }).toJSON() : isScalar(value) ? value.value : value;
+  const js = (value as { toJSON?: () => unknown }).toJSON
+    ? (value as { toJSON: () => unknown }).toJSON()
+    : isScalar(value)
+      ? value.value
+      : value;
   const text = js === '' ? '""' : stringify(js, { collectionStyle: 'flow', lineWidth: 0 }).trim();
   return text.length > 60 ? 'see values.yaml' : `\`${text.replaceAll('|', '\\|')}\``;
 }
@@ -92,7 +109,10 @@ function defaultOf(value: unknown): string {
 function describe(schema: Schema, comment: string | undefined): string {
   const fromSchema = typeof schema.description === 'string' ? schema.description : undefined;
   const fromValues = comment?.includes('-- ') ? comment.slice(comment.indexOf('-- ') + 3) : undefined;
-  return (fromValues ?? fromSchema ?? '').replace(/\s*\n\s*/g, ' ').replaceAll('|', '\\|').trim();
+  return (fromValues ?? fromSchema ?? '')
+    .replace(/\s*\n\s*/g, ' ')
+    .replaceAll('|', '\\|')
+    .trim();
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.includes('--write')) {

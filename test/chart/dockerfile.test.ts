@@ -30,7 +30,10 @@ describe('Dockerfile', () => {
   it('builds in one stage and runs from another', () => {
     expect(stages().length).to.be.at.least(2);
     const build = stages()[0]!;
-    expect(find(build, 'RUN').map((i) => i.args)).to.include.members(['npm ci --no-audit --no-fund --ignore-scripts', 'npm run build']);
+    expect(find(build, 'RUN').map((i) => i.args)).to.include.members([
+      'npm ci --no-audit --no-fund --ignore-scripts',
+      'npm run build',
+    ]);
   });
 
   it('installs no dependencies in the runtime stage: the bundle carries them', () => {
@@ -51,13 +54,21 @@ describe('Dockerfile', () => {
   });
 
   it('starts the CLI with `serve` and the node flags the tests and the benchmark run it with', () => {
-    expect(JSON.parse(find(runtime(), 'ENTRYPOINT').at(-1)!.args)).to.deep.equal(['node', ...SERVICE_NODE_FLAGS, 'dist/service/cli/main.js']);
+    expect(JSON.parse(find(runtime(), 'ENTRYPOINT').at(-1)!.args)).to.deep.equal([
+      'node',
+      ...SERVICE_NODE_FLAGS,
+      'dist/service/cli/main.js',
+    ]);
     expect(find(runtime(), 'CMD').at(-1)?.args).to.equal('["serve"]');
   });
 
   it('gives `npm start` the same node flags', () => {
-    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-    expect(pkg.scripts.start).to.equal(['node', ...SERVICE_NODE_FLAGS, 'dist/service/cli/main.js', 'serve'].join(' '));
+    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    expect(pkg.scripts.start).to.equal(
+      ['node', ...SERVICE_NODE_FLAGS, 'dist/service/cli/main.js', 'serve'].join(' '),
+    );
   });
 
   it('exposes the health and webhook ports', () => {

@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import { repoRoot } from '../support/paths.js';
 
 const read = (file: string) => readFileSync(join(repoRoot, file), 'utf8');
-const pkg = JSON.parse(read('package.json')) as { engines: { node: string }; devDependencies: Record<string, string> };
+const pkg = JSON.parse(read('package.json')) as {
+  engines: { node: string };
+  devDependencies: Record<string, string>;
+};
 const major = (version: string) => Number(/(\d+)/.exec(version)?.[1]);
 
 /** The one supported Node.js line: the Node that `npm ci` installs for the scripts. */

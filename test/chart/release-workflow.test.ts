@@ -33,7 +33,10 @@ const stepUsing = (job: Job, action: string) => job.steps.filter((s) => s.uses?.
 /** The job whose steps use this action (exactly one). */
 function jobUsing(action: string): [string, Job] {
   const found = Object.entries(workflow.jobs).filter(([, job]) => stepUsing(job, action).length > 0);
-  expect(found.map(([name]) => name), action).to.have.length.at.least(1);
+  expect(
+    found.map(([name]) => name),
+    action,
+  ).to.have.length.at.least(1);
   return found[0]!;
 }
 
@@ -51,7 +54,8 @@ describe('.github/workflows/release.yaml', () => {
     const run = verify.steps.map((s) => s.run ?? '').join('\n');
     expect(run).to.include('npm ci && npm test');
     expect(run).to.include('package.json').and.include('chart/Chart.yaml').and.include('CHANGELOG.md');
-    for (const [name, job] of Object.entries(workflow.jobs)) if (name !== 'verify') expect(needs(job), name).to.include('verify');
+    for (const [name, job] of Object.entries(workflow.jobs))
+      if (name !== 'verify') expect(needs(job), name).to.include('verify');
   });
 
   it('builds the image for linux/amd64 and linux/arm64, pushes it and attests its provenance', () => {
@@ -68,7 +72,7 @@ describe('.github/workflows/release.yaml', () => {
     expect(job.permissions).to.include({ packages: 'write', 'id-token': 'write', attestations: 'write' });
   });
 
-  it('pushes the chart as an OCI artifact with the tag\'s version and attests its provenance', () => {
+  it("pushes the chart as an OCI artifact with the tag's version and attests its provenance", () => {
     const [, job] = jobUsing('azure/setup-helm');
     const push = job.steps.find((s) => s.run?.includes('helm push'))!;
     expect(push.run).to.match(/helm package chart --version "\$VERSION" --app-version "\$VERSION"/);

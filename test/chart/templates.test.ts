@@ -18,7 +18,10 @@ const TARGETS_FILE_SECRETS = ['ARGOCD_WEBHOOK_TOKEN', 'FLUX_WEBHOOK_HMAC_KEY', '
 interface EnvVar {
   name: string;
   value?: string;
-  valueFrom?: { fieldRef?: { fieldPath: string }; secretKeyRef?: { name: string; key: string; optional?: boolean } };
+  valueFrom?: {
+    fieldRef?: { fieldPath: string };
+    secretKeyRef?: { name: string; key: string; optional?: boolean };
+  };
 }
 interface Probe {
   httpGet: { path: string; port: string };
@@ -96,7 +99,11 @@ describe('chart templates', () => {
 
   it('finds the .Values paths of the templates (the two checks above see something)', () => {
     const all = templates().flatMap(([, text]) => valuesPaths(text).map((p) => p.join('.')));
-    expect(all).to.include.members(['remoteControlPlane.api.hostname', 'targets.existingConfigMap', 'securityContext']);
+    expect(all).to.include.members([
+      'remoteControlPlane.api.hostname',
+      'targets.existingConfigMap',
+      'securityContext',
+    ]);
   });
 
   it('sets only env vars that the service reads', () => {
@@ -108,10 +115,27 @@ describe('chart templates', () => {
   it('sets every env var the brief of the chart promises', () => {
     const names = container().env.map((e) => e.name);
     expect(names).to.include.members([
-      'K8S_NAMESPACE', 'K8S_POD_NAME', 'K8S_NODE_NAME', 'K8S_DEPLOYMENT_NAME', 'K8S_DEPLOYMENT_VERSION',
-      'EVENTBROKER', 'SHIPYARD_CONTROLLER', 'TASKS', 'INTEGRATION_NAME', 'LOG_LEVEL', 'HEALTH_ENDPOINT_PORT',
-      'WEBHOOK_PORT', 'GITOPS_CONFIG', 'KEPTN_API_ENDPOINT', 'KEPTN_API_TOKEN', 'HTTP_SSL_VERIFY', 'PUBSUB_TOPIC',
-      'ARGOCD_SERVER', 'ARGOCD_AUTH_TOKEN', 'SHUTDOWN_TIMEOUT', ...TARGETS_FILE_SECRETS,
+      'K8S_NAMESPACE',
+      'K8S_POD_NAME',
+      'K8S_NODE_NAME',
+      'K8S_DEPLOYMENT_NAME',
+      'K8S_DEPLOYMENT_VERSION',
+      'EVENTBROKER',
+      'SHIPYARD_CONTROLLER',
+      'TASKS',
+      'INTEGRATION_NAME',
+      'LOG_LEVEL',
+      'HEALTH_ENDPOINT_PORT',
+      'WEBHOOK_PORT',
+      'GITOPS_CONFIG',
+      'KEPTN_API_ENDPOINT',
+      'KEPTN_API_TOKEN',
+      'HTTP_SSL_VERIFY',
+      'PUBSUB_TOPIC',
+      'ARGOCD_SERVER',
+      'ARGOCD_AUTH_TOKEN',
+      'SHUTDOWN_TIMEOUT',
+      ...TARGETS_FILE_SECRETS,
     ]);
   });
 
@@ -129,7 +153,8 @@ describe('chart templates', () => {
   });
 
   it('makes each webhook secret key optional, as the targets file may not name it', () => {
-    for (const name of TARGETS_FILE_SECRETS) expect(env(name)?.valueFrom?.secretKeyRef?.optional, name).to.equal(true);
+    for (const name of TARGETS_FILE_SECRETS)
+      expect(env(name)?.valueFrom?.secretKeyRef?.optional, name).to.equal(true);
   });
 
   it('builds KEPTN_API_ENDPOINT as <protocol>://<hostname>/api', () => {
@@ -143,8 +168,12 @@ describe('chart templates', () => {
     expect(c.livenessProbe.httpGet).to.deep.equal({ path: '/health', port: 'health' });
     expect(c.readinessProbe.httpGet).to.deep.equal({ path: '/ready', port: 'health' });
     expect(c.ports.map((p) => p.name)).to.include.members(['health', 'webhooks']);
-    expect(template('deployment.yaml')).to.match(/name: health\n\s+containerPort: \{\{ \.Values\.ports\.health \}\}/);
-    expect(template('deployment.yaml')).to.match(/name: HEALTH_ENDPOINT_PORT\n\s+value: \{\{ \.Values\.ports\.health \| quote \}\}/);
+    expect(template('deployment.yaml')).to.match(
+      /name: health\n\s+containerPort: \{\{ \.Values\.ports\.health \}\}/,
+    );
+    expect(template('deployment.yaml')).to.match(
+      /name: HEALTH_ENDPOINT_PORT\n\s+value: \{\{ \.Values\.ports\.health \| quote \}\}/,
+    );
   });
 
   it('runs `serve`', () => {
@@ -166,13 +195,21 @@ describe('chart templates', () => {
 
   it('applies the pod and container security contexts from the values', () => {
     const text = template('deployment.yaml');
-    expect(text).to.match(/^ {6}securityContext:\n\s+\{\{- toYaml \.Values\.podSecurityContext \| nindent 8 \}\}/m);
-    expect(text).to.match(/^ {10}securityContext:\n\s+\{\{- toYaml \.Values\.securityContext \| nindent 12 \}\}/m);
+    expect(text).to.match(
+      /^ {6}securityContext:\n\s+\{\{- toYaml \.Values\.podSecurityContext \| nindent 8 \}\}/m,
+    );
+    expect(text).to.match(
+      /^ {10}securityContext:\n\s+\{\{- toYaml \.Values\.securityContext \| nindent 12 \}\}/m,
+    );
   });
 
   it('defaults to a non-root, read-only, capability-free container', () => {
     const values = defaultValues();
-    expect(values.podSecurityContext).to.deep.include({ runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(values.podSecurityContext).to.deep.include({
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
     expect(values.securityContext).to.deep.include({
       runAsNonRoot: true,
       runAsUser: 65532,
@@ -187,18 +224,26 @@ describe('chart templates', () => {
     expect(template('_helpers.tpl')).to.contain('{{- add $shutdown 15 }}');
     for (const [file, values] of [['values.yaml', defaultValues()] as const, ...ciValuesFiles()]) {
       const grace = values.terminationGracePeriodSeconds;
-      if (typeof grace === 'number') expect(grace, file).to.be.greaterThan(Number(values.shutdownTimeout ?? 30));
+      if (typeof grace === 'number')
+        expect(grace, file).to.be.greaterThan(Number(values.shutdownTimeout ?? 30));
     }
   });
 
   it('creates a PodDisruptionBudget only when more than one replica runs', () => {
-    expect(template('pdb.yaml')).to.match(/^\{\{- if and \.Values\.podDisruptionBudget\.enabled \(gt \(int \.Values\.replicaCount\) 1\) \}\}/);
+    expect(template('pdb.yaml')).to.match(
+      /^\{\{- if and \.Values\.podDisruptionBudget\.enabled \(gt \(int \.Values\.replicaCount\) 1\) \}\}/,
+    );
     expect(defaultValues().replicaCount).to.equal(2);
   });
 
   it('labels everything with the standard app.kubernetes.io labels', () => {
     const helpers = template('_helpers.tpl');
-    for (const label of ['app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/version', 'app.kubernetes.io/managed-by']) {
+    for (const label of [
+      'app.kubernetes.io/name',
+      'app.kubernetes.io/instance',
+      'app.kubernetes.io/version',
+      'app.kubernetes.io/managed-by',
+    ]) {
       expect(helpers, label).to.contain(`${label}:`);
     }
     for (const [file, text] of yamlTemplates()) {
@@ -208,9 +253,15 @@ describe('chart templates', () => {
 
   it('NOTES.txt warns when the targets file has no rules: the service then subscribes to no task', () => {
     const notes = template('NOTES.txt');
-    const warning = /\{\{- if and \(not \.Values\.targets\.existingConfigMap\) \(not \(\.Values\.targets\.config\)\.targets\) \}\}\s+WARNING: ([^{]*)\{\{- end \}\}/.exec(notes);
+    const warning =
+      /\{\{- if and \(not \.Values\.targets\.existingConfigMap\) \(not \(\.Values\.targets\.config\)\.targets\) \}\}\s+WARNING: ([^{]*)\{\{- end \}\}/.exec(
+        notes,
+      );
     expect(warning, notes).to.not.equal(null);
-    expect(warning![1]).to.include('no target rules').and.include('subscribes to no task').and.include('docs/targets-file.md');
+    expect(warning![1])
+      .to.include('no target rules')
+      .and.include('subscribes to no task')
+      .and.include('docs/targets-file.md');
   });
 
   it('points NOTES.txt at the Argo CD and Flux notification docs', () => {

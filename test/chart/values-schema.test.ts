@@ -2,7 +2,14 @@ import { expect } from 'chai';
 import { Ajv } from 'ajv';
 import { z } from 'zod';
 import { targetsFileSchema } from '../../service/config/targets-schema.js';
-import { ciValuesFiles, defaultValues, e2eValues, schemaLookup, valuesSchema, type Values } from './chart-files.js';
+import {
+  ciValuesFiles,
+  defaultValues,
+  e2eValues,
+  schemaLookup,
+  valuesSchema,
+  type Values,
+} from './chart-files.js';
 
 /** Helm validates the defaults merged with the user's values; so do these tests. */
 function merge(base: unknown, over: unknown): unknown {
@@ -60,11 +67,15 @@ describe('chart values.schema.json', () => {
   });
 
   it('rejects an unknown key inside remoteControlPlane.api', () => {
-    expect(errorsFor({ remoteControlPlane: { api: { host: 'keptn.example.com' } } }).join()).to.contain('host');
+    expect(errorsFor({ remoteControlPlane: { api: { host: 'keptn.example.com' } } }).join()).to.contain(
+      'host',
+    );
   });
 
   it('rejects a misspelt container securityContext field', () => {
-    expect(errorsFor({ securityContext: { readOnlyRootFileSystem: true } }).join()).to.contain('readOnlyRootFileSystem');
+    expect(errorsFor({ securityContext: { readOnlyRootFileSystem: true } }).join()).to.contain(
+      'readOnlyRootFileSystem',
+    );
   });
 
   it('rejects a log level the service does not know', () => {
@@ -72,21 +83,27 @@ describe('chart values.schema.json', () => {
   });
 
   it('rejects a Keptn API protocol other than http or https', () => {
-    expect(errorsFor({ remoteControlPlane: { api: { protocol: 'ftp' } } }).join()).to.contain('/remoteControlPlane/api/protocol');
-  });
-
-  it('rejects a Keptn API hostname given as a URL', () => {
-    expect(errorsFor({ remoteControlPlane: { api: { hostname: 'https://keptn.example.com/api' } } }).join()).to.contain(
-      '/remoteControlPlane/api/hostname',
+    expect(errorsFor({ remoteControlPlane: { api: { protocol: 'ftp' } } }).join()).to.contain(
+      '/remoteControlPlane/api/protocol',
     );
   });
 
+  it('rejects a Keptn API hostname given as a URL', () => {
+    expect(
+      errorsFor({ remoteControlPlane: { api: { hostname: 'https://keptn.example.com/api' } } }).join(),
+    ).to.contain('/remoteControlPlane/api/hostname');
+  });
+
   it('accepts a Keptn API hostname with a port and a path prefix', () => {
-    expect(errorsFor({ remoteControlPlane: { api: { hostname: 'keptn.example.com:8443/keptn' } } })).to.deep.equal([]);
+    expect(
+      errorsFor({ remoteControlPlane: { api: { hostname: 'keptn.example.com:8443/keptn' } } }),
+    ).to.deep.equal([]);
   });
 
   it('rejects a validateTls given as a string', () => {
-    expect(errorsFor({ remoteControlPlane: { api: { validateTls: 'false' } } }).join()).to.contain('validateTls');
+    expect(errorsFor({ remoteControlPlane: { api: { validateTls: 'false' } } }).join()).to.contain(
+      'validateTls',
+    );
   });
 
   it('rejects a port out of range', () => {
@@ -98,29 +115,43 @@ describe('chart values.schema.json', () => {
   });
 
   it('rejects an unknown key in the targets file', () => {
-    const errors = errorsFor({ targets: { config: { targets: [{ match: { project: 'p' }, flux: { kind: 'Kustomization', name: 'a', namspace: 'x' } }] } } });
+    const errors = errorsFor({
+      targets: {
+        config: {
+          targets: [{ match: { project: 'p' }, flux: { kind: 'Kustomization', name: 'a', namspace: 'x' } }],
+        },
+      },
+    });
     expect(errors.join()).to.contain('namspace');
   });
 
   it('rejects a Flux kind the service does not deploy', () => {
-    const errors = errorsFor({ targets: { config: { targets: [{ flux: { kind: 'GitRepository', name: 'a' } }] } } });
+    const errors = errorsFor({
+      targets: { config: { targets: [{ flux: { kind: 'GitRepository', name: 'a' } }] } },
+    });
     expect(errors.join()).to.contain('/targets/config/targets/0/flux/kind');
   });
 
   it('rejects a target with both argocd and flux', () => {
     const errors = errorsFor({
-      targets: { config: { targets: [{ argocd: { application: 'a' }, flux: { kind: 'Kustomization', name: 'a' } }] } },
+      targets: {
+        config: { targets: [{ argocd: { application: 'a' }, flux: { kind: 'Kustomization', name: 'a' } }] },
+      },
     });
     expect(errors).to.not.deep.equal([]);
   });
 
   it('rejects a timeout that is not a duration', () => {
-    const errors = errorsFor({ targets: { config: { targets: [{ argocd: { application: 'a' }, timeout: '10 minutes' }] } } });
+    const errors = errorsFor({
+      targets: { config: { targets: [{ argocd: { application: 'a' }, timeout: '10 minutes' }] } },
+    });
     expect(errors.join()).to.contain('/targets/config/targets/0/timeout');
   });
 
   it('rejects a terminationGracePeriodSeconds given as a string', () => {
-    expect(errorsFor({ terminationGracePeriodSeconds: '60' }).join()).to.contain('/terminationGracePeriodSeconds');
+    expect(errorsFor({ terminationGracePeriodSeconds: '60' }).join()).to.contain(
+      '/terminationGracePeriodSeconds',
+    );
   });
 
   it('closes every object of the schema that lists its properties', () => {
@@ -139,7 +170,7 @@ describe('chart values.schema.json', () => {
     expect(open).to.deep.equal([]);
   });
 
-  it('uses only patterns that Go regexp (helm\'s validator) can compile', () => {
+  it("uses only patterns that Go regexp (helm's validator) can compile", () => {
     const patterns: string[] = [];
     JSON.stringify(valuesSchema(), (key, value: unknown) => {
       if (key === 'pattern' && typeof value === 'string') patterns.push(value);
@@ -194,7 +225,7 @@ function shape(node: unknown, path = '', out: Record<string, string[]> = {}): Re
 }
 
 describe('chart schema of targets.config', () => {
-  it('has the same keys and enums as the service\'s targets-file schema', () => {
+  it("has the same keys and enums as the service's targets-file schema", () => {
     const service = z.toJSONSchema(targetsFileSchema, { io: 'input', unrepresentable: 'any' });
     const chart = schemaLookup(valuesSchema(), ['targets', 'config']);
     expect(shape(chart)).to.deep.equal(shape(service));

@@ -8,14 +8,22 @@ import { repoRoot } from '../support/paths.js';
 
 /** The files of the repository as git sees them (tracked and new, not ignored). */
 function repoFiles(): string[] {
-  const out = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: repoRoot, encoding: 'utf8' });
+  const out = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+  });
   return out.split('\n').filter((f) => f && existsSync(join(repoRoot, f)));
 }
 
 const markdown = () => repoFiles().filter((f) => f.endsWith('.md') && !f.startsWith('test/fixtures/'));
 
 /** GitHub's anchor of a heading: lower case, punctuation dropped, spaces to dashes. */
-const anchorOf = (heading: string) => heading.trim().toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-');
+const anchorOf = (heading: string) =>
+  heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\w\- ]/g, '')
+    .replace(/ /g, '-');
 
 describe('documentation', () => {
   it('every relative link in a Markdown file points to a file (and heading) in the repository', () => {
@@ -31,7 +39,9 @@ describe('documentation', () => {
           continue;
         }
         if (anchor && resolved.endsWith('.md')) {
-          const headings = [...readFileSync(resolved, 'utf8').matchAll(/^#+ (.*)$/gm)].map((m) => anchorOf(m[1]!));
+          const headings = [...readFileSync(resolved, 'utf8').matchAll(/^#+ (.*)$/gm)].map((m) =>
+            anchorOf(m[1]!),
+          );
           if (!headings.includes(anchor)) broken.push(`${file}: ${target} (no heading #${anchor})`);
         }
       }
@@ -41,10 +51,20 @@ describe('documentation', () => {
 
   it('points to no document outside the repository', () => {
     // Spelled in two parts so that this file does not match itself.
-    const outside = [['product', '.md'], ['contracts', '/'], ['/work', '/shared'], ['../', 'shared']].map((p) => p.join(''));
+    const outside = [
+      ['product', '.md'],
+      ['contracts', '/'],
+      ['/work', '/shared'],
+      ['../', 'shared'],
+    ].map((p) => p.join(''));
     const found: string[] = [];
     for (const file of repoFiles()) {
-      if (file.startsWith('test/fixtures/') || file === 'package-lock.json' || !/\.(md|ts|ya?ml|json|txt|tpl)$/.test(file)) continue;
+      if (
+        file.startsWith('test/fixtures/') ||
+        file === 'package-lock.json' ||
+        !/\.(md|ts|ya?ml|json|txt|tpl)$/.test(file)
+      )
+        continue;
       const text = readFileSync(join(repoRoot, file), 'utf8');
       for (const word of outside) if (text.includes(word)) found.push(`${file}: ${word}`);
     }

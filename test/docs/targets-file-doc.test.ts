@@ -15,7 +15,10 @@ interface Row {
 
 /** The "Every key" table: key -> type and default columns. */
 function documentedKeys(): Map<string, Row> {
-  const section = DOC.slice(DOC.indexOf('## Every key'), DOC.indexOf('\n## ', DOC.indexOf('## Every key') + 1));
+  const section = DOC.slice(
+    DOC.indexOf('## Every key'),
+    DOC.indexOf('\n## ', DOC.indexOf('## Every key') + 1),
+  );
   const rows = new Map<string, Row>();
   for (const line of section.split('\n')) {
     const cells = line.split('|').map((c) => c.trim());
@@ -33,13 +36,22 @@ interface SchemaKey {
 }
 
 /** Every key of the schema, by path (`a.b[].c`), from its JSON Schema. */
-function schemaKeys(node: Record<string, unknown>, path = '', out = new Map<string, SchemaKey>()): Map<string, SchemaKey> {
+function schemaKeys(
+  node: Record<string, unknown>,
+  path = '',
+  out = new Map<string, SchemaKey>(),
+): Map<string, SchemaKey> {
   const properties = (node.properties ?? {}) as Record<string, Record<string, unknown>>;
   const required = (node.required ?? []) as string[];
   for (const [name, child] of Object.entries(properties)) {
     const key = path ? `${path}.${name}` : name;
     const variants = (child.anyOf as Record<string, unknown>[] | undefined) ?? [child];
-    out.set(key, { required: required.includes(name), default: child.default, enum: child.enum as string[] | undefined, type: variants.map((v) => String(v.type)).join('|') });
+    out.set(key, {
+      required: required.includes(name),
+      default: child.default,
+      enum: child.enum as string[] | undefined,
+      type: variants.map((v) => String(v.type)).join('|'),
+    });
     schemaKeys(child, key, out);
     const items = child.items as Record<string, unknown> | undefined;
     if (items?.properties) schemaKeys(items, `${key}[]`, out);
@@ -56,7 +68,9 @@ const TYPE_WORDS: Record<string, RegExp> = {
 };
 
 describe('docs/targets-file.md', () => {
-  const schema = schemaKeys(z.toJSONSchema(targetsFileSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>);
+  const schema = schemaKeys(
+    z.toJSONSchema(targetsFileSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>,
+  );
   const documented = documentedKeys();
 
   it('lists every key the schema accepts, and no other', () => {
@@ -70,7 +84,12 @@ describe('docs/targets-file.md', () => {
       for (const value of spec.enum ?? []) expect(row.type, key).to.include(`\`${value}\``);
       expect(row.type.endsWith(', required'), `${key} required`).to.equal(spec.required);
       // An object's default is the defaults of its keys, documented there.
-      const expected = spec.default === undefined || spec.type === 'object' ? '' : Array.isArray(spec.default) ? '`[]`' : `\`${String(spec.default)}\``;
+      const expected =
+        spec.default === undefined || spec.type === 'object'
+          ? ''
+          : Array.isArray(spec.default)
+            ? '`[]`'
+            : `\`${String(spec.default)}\``;
       expect(row.default, `${key} default`).to.equal(expected);
     }
   });

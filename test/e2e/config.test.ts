@@ -19,7 +19,12 @@ describe('e2e: the targets file', function () {
     sandbox = await E2eSandbox.start();
     seedGitRepository(sandbox.kube, { name: 'app', namespace: 'flux-system' });
     for (const name of ['alpha', 'beta', 'gamma']) {
-      seedKustomization(sandbox.kube, { name, namespace: 'flux-system', wait: true, sourceRef: { kind: 'GitRepository', name: 'app' } });
+      seedKustomization(sandbox.kube, {
+        name,
+        namespace: 'flux-system',
+        wait: true,
+        sourceRef: { kind: 'GitRepository', name: 'app' },
+      });
     }
   });
 
@@ -28,9 +33,14 @@ describe('e2e: the targets file', function () {
   });
 
   describe('invalid at start', () => {
-    async function startWith(yaml: string, extra: Record<string, string> = {}): Promise<{ code: number | null; output: string; file: string }> {
+    async function startWith(
+      yaml: string,
+      extra: Record<string, string> = {},
+    ): Promise<{ code: number | null; output: string; file: string }> {
       const file = sandbox.writeTargets(yaml, join(sandbox.dir, `invalid-${Date.now()}.yaml`));
-      const proc = new ServiceProcess({ env: sandbox.env({ GITOPS_CONFIG: file, HEALTH_ENDPOINT_PORT: '0', WEBHOOK_PORT: '0', ...extra }) });
+      const proc = new ServiceProcess({
+        env: sandbox.env({ GITOPS_CONFIG: file, HEALTH_ENDPOINT_PORT: '0', WEBHOOK_PORT: '0', ...extra }),
+      });
       const code = await proc.exitCode();
       return { code, output: proc.output, file };
     }
@@ -87,7 +97,9 @@ targets:
 
     const count = (text: string) => service.proc.lines.filter((l) => l.includes(text)).length;
     const deliverDev = async () => {
-      const finished = await sandbox.deliver(sandbox.taskTrigger({ project: 'reload', stage: 'dev', service: 'app' }));
+      const finished = await sandbox.deliver(
+        sandbox.taskTrigger({ project: 'reload', stage: 'dev', service: 'app' }),
+      );
       return finished.data;
     };
 
@@ -113,7 +125,9 @@ targets:
 
     it('rejects an invalid new file, says why, and keeps the old one', async () => {
       const rejected = count('the changed targets file is invalid');
-      sandbox.writeTargets(`targets:\n  - match: {project: reload, stage: dev}\n    flux: {kind: Kustomization, name: gamma, colour: blue}\n`);
+      sandbox.writeTargets(
+        `targets:\n  - match: {project: reload, stage: dev}\n    flux: {kind: Kustomization, name: gamma, colour: blue}\n`,
+      );
       await eventually(() => count('the changed targets file is invalid') > rejected, 10_000);
       const line = service.proc.lines.filter((l) => l.includes('the changed targets file is invalid')).pop()!;
       expect(line).to.include(sandbox.targetsFile).and.include('colour');
@@ -126,10 +140,16 @@ targets:
     it('lets a running delivery keep its target when the file changes under it', async () => {
       sandbox.flux.script('Kustomization', 'flux-system', 'beta', { type: 'success', hold: true });
       const running = sandbox.taskTrigger({ project: 'reload', stage: 'dev', service: 'app' });
-      const tokenBefore = sandbox.kube.get('Kustomization', 'flux-system', 'beta')?.metadata.annotations?.[REQUESTED_AT];
+      const tokenBefore = sandbox.kube.get('Kustomization', 'flux-system', 'beta')?.metadata.annotations?.[
+        REQUESTED_AT
+      ];
       await sandbox.publish(running);
       await eventually(() => sandbox.answers(running).started.length === 1);
-      await eventually(() => sandbox.kube.get('Kustomization', 'flux-system', 'beta')?.metadata.annotations?.[REQUESTED_AT] !== tokenBefore);
+      await eventually(
+        () =>
+          sandbox.kube.get('Kustomization', 'flux-system', 'beta')?.metadata.annotations?.[REQUESTED_AT] !==
+          tokenBefore,
+      );
 
       const reloads = count('targets file reloaded');
       sandbox.writeTargets(targets('gamma'));

@@ -1,8 +1,18 @@
 import { expect } from 'chai';
 import type { KeptnEvent } from '../../lib/index.js';
 import { resolveRevision } from '../../service/sandbox/argocd/index.js';
-import { DEFAULT_GIT_REVISION, seedGitRepository, seedKustomization } from '../../service/sandbox/flux/index.js';
-import { E2E_ARGOCD_TOKEN, E2eSandbox, metricsText, metricValue, type RunningService } from '../support/e2e-harness.js';
+import {
+  DEFAULT_GIT_REVISION,
+  seedGitRepository,
+  seedKustomization,
+} from '../../service/sandbox/flux/index.js';
+import {
+  E2E_ARGOCD_TOKEN,
+  E2eSandbox,
+  metricsText,
+  metricValue,
+  type RunningService,
+} from '../support/e2e-harness.js';
 import { eventually } from '../support/eventually.js';
 
 const TARGETS = `# e2e: project shop (dev through Flux, prod through Argo CD), project web (Argo CD)
@@ -41,19 +51,49 @@ describe('e2e: deliveries through the service process (NATS mode)', function () 
     const { kube, flux, argocd } = sandbox;
     seedGitRepository(kube, { name: 'podinfo', namespace: 'flux-system' });
     for (const name of ['podinfo', 'stalled', 'retrying', 'locked', 'slow-flux']) {
-      seedKustomization(kube, { name, namespace: 'flux-system', wait: true, sourceRef: { kind: 'GitRepository', name: 'podinfo' } });
+      seedKustomization(kube, {
+        name,
+        namespace: 'flux-system',
+        wait: true,
+        sourceRef: { kind: 'GitRepository', name: 'podinfo' },
+      });
     }
-    seedKustomization(kube, { name: 'paused', namespace: 'flux-system', wait: true, suspend: true, sourceRef: { kind: 'GitRepository', name: 'podinfo' } });
-    flux.script('Kustomization', 'flux-system', 'stalled', { type: 'stalled', reason: 'HealthCheckFailed', message: "health check failed after 30s: timeout waiting for: [Deployment/shop-dev/stalled status: 'InProgress']" });
-    flux.script('Kustomization', 'flux-system', 'retrying', { type: 'retry', reason: 'BuildFailed', message: 'kustomize build failed: accumulating resources: missing file deploy/service.yaml' });
+    seedKustomization(kube, {
+      name: 'paused',
+      namespace: 'flux-system',
+      wait: true,
+      suspend: true,
+      sourceRef: { kind: 'GitRepository', name: 'podinfo' },
+    });
+    flux.script('Kustomization', 'flux-system', 'stalled', {
+      type: 'stalled',
+      reason: 'HealthCheckFailed',
+      message:
+        "health check failed after 30s: timeout waiting for: [Deployment/shop-dev/stalled status: 'InProgress']",
+    });
+    flux.script('Kustomization', 'flux-system', 'retrying', {
+      type: 'retry',
+      reason: 'BuildFailed',
+      message: 'kustomize build failed: accumulating resources: missing file deploy/service.yaml',
+    });
     flux.script('Kustomization', 'flux-system', 'slow-flux', { type: 'success', hold: true });
 
-    argocd.addApplication({ name: 'carts-prod', namespace: 'argocd', images: CARTS_IMAGES, externalURLs: CARTS_URLS });
+    argocd.addApplication({
+      name: 'carts-prod',
+      namespace: 'argocd',
+      images: CARTS_IMAGES,
+      externalURLs: CARTS_URLS,
+    });
     argocd.addApplication({ name: 'broken-prod', namespace: 'argocd', script: { outcome: 'failed' } });
     argocd.addApplication({ name: 'sick-prod', namespace: 'argocd', script: { outcome: 'degraded' } });
     argocd.addApplication({ name: 'windowed-prod', namespace: 'argocd' });
     argocd.setSyncWindow('windowed-prod', true);
-    argocd.addApplication({ name: 'pinned-prod', namespace: 'argocd', automated: true, targetRevision: 'main' });
+    argocd.addApplication({
+      name: 'pinned-prod',
+      namespace: 'argocd',
+      automated: true,
+      targetRevision: 'main',
+    });
     argocd.addApplication({ name: 'slow-argo', namespace: 'argocd', script: { outcome: 'progressing' } });
     argocd.addApplication({ name: 'frontend', namespace: 'argocd' });
 
@@ -73,7 +113,9 @@ describe('e2e: deliveries through the service process (NATS mode)', function () 
     const all = sandbox.controlPlane.events({ triggeredid: trigger.id });
     expect(all.indexOf(started[0]!)).to.be.lessThan(all.indexOf(finished[0]!));
     // at intake, before any deploying: stamped within moments of the trigger
-    expect(Date.parse(started[0]!.time!) - Date.parse(trigger.time!), '.started delay (ms)').to.be.lessThan(2_000);
+    expect(Date.parse(started[0]!.time!) - Date.parse(trigger.time!), '.started delay (ms)').to.be.lessThan(
+      2_000,
+    );
     for (const answer of [started[0]!, finished[0]!]) {
       expect(answer.shkeptncontext).to.equal(trigger.shkeptncontext);
       expect(answer.triggeredid).to.equal(trigger.id);
@@ -111,7 +153,11 @@ describe('e2e: deliveries through the service process (NATS mode)', function () 
         gitCommit: DEFAULT_GIT_REVISION,
       });
       const gitops = finished.data.gitops as Record<string, unknown>;
-      expect(gitops).to.include({ tool: 'flux', target: 'Kustomization/flux-system/podinfo', revision: DEFAULT_GIT_REVISION });
+      expect(gitops).to.include({
+        tool: 'flux',
+        target: 'Kustomization/flux-system/podinfo',
+        revision: DEFAULT_GIT_REVISION,
+      });
       expect(gitops).not.to.have.property('instance');
       expect(gitops.images).to.deep.equal([]);
       expectTimes(gitops);
@@ -133,14 +179,23 @@ describe('e2e: deliveries through the service process (NATS mode)', function () 
         gitCommit: revision,
       });
       const gitops = finished.data.gitops as Record<string, unknown>;
-      expect(gitops).to.include({ tool: 'argocd', target: 'Application/argocd/carts-prod', instance: 'default', revision });
+      expect(gitops).to.include({
+        tool: 'argocd',
+        target: 'Application/argocd/carts-prod',
+        instance: 'default',
+        revision,
+      });
       expect(gitops.images).to.deep.equal(CARTS_IMAGES);
       expectTimes(gitops);
       expect(sandbox.argocd.syncCount('carts-prod')).to.equal(1);
     });
 
     it('answers a second task named in TASKS the same way', async () => {
-      const trigger = sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'podinfo' }, {}, 'deployment');
+      const trigger = sandbox.taskTrigger(
+        { project: 'shop', stage: 'dev', service: 'podinfo' },
+        {},
+        'deployment',
+      );
       const finished = await sandbox.deliver(trigger);
       expect(finished.type).to.equal('sh.keptn.event.deployment.finished');
       expectOneStartedThenFinished(trigger);
@@ -168,7 +223,10 @@ describe('e2e: deliveries through the service process (NATS mode)', function () 
     });
 
     it('sends succeeded/fail with both revisions when the applied revision differs from data.gitops.revision of this stage', async () => {
-      const trigger = sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'podinfo' }, { gitops: { revision: OTHER_SHA, stage: 'dev' } });
+      const trigger = sandbox.taskTrigger(
+        { project: 'shop', stage: 'dev', service: 'podinfo' },
+        { gitops: { revision: OTHER_SHA, stage: 'dev' } },
+      );
       const finished = await sandbox.deliver(trigger);
       expectOneStartedThenFinished(trigger);
       expect(finished.data).to.include({ status: 'succeeded', result: 'fail' });
@@ -179,13 +237,19 @@ describe('e2e: deliveries through the service process (NATS mode)', function () 
     });
 
     it('does not count data.gitops.revision scoped to another stage', async () => {
-      const trigger = sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'podinfo' }, { gitops: { revision: OTHER_SHA, stage: 'staging' } });
+      const trigger = sandbox.taskTrigger(
+        { project: 'shop', stage: 'dev', service: 'podinfo' },
+        { gitops: { revision: OTHER_SHA, stage: 'staging' } },
+      );
       const finished = await sandbox.deliver(trigger);
       expect(finished.data).to.include({ status: 'succeeded', result: 'pass' });
     });
 
     it('accepts a short SHA prefix of the applied revision', async () => {
-      const trigger = sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'podinfo' }, { gitops: { revision: DEFAULT_GIT_REVISION.split(':')[1]!.slice(0, 7), stage: 'dev' } });
+      const trigger = sandbox.taskTrigger(
+        { project: 'shop', stage: 'dev', service: 'podinfo' },
+        { gitops: { revision: DEFAULT_GIT_REVISION.split(':')[1]!.slice(0, 7), stage: 'dev' } },
+      );
       const finished = await sandbox.deliver(trigger);
       expect(finished.data).to.include({ status: 'succeeded', result: 'pass' });
     });
@@ -195,7 +259,9 @@ describe('e2e: deliveries through the service process (NATS mode)', function () 
       const finished = await sandbox.deliver(trigger);
       expectOneStartedThenFinished(trigger);
       expect(finished.data).to.include({ status: 'errored', result: 'fail' });
-      expect(finished.data.message).to.include('ghost').and.match(/not found/i);
+      expect(finished.data.message)
+        .to.include('ghost')
+        .and.match(/not found/i);
     });
 
     it('sends errored/fail naming the Kustomization when it is suspended', async () => {
@@ -203,7 +269,9 @@ describe('e2e: deliveries through the service process (NATS mode)', function () 
       const finished = await sandbox.deliver(trigger);
       expectOneStartedThenFinished(trigger);
       expect(finished.data).to.include({ status: 'errored', result: 'fail' });
-      expect(finished.data.message).to.include('paused').and.match(/suspend/i);
+      expect(finished.data.message)
+        .to.include('paused')
+        .and.match(/suspend/i);
     });
 
     it('sends errored/fail naming the object when RBAC forbids the patch', async () => {
@@ -221,7 +289,9 @@ describe('e2e: deliveries through the service process (NATS mode)', function () 
         const finished = await sandbox.deliver(trigger);
         expectOneStartedThenFinished(trigger);
         expect(finished.data).to.include({ status: 'errored', result: 'fail' });
-        expect(finished.data.message).to.include('locked').and.match(/forbidden|rbac|not allowed|403/i);
+        expect(finished.data.message)
+          .to.include('locked')
+          .and.match(/forbidden|rbac|not allowed|403/i);
       } finally {
         sandbox.kube.setRbac(undefined);
       }
@@ -234,7 +304,10 @@ describe('e2e: deliveries through the service process (NATS mode)', function () 
       expect(Date.now() - sent).to.be.at.least(1_900);
       expectOneStartedThenFinished(trigger);
       expect(finished.data).to.include({ status: 'errored', result: 'fail' });
-      expect(finished.data.message).to.include('slow-flux').and.match(/did not finish|deadline|timed out/i).and.include('Reconciliation in progress');
+      expect(finished.data.message)
+        .to.include('slow-flux')
+        .and.match(/did not finish|deadline|timed out/i)
+        .and.include('Reconciliation in progress');
       sandbox.flux.markReady('slow-flux');
     });
   });
@@ -261,12 +334,17 @@ describe('e2e: deliveries through the service process (NATS mode)', function () 
       const finished = await sandbox.deliver(trigger);
       expectOneStartedThenFinished(trigger);
       expect(finished.data).to.include({ status: 'errored', result: 'fail' });
-      expect(finished.data.message).to.include('windowed-prod').and.match(/sync window/i);
+      expect(finished.data.message)
+        .to.include('windowed-prod')
+        .and.match(/sync window/i);
       expect(sandbox.argocd.syncCount('windowed-prod')).to.equal(0);
     });
 
     it('sends errored/fail when auto-sync pins another revision than the requested one', async () => {
-      const trigger = sandbox.taskTrigger({ project: 'shop', stage: 'prod', service: 'pinned' }, { gitops: { revision: OTHER_SHA, stage: 'prod' } });
+      const trigger = sandbox.taskTrigger(
+        { project: 'shop', stage: 'prod', service: 'pinned' },
+        { gitops: { revision: OTHER_SHA, stage: 'prod' } },
+      );
       const finished = await sandbox.deliver(trigger);
       expectOneStartedThenFinished(trigger);
       expect(finished.data).to.include({ status: 'errored', result: 'fail' });
@@ -278,7 +356,9 @@ describe('e2e: deliveries through the service process (NATS mode)', function () 
       const finished = await sandbox.deliver(trigger);
       expectOneStartedThenFinished(trigger);
       expect(finished.data).to.include({ status: 'errored', result: 'fail' });
-      expect(finished.data.message).to.include('nosuch-prod').and.match(/not found|does not exist/i);
+      expect(finished.data.message)
+        .to.include('nosuch-prod')
+        .and.match(/not found|does not exist/i);
     });
 
     it('sends errored/fail at the timeout with the phase and health it stood at', async () => {
@@ -288,7 +368,10 @@ describe('e2e: deliveries through the service process (NATS mode)', function () 
       expect(Date.now() - sent).to.be.at.least(1_900);
       expectOneStartedThenFinished(trigger);
       expect(finished.data).to.include({ status: 'errored', result: 'fail' });
-      expect(finished.data.message).to.include('slow-argo').and.match(/did not finish|deadline|timed out/i).and.include('health Progressing');
+      expect(finished.data.message)
+        .to.include('slow-argo')
+        .and.match(/did not finish|deadline|timed out/i)
+        .and.include('health Progressing');
     });
 
     it('never puts the Argo CD token into an event or a log line', () => {
@@ -309,7 +392,10 @@ describe('e2e: deliveries through the service process (NATS mode)', function () 
     });
 
     it('does not answer triggers without project, stage or service, logs and counts each, and keeps running', async () => {
-      const before = metricValue(await metricsText(service), 'keptn_events_rejected_total{reason="missing-scope"}');
+      const before = metricValue(
+        await metricsText(service),
+        'keptn_events_rejected_total{reason="missing-scope"}',
+      );
       const noScope = sandbox.taskTrigger({});
       const noService = sandbox.taskTrigger({ project: 'shop', stage: 'dev' });
       await sandbox.publish(noScope);
@@ -318,10 +404,15 @@ describe('e2e: deliveries through the service process (NATS mode)', function () 
       const marker = sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'podinfo' });
       await sandbox.deliver(marker);
       for (const ignored of [noScope, noService]) {
-        expect(sandbox.controlPlane.events({ triggeredid: ignored.id }), `answers to ${JSON.stringify(ignored.data)}`).to.deep.equal([]);
+        expect(
+          sandbox.controlPlane.events({ triggeredid: ignored.id }),
+          `answers to ${JSON.stringify(ignored.data)}`,
+        ).to.deep.equal([]);
       }
       // Both: the one without a project too, although it matches none of the per-project subscriptions.
-      expect(metricValue(await metricsText(service), 'keptn_events_rejected_total{reason="missing-scope"}')).to.equal(before + 2);
+      expect(
+        metricValue(await metricsText(service), 'keptn_events_rejected_total{reason="missing-scope"}'),
+      ).to.equal(before + 2);
       expect((await fetch(`http://127.0.0.1:${service.healthPort}/health`)).status).to.equal(200);
       expect(service.proc.lines.some((l) => l.includes('cannot be answered'))).to.equal(true);
     });
@@ -354,10 +445,30 @@ describe('e2e: deliveries through the service process (NATS mode)', function () 
         services: [...(s.filter?.services ?? [])].sort(),
       }));
       expect(subscriptions).to.have.deep.members([
-        { event: 'sh.keptn.event.deliver.triggered', projects: ['shop'], stages: ['dev', 'prod'], services: [] },
-        { event: 'sh.keptn.event.deliver.triggered', projects: ['web'], stages: ['staging'], services: ['frontend'] },
-        { event: 'sh.keptn.event.deployment.triggered', projects: ['shop'], stages: ['dev', 'prod'], services: [] },
-        { event: 'sh.keptn.event.deployment.triggered', projects: ['web'], stages: ['staging'], services: ['frontend'] },
+        {
+          event: 'sh.keptn.event.deliver.triggered',
+          projects: ['shop'],
+          stages: ['dev', 'prod'],
+          services: [],
+        },
+        {
+          event: 'sh.keptn.event.deliver.triggered',
+          projects: ['web'],
+          stages: ['staging'],
+          services: ['frontend'],
+        },
+        {
+          event: 'sh.keptn.event.deployment.triggered',
+          projects: ['shop'],
+          stages: ['dev', 'prod'],
+          services: [],
+        },
+        {
+          event: 'sh.keptn.event.deployment.triggered',
+          projects: ['web'],
+          stages: ['staging'],
+          services: ['frontend'],
+        },
       ]);
     });
 
@@ -367,8 +478,12 @@ describe('e2e: deliveries through the service process (NATS mode)', function () 
       expect((await fetch(`${base}/ready`)).status).to.equal(200);
       const text = await metricsText(service);
       expect(text).to.match(/^keptn_events_received_total/m);
-      expect(text).to.match(/^gitops_deliveries_total\{tool="flux",status="succeeded",result="pass"\} [1-9]/m);
-      expect(text).to.match(/^gitops_deliveries_total\{tool="argocd",status="succeeded",result="pass"\} [1-9]/m);
+      expect(text).to.match(
+        /^gitops_deliveries_total\{tool="flux",status="succeeded",result="pass"\} [1-9]/m,
+      );
+      expect(text).to.match(
+        /^gitops_deliveries_total\{tool="argocd",status="succeeded",result="pass"\} [1-9]/m,
+      );
     });
   });
 });

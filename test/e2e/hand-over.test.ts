@@ -28,7 +28,12 @@ describe('e2e: a delivery outlives the replica that followed it', function () {
     sandbox = await E2eSandbox.start({ fluxDelayMs: 50 });
     sandbox.writeTargets(TARGETS);
     seedGitRepository(sandbox.kube, { name: 'podinfo', namespace: 'flux-system' });
-    seedKustomization(sandbox.kube, { name: 'podinfo', namespace: 'flux-system', wait: true, sourceRef: { kind: 'GitRepository', name: 'podinfo' } });
+    seedKustomization(sandbox.kube, {
+      name: 'podinfo',
+      namespace: 'flux-system',
+      wait: true,
+      sourceRef: { kind: 'GitRepository', name: 'podinfo' },
+    });
     replicas = [];
   });
 
@@ -39,8 +44,20 @@ describe('e2e: a delivery outlives the replica that followed it', function () {
     await sandbox.stop();
   });
 
-  async function startReplicas(extra: Record<string, string>, names = ['replica-a', 'replica-b']): Promise<void> {
-    for (const name of names) replicas.push(await sandbox.startService({ REPLICA_LEASE_SECONDS: '2', NATS_JETSTREAM: 'false', LOG_LEVEL: 'debug', K8S_POD_NAME: name, ...extra }));
+  async function startReplicas(
+    extra: Record<string, string>,
+    names = ['replica-a', 'replica-b'],
+  ): Promise<void> {
+    for (const name of names)
+      replicas.push(
+        await sandbox.startService({
+          REPLICA_LEASE_SECONDS: '2',
+          NATS_JETSTREAM: 'false',
+          LOG_LEVEL: 'debug',
+          K8S_POD_NAME: name,
+          ...extra,
+        }),
+      );
   }
 
   /** Publishes a held Flux delivery and returns the replica that follows it, once it patched the object. */
@@ -50,7 +67,9 @@ describe('e2e: a delivery outlives the replica that followed it', function () {
     await sandbox.publish(trigger);
     await eventually(() => expect(sandbox.answers(trigger).started).to.have.length(1));
     const token = await eventually(() => {
-      const value = sandbox.kube.get('Kustomization', 'flux-system', 'podinfo')?.metadata.annotations?.[REQUESTED_AT];
+      const value = sandbox.kube.get('Kustomization', 'flux-system', 'podinfo')?.metadata.annotations?.[
+        REQUESTED_AT
+      ];
       expect(value).to.be.a('string');
       return value!;
     });
@@ -62,15 +81,24 @@ describe('e2e: a delivery outlives the replica that followed it', function () {
     return { trigger, holder, token };
   }
 
-  /** Waits until the trigger has its `.finished`, then until the service keeps only its tombstone in the cluster. */
+  /**
+   * Waits until the trigger has its `.finished`, then until the service keeps only its tombstone in the
+   * cluster.
+   */
   async function expectAnsweredOnce(trigger: KeptnEvent, token: string): Promise<KeptnEvent> {
     const finished = await sandbox.finished(trigger, 45_000);
-    await eventually(async () => expect((await sandbox.deliveryRecords()).map((r) => r.phase)).to.deep.equal(['finished']), 20_000);
+    await eventually(
+      async () => expect((await sandbox.deliveryRecords()).map((r) => r.phase)).to.deep.equal(['finished']),
+      20_000,
+    );
     const answers = sandbox.answers(trigger);
     expect(answers.started, 'one .started').to.have.length(1);
     expect(answers.finished, 'one .finished').to.have.length(1);
     expect(sandbox.flux.reconciles.get('Kustomization/flux-system/podinfo'), 'one reconcile').to.equal(1);
-    expect(sandbox.kube.get('Kustomization', 'flux-system', 'podinfo')?.metadata.annotations?.[REQUESTED_AT], 'no second reconcile request').to.equal(token);
+    expect(
+      sandbox.kube.get('Kustomization', 'flux-system', 'podinfo')?.metadata.annotations?.[REQUESTED_AT],
+      'no second reconcile request',
+    ).to.equal(token);
     return finished;
   }
 
@@ -118,8 +146,12 @@ describe('e2e: a delivery outlives the replica that followed it', function () {
     await sandbox.saveDeliveryRecord(trigger, 'replica-that-died');
     const finished = await sandbox.finished(trigger, 30_000);
     expect(finished.data).to.include({ status: 'succeeded', result: 'pass' });
-    expect(finished.data.deployment, 'the rule\'s deploymentName').to.deep.include({ deploymentNames: ['podinfo-primary'] });
-    await eventually(async () => expect((await sandbox.deliveryRecords()).map((r) => r.phase)).to.deep.equal(['finished']));
+    expect(finished.data.deployment, "the rule's deploymentName").to.deep.include({
+      deploymentNames: ['podinfo-primary'],
+    });
+    await eventually(async () =>
+      expect((await sandbox.deliveryRecords()).map((r) => r.phase)).to.deep.equal(['finished']),
+    );
     expect(sandbox.answers(trigger).started, 'no .started: the dead replica sent it').to.have.length(0);
     expect(sandbox.answers(trigger).finished).to.have.length(1);
     expect(sandbox.flux.reconciles.get('Kustomization/flux-system/podinfo'), 'reconciled once').to.equal(1);

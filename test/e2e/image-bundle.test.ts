@@ -16,8 +16,15 @@ describe('e2e: the bundled CLI the image runs', function () {
   before(async () => {
     sandbox = await E2eSandbox.start();
     seedGitRepository(sandbox.kube, { name: 'app', namespace: 'flux-system' });
-    seedKustomization(sandbox.kube, { name: 'app', namespace: 'flux-system', wait: true, sourceRef: { kind: 'GitRepository', name: 'app' } });
-    sandbox.writeTargets('targets:\n  - match: {project: bundle}\n    flux: {kind: Kustomization, name: app, namespace: flux-system}\n    timeout: 30s\n');
+    seedKustomization(sandbox.kube, {
+      name: 'app',
+      namespace: 'flux-system',
+      wait: true,
+      sourceRef: { kind: 'GitRepository', name: 'app' },
+    });
+    sandbox.writeTargets(
+      'targets:\n  - match: {project: bundle}\n    flux: {kind: Kustomization, name: app, namespace: flux-system}\n    timeout: 30s\n',
+    );
     service = await sandbox.startService({}, { bin: imageBin() });
   });
 
@@ -26,7 +33,9 @@ describe('e2e: the bundled CLI the image runs', function () {
   });
 
   it('answers a Flux delivery with one .started and a .finished pass, as the compiled CLI does', async () => {
-    const finished = await sandbox.deliver(sandbox.taskTrigger({ project: 'bundle', stage: 'dev', service: 'app' }));
+    const finished = await sandbox.deliver(
+      sandbox.taskTrigger({ project: 'bundle', stage: 'dev', service: 'app' }),
+    );
     expect(finished.data).to.include({ status: 'succeeded', result: 'pass' });
     expect(service.proc.output).to.not.match(/Cannot find (module|package)|ERR_MODULE_NOT_FOUND/);
   });
@@ -42,6 +51,12 @@ describe('e2e: the bundled CLI the image runs', function () {
       .map((f) => readFileSync(join(dirname(imageBin()), f), 'utf8'))
       .join('\n');
     expect(code).to.match(/\bKubeConfig = class\b/);
-    for (const generated of ['CoreV1ApiRequestFactory', 'ObjectCoreV1Api', 'V1PodSpec', 'AppsV1ApiRequestFactory']) expect(code, generated).to.not.match(new RegExp(`\\b${generated}\\b`));
+    for (const generated of [
+      'CoreV1ApiRequestFactory',
+      'ObjectCoreV1Api',
+      'V1PodSpec',
+      'AppsV1ApiRequestFactory',
+    ])
+      expect(code, generated).to.not.match(new RegExp(`\\b${generated}\\b`));
   });
 });

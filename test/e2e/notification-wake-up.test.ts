@@ -1,5 +1,9 @@
 import { expect } from 'chai';
-import { E2E_ARGOCD_WEBHOOK_TOKEN as WEBHOOK_TOKEN, E2eSandbox, type RunningService } from '../support/e2e-harness.js';
+import {
+  E2E_ARGOCD_WEBHOOK_TOKEN as WEBHOOK_TOKEN,
+  E2eSandbox,
+  type RunningService,
+} from '../support/e2e-harness.js';
 import { eventually } from '../support/eventually.js';
 
 /**
@@ -15,7 +19,11 @@ describe('e2e: a notification wakes the delivery it concerns', function () {
   before(async () => {
     sandbox = await E2eSandbox.start();
     sandbox.argocd.disableStreams();
-    sandbox.argocd.addApplication({ name: 'carts', namespace: 'argocd', script: { healthyAfterMs: 600_000 } });
+    sandbox.argocd.addApplication({
+      name: 'carts',
+      namespace: 'argocd',
+      script: { healthyAfterMs: 600_000 },
+    });
     sandbox.writeTargets(`webhooks:
   argocdTokenEnv: ARGOCD_WEBHOOK_TOKEN
 targets:
@@ -41,7 +49,11 @@ targets:
     }, 20_000);
     // Right after one of the service's polls, so the next one is about 5 s away.
     const reads = sandbox.argocd.requests.get('GET application') ?? 0;
-    await eventually(() => expect(sandbox.argocd.requests.get('GET application') ?? 0).to.be.above(reads), 10_000, 5);
+    await eventually(
+      () => expect(sandbox.argocd.requests.get('GET application') ?? 0).to.be.above(reads),
+      10_000,
+      5,
+    );
     sandbox.argocd.markHealthy('carts');
     const notifiedAt = Date.now();
     const res = await fetch(`http://127.0.0.1:${service.webhookPort}/webhooks/argocd`, {

@@ -1,5 +1,9 @@
 import { expect } from 'chai';
-import { seedGitRepository, seedKustomization, DEFAULT_GIT_REVISION } from '../../service/sandbox/flux/index.js';
+import {
+  seedGitRepository,
+  seedKustomization,
+  DEFAULT_GIT_REVISION,
+} from '../../service/sandbox/flux/index.js';
 import { E2E_KEPTN_TOKEN, E2eSandbox, runCli, type RunningService } from '../support/e2e-harness.js';
 import { eventually } from '../support/eventually.js';
 
@@ -17,10 +21,18 @@ describe('e2e: remote execution plane (KEPTN_API_ENDPOINT)', function () {
   before(async () => {
     sandbox = await E2eSandbox.start({ nats: false, controlPlaneToken: E2E_KEPTN_TOKEN });
     seedGitRepository(sandbox.kube, { name: 'podinfo', namespace: 'flux-system' });
-    seedKustomization(sandbox.kube, { name: 'podinfo', namespace: 'flux-system', wait: true, sourceRef: { kind: 'GitRepository', name: 'podinfo' } });
+    seedKustomization(sandbox.kube, {
+      name: 'podinfo',
+      namespace: 'flux-system',
+      wait: true,
+      sourceRef: { kind: 'GitRepository', name: 'podinfo' },
+    });
     sandbox.controlPlane.setShipyard('remote', { dev: { delivery: ['deliver'] } });
     sandbox.writeTargets(TARGETS);
-    service = await sandbox.startService({ KEPTN_API_ENDPOINT: sandbox.controlPlane.apiUrl, KEPTN_API_TOKEN: E2E_KEPTN_TOKEN });
+    service = await sandbox.startService({
+      KEPTN_API_ENDPOINT: sandbox.controlPlane.apiUrl,
+      KEPTN_API_TOKEN: E2E_KEPTN_TOKEN,
+    });
   });
 
   after(async () => {
@@ -31,7 +43,9 @@ describe('e2e: remote execution plane (KEPTN_API_ENDPOINT)', function () {
     const registration = sandbox.controlPlane.registrations().find((r) => r.name === 'gitops-service');
     expect(registration, 'registration').to.not.equal(undefined);
     expect(registration!.metadata.location).to.equal('remote-execution-plane');
-    expect(registration!.subscriptions.map((s) => [s.event, s.filter?.projects])).to.deep.equal([['sh.keptn.event.deliver.triggered', ['remote']]]);
+    expect(registration!.subscriptions.map((s) => [s.event, s.filter?.projects])).to.deep.equal([
+      ['sh.keptn.event.deliver.triggered', ['remote']],
+    ]);
   });
 
   it('answers an open trigger through POST /api/v1/event with started then finished', async () => {
@@ -45,17 +59,30 @@ describe('e2e: remote execution plane (KEPTN_API_ENDPOINT)', function () {
     expect(all.indexOf(started[0]!)).to.be.lessThan(all.indexOf(finished));
     expect(finished.shkeptncontext).to.equal(trigger.shkeptncontext);
     expect(finished.gitcommitid).to.equal(trigger.gitcommitid);
-    expect(finished.data).to.include({ project: 'remote', stage: 'dev', service: 'podinfo', status: 'succeeded', result: 'pass' });
-    expect(finished.data.gitops).to.include({ tool: 'flux', target: 'Kustomization/flux-system/podinfo', revision: DEFAULT_GIT_REVISION });
+    expect(finished.data).to.include({
+      project: 'remote',
+      stage: 'dev',
+      service: 'podinfo',
+      status: 'succeeded',
+      result: 'pass',
+    });
+    expect(finished.data.gitops).to.include({
+      tool: 'flux',
+      target: 'Kustomization/flux-system/podinfo',
+      revision: DEFAULT_GIT_REVISION,
+    });
     // answered once: the trigger left the open list with its .finished
     expect((await fetch(`http://127.0.0.1:${service.healthPort}/ready`)).status).to.equal(200);
   });
 
   it('starts a sequence through the Keptn API with the CLI, and the service delivers it', async () => {
-    const result = await runCli(['trigger', '--project', 'remote', '--stage', 'dev', '--service', 'podinfo', '--sequence', 'delivery'], {
-      KEPTN_API_ENDPOINT: sandbox.controlPlane.apiUrl,
-      KEPTN_API_TOKEN: E2E_KEPTN_TOKEN,
-    });
+    const result = await runCli(
+      ['trigger', '--project', 'remote', '--stage', 'dev', '--service', 'podinfo', '--sequence', 'delivery'],
+      {
+        KEPTN_API_ENDPOINT: sandbox.controlPlane.apiUrl,
+        KEPTN_API_TOKEN: E2E_KEPTN_TOKEN,
+      },
+    );
     expect(result.code, result.stdout + result.stderr).to.equal(0);
     const finished = await eventually(() => {
       const seq = sandbox.controlPlane.events({ type: 'sh.keptn.event.dev.delivery.finished' });
@@ -67,19 +94,40 @@ describe('e2e: remote execution plane (KEPTN_API_ENDPOINT)', function () {
   });
 
   it('follows a sequence started through the Keptn API to the task result with --wait', async () => {
-    const result = await runCli(['trigger', '--project', 'remote', '--stage', 'dev', '--service', 'podinfo', '--sequence', 'delivery', '--wait', '--timeout', '30s'], {
-      KEPTN_API_ENDPOINT: sandbox.controlPlane.apiUrl,
-      KEPTN_API_TOKEN: E2E_KEPTN_TOKEN,
-    });
+    const result = await runCli(
+      [
+        'trigger',
+        '--project',
+        'remote',
+        '--stage',
+        'dev',
+        '--service',
+        'podinfo',
+        '--sequence',
+        'delivery',
+        '--wait',
+        '--timeout',
+        '30s',
+      ],
+      {
+        KEPTN_API_ENDPOINT: sandbox.controlPlane.apiUrl,
+        KEPTN_API_TOKEN: E2E_KEPTN_TOKEN,
+      },
+    );
     expect(result.code, result.stdout + result.stderr).to.equal(0);
-    expect(result.stdout).to.match(/result:\s+pass/).and.match(/revision:\s+main@sha1:/);
+    expect(result.stdout)
+      .to.match(/result:\s+pass/)
+      .and.match(/revision:\s+main@sha1:/);
   });
 
   it('refuses a task trigger from the CLI in remote mode, naming the reason', async () => {
-    const result = await runCli(['trigger', '--project', 'remote', '--stage', 'dev', '--service', 'podinfo', '--wait'], {
-      KEPTN_API_ENDPOINT: sandbox.controlPlane.apiUrl,
-      KEPTN_API_TOKEN: E2E_KEPTN_TOKEN,
-    });
+    const result = await runCli(
+      ['trigger', '--project', 'remote', '--stage', 'dev', '--service', 'podinfo', '--wait'],
+      {
+        KEPTN_API_ENDPOINT: sandbox.controlPlane.apiUrl,
+        KEPTN_API_TOKEN: E2E_KEPTN_TOKEN,
+      },
+    );
     expect(result.code).to.not.equal(0).and.not.equal(null);
     expect(result.stderr).to.include('remote mode').and.include('KEPTN_API_ENDPOINT');
     expect(result.stderr).not.to.include(E2E_KEPTN_TOKEN);

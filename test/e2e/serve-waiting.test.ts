@@ -50,7 +50,13 @@ describe('e2e: serve tells the operator what it waits for', function () {
 
   async function serve(env: Record<string, string>): Promise<{ proc: ServiceProcess; healthPort: number }> {
     const healthPort = await freePort();
-    const proc = new ServiceProcess({ env: sandbox.env({ HEALTH_ENDPOINT_PORT: String(healthPort), WEBHOOK_PORT: String(await freePort()), ...env }) });
+    const proc = new ServiceProcess({
+      env: sandbox.env({
+        HEALTH_ENDPOINT_PORT: String(healthPort),
+        WEBHOOK_PORT: String(await freePort()),
+        ...env,
+      }),
+    });
     procs.push(proc);
     return { proc, healthPort };
   }
@@ -62,11 +68,15 @@ describe('e2e: serve tells the operator what it waits for', function () {
     it(`logs every failed NATS attempt with the address and the reason, and /health and /ready name it, when NATS ${what}`, async () => {
       const url = await address();
       const { proc, healthPort } = await serve({ EVENTBROKER: url });
-      const failures = await eventually(() => {
-        const lines = logLines(proc).filter((l) => l.message === 'cannot connect to NATS; retrying');
-        if (lines.length < 2) throw new Error(`fewer than 2 connection failures logged:\n${proc.output}`);
-        return lines;
-      }, 40_000, 100);
+      const failures = await eventually(
+        () => {
+          const lines = logLines(proc).filter((l) => l.message === 'cannot connect to NATS; retrying');
+          if (lines.length < 2) throw new Error(`fewer than 2 connection failures logged:\n${proc.output}`);
+          return lines;
+        },
+        40_000,
+        100,
+      );
       for (const line of failures) {
         expect(line.level).to.equal('warn');
         expect(line.server).to.equal(url);
@@ -77,7 +87,9 @@ describe('e2e: serve tells the operator what it waits for', function () {
         const { status, body } = await probe(healthPort, path);
         expect(status).to.equal(path === '/health' ? 412 : 503);
         expect(body.waitingFor, path).to.have.length(1);
-        expect(body.waitingFor![0]).to.include(`a connection to NATS at ${url}`).and.include(`last attempt: ${String(failures[0]!.error)}`);
+        expect(body.waitingFor![0])
+          .to.include(`a connection to NATS at ${url}`)
+          .and.include(`last attempt: ${String(failures[0]!.error)}`);
       }
       await proc.stop('SIGTERM', 5000);
     });
@@ -86,37 +98,56 @@ describe('e2e: serve tells the operator what it waits for', function () {
   it('says in /health which control plane it cannot register with', async () => {
     const controlPlane = `http://127.0.0.1:${await freePort()}`;
     const { proc, healthPort } = await serve({ SHIPYARD_CONTROLLER: controlPlane });
-    const { body } = await eventually(async () => {
-      const health = await probe(healthPort, '/health');
-      if (!health.body.waitingFor?.[0]?.includes('last attempt')) throw new Error(JSON.stringify(health.body));
-      return health;
-    }, 20_000, 100);
+    const { body } = await eventually(
+      async () => {
+        const health = await probe(healthPort, '/health');
+        if (!health.body.waitingFor?.[0]?.includes('last attempt'))
+          throw new Error(JSON.stringify(health.body));
+        return health;
+      },
+      20_000,
+      100,
+    );
     expect(body.status).to.equal('not registered');
-    expect(body.waitingFor![0]).to.include(`uniform registration with the Keptn control plane at ${controlPlane}`);
+    expect(body.waitingFor![0]).to.include(
+      `uniform registration with the Keptn control plane at ${controlPlane}`,
+    );
     await proc.stop('SIGTERM', 5000);
   });
 
   it('with no target rules: warns, subscribes to no task, and /ready says why it is not ready', async () => {
     const file = sandbox.writeTargets('targets: []\n', `${sandbox.dir}/no-rules.yaml`);
     const { proc, healthPort } = await serve({ GITOPS_CONFIG: file, INTEGRATION_NAME: 'no-rules' });
-    const warning = await eventually(() => {
-      const line = logLines(proc).find((l) => String(l.message).includes('no target rules'));
-      if (!line) throw new Error(`no warning yet:\n${proc.output}`);
-      return line;
-    }, 20_000, 100);
+    const warning = await eventually(
+      () => {
+        const line = logLines(proc).find((l) => String(l.message).includes('no target rules'));
+        if (!line) throw new Error(`no warning yet:\n${proc.output}`);
+        return line;
+      },
+      20_000,
+      100,
+    );
     expect(warning.level).to.equal('warn');
     expect(warning.message).to.include('subscribes to no task');
-    const registration = await eventually(() => {
-      const found = sandbox.controlPlane.registrations().find((r) => r.name === 'no-rules');
-      if (!found) throw new Error('not registered yet');
-      return found;
-    }, 20_000, 100);
+    const registration = await eventually(
+      () => {
+        const found = sandbox.controlPlane.registrations().find((r) => r.name === 'no-rules');
+        if (!found) throw new Error('not registered yet');
+        return found;
+      },
+      20_000,
+      100,
+    );
     expect(registration.subscriptions ?? []).to.deep.equal([]);
-    const ready = await eventually(async () => {
-      const r = await probe(healthPort, '/ready');
-      if (!r.body.waitingFor?.[0]?.startsWith('a subscription')) throw new Error(JSON.stringify(r.body));
-      return r;
-    }, 20_000, 100);
+    const ready = await eventually(
+      async () => {
+        const r = await probe(healthPort, '/ready');
+        if (!r.body.waitingFor?.[0]?.startsWith('a subscription')) throw new Error(JSON.stringify(r.body));
+        return r;
+      },
+      20_000,
+      100,
+    );
     expect(ready.status).to.equal(503);
     expect(ready.body.waitingFor![0]).to.include('lists none for this integration');
     expect((await probe(healthPort, '/health')).status).to.equal(200);
@@ -131,7 +162,9 @@ describe('e2e: serve tells the operator what it waits for', function () {
         expect(await proc.exitCode()).to.equal(1);
         const fatal = logLines(proc).filter((l) => l.level === 'error');
         expect(fatal, proc.output).to.have.length(1);
-        expect(fatal[0]!.message).to.equal(`cannot start: cannot listen on port ${taken.port} for ${variable === 'WEBHOOK_PORT' ? 'the webhooks' : 'health and metrics'}: the port is already in use; choose another with ${variable}`);
+        expect(fatal[0]!.message).to.equal(
+          `cannot start: cannot listen on port ${taken.port} for ${variable === 'WEBHOOK_PORT' ? 'the webhooks' : 'health and metrics'}: the port is already in use; choose another with ${variable}`,
+        );
         expect(fatal[0]!.timestamp).to.be.a('string');
       } finally {
         await taken.stop();

@@ -2,7 +2,14 @@ import { expect } from 'chai';
 import { createHmac } from 'node:crypto';
 import type { KeptnEvent } from '../../lib/index.js';
 import { seedGitRepository, seedKustomization } from '../../service/sandbox/flux/index.js';
-import { E2E_ARGOCD_WEBHOOK_TOKEN as ARGO_WEBHOOK_TOKEN, E2E_FLUX_HMAC_KEY as FLUX_HMAC_KEY, E2eSandbox, metricsText, metricValue, type RunningService } from '../support/e2e-harness.js';
+import {
+  E2E_ARGOCD_WEBHOOK_TOKEN as ARGO_WEBHOOK_TOKEN,
+  E2E_FLUX_HMAC_KEY as FLUX_HMAC_KEY,
+  E2eSandbox,
+  metricsText,
+  metricValue,
+  type RunningService,
+} from '../support/e2e-harness.js';
 import { eventually } from '../support/eventually.js';
 import { readFixture } from '../support/paths.js';
 import { NEW_SHA, outOfSync } from '../service/webhooks/harness.js';
@@ -18,7 +25,12 @@ describe('e2e: GitOps notifications start Keptn sequences', function () {
   before(async () => {
     sandbox = await E2eSandbox.start();
     seedGitRepository(sandbox.kube, { name: 'podinfo', namespace: 'flux-system' });
-    seedKustomization(sandbox.kube, { name: 'podinfo', namespace: 'flux-system', wait: true, sourceRef: { kind: 'GitRepository', name: 'podinfo' } });
+    seedKustomization(sandbox.kube, {
+      name: 'podinfo',
+      namespace: 'flux-system',
+      wait: true,
+      sourceRef: { kind: 'GitRepository', name: 'podinfo' },
+    });
     sandbox.writeTargets(`webhooks:
   argocdTokenEnv: ARGOCD_WEBHOOK_TOKEN
   fluxHmacKeyEnv: FLUX_WEBHOOK_HMAC_KEY
@@ -30,19 +42,29 @@ targets:
     flux: {kind: Kustomization, name: podinfo, namespace: flux-system}
     onChange: {sequence: delivery}
 `);
-    service = await sandbox.startService({ ARGOCD_WEBHOOK_TOKEN: ARGO_WEBHOOK_TOKEN, FLUX_WEBHOOK_HMAC_KEY: FLUX_HMAC_KEY });
+    service = await sandbox.startService({
+      ARGOCD_WEBHOOK_TOKEN: ARGO_WEBHOOK_TOKEN,
+      FLUX_WEBHOOK_HMAC_KEY: FLUX_HMAC_KEY,
+    });
   });
 
   after(async () => {
     await sandbox?.stop();
   });
 
-  const sequences = (project: string): KeptnEvent[] => sandbox.controlPlane.events({ type: 'sh.keptn.event.dev.delivery.triggered' }).filter((e) => e.data.project === project);
+  const sequences = (project: string): KeptnEvent[] =>
+    sandbox.controlPlane
+      .events({ type: 'sh.keptn.event.dev.delivery.triggered' })
+      .filter((e) => e.data.project === project);
 
   it('starts dev.delivery once for an Argo CD application OutOfSync on a new revision, however often it is notified', async () => {
     const body = JSON.stringify({ instance: 'default', trigger: 'on-out-of-sync', app: outOfSync(NEW_SHA) });
     for (let i = 0; i < 2; i++) {
-      const res = await fetch(`http://127.0.0.1:${service.webhookPort}/webhooks/argocd`, { method: 'POST', headers: { authorization: `Bearer ${ARGO_WEBHOOK_TOKEN}`, 'content-type': 'application/json' }, body });
+      const res = await fetch(`http://127.0.0.1:${service.webhookPort}/webhooks/argocd`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ARGO_WEBHOOK_TOKEN}`, 'content-type': 'application/json' },
+        body,
+      });
       expect(res.status).to.equal(202);
     }
     const [trigger] = await eventually(() => {
@@ -50,7 +72,12 @@ targets:
       expect(found).to.have.length(1);
       return found;
     });
-    expect(trigger!.data).to.deep.include({ project: 'shop', stage: 'dev', service: 'guestbook', labels: {} });
+    expect(trigger!.data).to.deep.include({
+      project: 'shop',
+      stage: 'dev',
+      service: 'guestbook',
+      labels: {},
+    });
     expect(trigger!.data.gitops).to.include({ tool: 'argocd', revision: NEW_SHA, stage: 'dev' });
     expect(trigger!.shkeptncontext).to.be.a('string').and.not.empty;
     await new Promise((r) => setTimeout(r, 300));
@@ -59,13 +86,21 @@ targets:
 
   it('starts dev.delivery for a Flux NewArtifact of the source a mapped Kustomization uses', async () => {
     const event = readFixture<Record<string, any>>('gitops', 'flux-generic-webhook-event.json');
-    event.involvedObject = { kind: 'GitRepository', namespace: 'flux-system', name: 'podinfo', apiVersion: 'source.toolkit.fluxcd.io/v1' };
+    event.involvedObject = {
+      kind: 'GitRepository',
+      namespace: 'flux-system',
+      name: 'podinfo',
+      apiVersion: 'source.toolkit.fluxcd.io/v1',
+    };
     event.reason = 'NewArtifact';
     event.metadata = { revision: FLUX_REVISION };
     const body = JSON.stringify(event);
     const res = await fetch(`http://127.0.0.1:${service.webhookPort}/webhooks/flux`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-signature': `sha256=${createHmac('sha256', FLUX_HMAC_KEY).update(body).digest('hex')}` },
+      headers: {
+        'content-type': 'application/json',
+        'x-signature': `sha256=${createHmac('sha256', FLUX_HMAC_KEY).update(body).digest('hex')}`,
+      },
       body,
     });
     expect(res.status).to.equal(202);
@@ -74,12 +109,21 @@ targets:
       expect(found).to.have.length(1);
       return found;
     });
-    expect(trigger!.data.gitops).to.include({ tool: 'flux', target: 'Kustomization/flux-system/podinfo', revision: FLUX_REVISION, stage: 'dev' });
+    expect(trigger!.data.gitops).to.include({
+      tool: 'flux',
+      target: 'Kustomization/flux-system/podinfo',
+      revision: FLUX_REVISION,
+      stage: 'dev',
+    });
   });
 
   it('answers 401 to a wrong token and starts nothing', async () => {
     const before = sequences('shop').length;
-    const res = await fetch(`http://127.0.0.1:${service.webhookPort}/webhooks/argocd`, { method: 'POST', headers: { authorization: 'Bearer nope' }, body: '{}' });
+    const res = await fetch(`http://127.0.0.1:${service.webhookPort}/webhooks/argocd`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer nope' },
+      body: '{}',
+    });
     expect(res.status).to.equal(401);
     expect(sequences('shop')).to.have.length(before);
   });
@@ -89,12 +133,30 @@ targets:
     sandbox.kube.failNext({ status: 403, count: 1000, match: seenRevisions });
     const readsBefore = sandbox.kube.requestCount(seenRevisions);
     const before = sequences('shop').length;
-    const body = JSON.stringify({ instance: 'default', trigger: 'on-out-of-sync', app: outOfSync('5f0c1d2e3b4a59687766554433221100ffeeddcc') });
-    const res = await fetch(`http://127.0.0.1:${service.webhookPort}/webhooks/argocd`, { method: 'POST', headers: { authorization: `Bearer ${ARGO_WEBHOOK_TOKEN}`, 'content-type': 'application/json' }, body });
+    const body = JSON.stringify({
+      instance: 'default',
+      trigger: 'on-out-of-sync',
+      app: outOfSync('5f0c1d2e3b4a59687766554433221100ffeeddcc'),
+    });
+    const res = await fetch(`http://127.0.0.1:${service.webhookPort}/webhooks/argocd`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ARGO_WEBHOOK_TOKEN}`, 'content-type': 'application/json' },
+      body,
+    });
     expect(res.status).to.equal(202);
     try {
-      await eventually(async () => expect(metricValue(await metricsText(service), 'gitops_notifications_failed_total{tool="argocd"}')).to.equal(1), 20_000, 100);
-      expect(sandbox.kube.requestCount(seenRevisions) - readsBefore, 'one read of the seen revisions per attempt').to.equal(4);
+      await eventually(
+        async () =>
+          expect(
+            metricValue(await metricsText(service), 'gitops_notifications_failed_total{tool="argocd"}'),
+          ).to.equal(1),
+        20_000,
+        100,
+      );
+      expect(
+        sandbox.kube.requestCount(seenRevisions) - readsBefore,
+        'one read of the seen revisions per attempt',
+      ).to.equal(4);
     } finally {
       sandbox.kube.clearFaults();
     }

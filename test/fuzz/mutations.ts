@@ -6,7 +6,8 @@ type Json = unknown;
 export function jsonPaths(value: Json, prefix: (string | number)[] = []): (string | number)[][] {
   const paths = [prefix];
   if (Array.isArray(value)) value.forEach((v, i) => paths.push(...jsonPaths(v, [...prefix, i])));
-  else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) paths.push(...jsonPaths(v, [...prefix, k]));
+  else if (value !== null && typeof value === 'object')
+    for (const [k, v] of Object.entries(value)) paths.push(...jsonPaths(v, [...prefix, k]));
   return paths;
 }
 
@@ -32,7 +33,9 @@ export function mutatedJson(doc: Json): fc.Arbitrary<Json> {
     fc.constantFrom(...paths.filter((p) => p.length > 0)).map((path) => replaceAt(doc, path, undefined)),
     fc.tuple(fc.constantFrom(...paths), fc.string(), fc.jsonValue()).map(([path, key, value]) => {
       const target = path.reduce<Json>((v, k) => (v as Record<string | number, Json>)[k], doc);
-      return target !== null && typeof target === 'object' && !Array.isArray(target) ? replaceAt(doc, [...path, key], value) : doc;
+      return target !== null && typeof target === 'object' && !Array.isArray(target)
+        ? replaceAt(doc, [...path, key], value)
+        : doc;
     }),
   );
 }
@@ -42,6 +45,8 @@ export function mutatedText(text: string): fc.Arbitrary<string> {
   return fc.oneof(
     fc.nat({ max: text.length }).map((n) => text.slice(0, n)),
     fc.tuple(fc.nat({ max: text.length }), fc.string()).map(([n, s]) => text.slice(0, n) + s + text.slice(n)),
-    fc.tuple(fc.nat({ max: Math.max(0, text.length - 1) }), fc.string({ minLength: 1, maxLength: 1 })).map(([n, c]) => text.slice(0, n) + c + text.slice(n + 1)),
+    fc
+      .tuple(fc.nat({ max: Math.max(0, text.length - 1) }), fc.string({ minLength: 1, maxLength: 1 }))
+      .map(([n, c]) => text.slice(0, n) + c + text.slice(n + 1)),
   );
 }

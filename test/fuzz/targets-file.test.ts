@@ -18,7 +18,10 @@ function parseOrConfigError(text: string): ConfigError | undefined {
     parseTargetsFile(text, FILE, EXAMPLE_ENV);
     return undefined;
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw new Error(`threw ${(err as Error)?.name}, not ConfigError: ${(err as Error)?.message}`, { cause: err });
+    if (!(err instanceof ConfigError))
+      throw new Error(`threw ${(err as Error)?.name}, not ConfigError: ${(err as Error)?.message}`, {
+        cause: err,
+      });
     return err;
   }
 }
@@ -42,7 +45,29 @@ const targetsLike = fc.letrec((tie) => ({
     fc.array(tie('object'), { maxLength: 3 }),
   ),
   object: fc.dictionary(
-    fc.constantFrom('argocd', 'flux', 'instances', 'webhooks', 'targets', 'match', 'project', 'stage', 'service', 'application', 'instance', 'name', 'server', 'tokenEnv', 'kind', 'namespace', 'timeout', 'onChange', 'sequence', 'force', 'x'),
+    fc.constantFrom(
+      'argocd',
+      'flux',
+      'instances',
+      'webhooks',
+      'targets',
+      'match',
+      'project',
+      'stage',
+      'service',
+      'application',
+      'instance',
+      'name',
+      'server',
+      'tokenEnv',
+      'kind',
+      'namespace',
+      'timeout',
+      'onChange',
+      'sequence',
+      'force',
+      'x',
+    ),
     tie('value'),
     { maxKeys: 5 },
   ),
@@ -54,20 +79,31 @@ describe('parseTargetsFile under fuzzing', () => {
   });
 
   it('throws only ConfigError naming the file and where, on arbitrary text', () => {
-    fc.assert(fc.property(fc.string({ unit: 'grapheme-composite', maxLength: 300 }), check), { numRuns: 500 });
+    fc.assert(fc.property(fc.string({ unit: 'grapheme-composite', maxLength: 300 }), check), {
+      numRuns: 500,
+    });
   });
 
   it('throws only ConfigError naming the file and a path, on arbitrary YAML documents', () => {
-    fc.assert(fc.property(fc.jsonValue(), (doc) => check(stringify(doc))), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.jsonValue(), (doc) => check(stringify(doc))),
+      { numRuns: 500 },
+    );
   });
 
   it('throws only ConfigError naming the file and a path, on documents shaped like targets files', () => {
-    fc.assert(fc.property(targetsLike.object, (doc) => check(stringify(doc))), { numRuns: 500 });
+    fc.assert(
+      fc.property(targetsLike.object, (doc) => check(stringify(doc))),
+      { numRuns: 500 },
+    );
   });
 
   it('throws only ConfigError naming the file and a path, on the product example with one value changed', () => {
     const example = parse(PRODUCT_EXAMPLE) as unknown;
-    fc.assert(fc.property(mutatedJson(example), (doc) => check(stringify(doc) ?? '')), { numRuns: 1000 });
+    fc.assert(
+      fc.property(mutatedJson(example), (doc) => check(stringify(doc) ?? '')),
+      { numRuns: 1000 },
+    );
   });
 
   it('throws only ConfigError, on the product example text cut, spliced or with a character changed', () => {

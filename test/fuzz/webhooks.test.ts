@@ -25,7 +25,8 @@ describe('webhook endpoints under fuzzing', function () {
       fc.asyncProperty(fc.oneof(arbitraryBody, mutatedJson(seed)), async (body) => {
         const res = await h.postArgo(body);
         expect(CLIENT_ANSWERS).to.include(res.status);
-        if (res.status === 400) expect(((await res.json()) as { problems: string[] }).problems).to.not.be.empty;
+        if (res.status === 400)
+          expect(((await res.json()) as { problems: string[] }).problems).to.not.be.empty;
         else await res.arrayBuffer();
       }),
       { numRuns: 150 },

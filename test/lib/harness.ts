@@ -1,13 +1,31 @@
 import { randomUUID } from 'node:crypto';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { encodeKeptnEvent, KeptnIntegration, silentLogger, type KeptnEvent, type KeptnIntegrationOptions, type Subscription } from '../../lib/index.js';
+import {
+  encodeKeptnEvent,
+  KeptnIntegration,
+  silentLogger,
+  type KeptnEvent,
+  type KeptnIntegrationOptions,
+  type Subscription,
+} from '../../lib/index.js';
 import { ControlPlaneSimulator } from '../../service/sandbox/controlplane/control-plane-simulator.js';
 import { NatsServer } from '../support/nats-server.js';
 
-export const metadata = { hostname: 'node-1', integrationVersion: '0.1.0', location: 'control-plane', namespace: 'keptn', podName: 'pod-1', deploymentName: 'gitops-service' };
+export const metadata = {
+  hostname: 'node-1',
+  integrationVersion: '0.1.0',
+  location: 'control-plane',
+  namespace: 'keptn',
+  podName: 'pod-1',
+  deploymentName: 'gitops-service',
+};
 
 /** A task trigger as shipyard-controller sends it. */
-export function taskTrigger(task: string, data: Record<string, unknown> = {}, extra: Partial<KeptnEvent> = {}): KeptnEvent {
+export function taskTrigger(
+  task: string,
+  data: Record<string, unknown> = {},
+  extra: Partial<KeptnEvent> = {},
+): KeptnEvent {
   return {
     specversion: '1.0',
     id: randomUUID(),
@@ -23,7 +41,10 @@ export function taskTrigger(task: string, data: Record<string, unknown> = {}, ex
   };
 }
 
-/** A real nats-server, the simulated control plane, a publisher connection, and the integrations started on them. */
+/**
+ * A real nats-server, the simulated control plane, a publisher connection, and the integrations started on
+ * them.
+ */
 export class NatsHarness {
   readonly integrations: KeptnIntegration[] = [];
   private constructor(
@@ -39,10 +60,18 @@ export class NatsHarness {
     return new NatsHarness(nats, sim, nc);
   }
 
-  integration(overrides: Partial<KeptnIntegrationOptions> & { subscriptions?: Subscription[] } = {}): KeptnIntegration {
+  integration(
+    overrides: Partial<KeptnIntegrationOptions> & { subscriptions?: Subscription[] } = {},
+  ): KeptnIntegration {
     const i = new KeptnIntegration({
       name: 'gitops-service',
-      mode: { kind: 'nats', servers: this.nats.url, shipyardController: this.sim.url, jetstream: 'false', reconnectTimeWaitMs: 50 },
+      mode: {
+        kind: 'nats',
+        servers: this.nats.url,
+        shipyardController: this.sim.url,
+        jetstream: 'false',
+        reconnectTimeWaitMs: 50,
+      },
       metadata,
       subscriptions: [{ event: 'sh.keptn.event.deliver.triggered' }],
       logger: silentLogger,
@@ -57,8 +86,15 @@ export class NatsHarness {
   }
 
   async publish(event: KeptnEvent | string | Uint8Array, subject?: string): Promise<void> {
-    const s = subject ?? (typeof event === 'object' && !(event instanceof Uint8Array) ? event.type : 'sh.keptn.event.deliver.triggered');
-    this.nc.publish(s, typeof event === 'string' || event instanceof Uint8Array ? event : encodeKeptnEvent(event));
+    const s =
+      subject ??
+      (typeof event === 'object' && !(event instanceof Uint8Array)
+        ? event.type
+        : 'sh.keptn.event.deliver.triggered');
+    this.nc.publish(
+      s,
+      typeof event === 'string' || event instanceof Uint8Array ? event : encodeKeptnEvent(event),
+    );
     await this.nc.flush();
   }
 

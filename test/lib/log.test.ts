@@ -33,6 +33,11 @@ describe('createLogger', () => {
     child.info('kept', { stage: 'dev' });
     await settle();
     expect(lines).to.have.length(1);
-    expect(lines[0]).to.include({ message: 'kept', triggeredid: 'abc', stage: 'dev', service: 'gitops-service' });
+    expect(lines[0]).to.include({
+      message: 'kept',
+      triggeredid: 'abc',
+      stage: 'dev',
+      service: 'gitops-service',
+    });
   });
 });

@@ -56,17 +56,28 @@ describe('real argocd: deliveries by the service as shipped, against a real Argo
     this.timeout(600_000);
     tier = await ArgoCdTier.start();
     tier.repo.commit('first versions', {
-        'carts/deployment.yaml': deployment({ name: 'carts', image: IMAGE('carts', '0.13.1'), externalUrl: 'https://carts.shop.example.com' }),
-        'stuck/deployment.yaml': deployment({ name: 'stuck', image: IMAGE('stuck', '1.0.0'), nodeName: 'no-such-node', progressDeadlineSeconds: 15 }),
-        'invalid/deployment.yaml': deployment({ name: 'invalid' }),
-        'payment/deployment.yaml': deployment({ name: 'payment', image: IMAGE('payment', '1.0.0') }),
-        'shipping/deployment.yaml': deployment({ name: 'shipping', image: IMAGE('shipping', '1.0.0') }),
+      'carts/deployment.yaml': deployment({
+        name: 'carts',
+        image: IMAGE('carts', '0.13.1'),
+        externalUrl: 'https://carts.shop.example.com',
+      }),
+      'stuck/deployment.yaml': deployment({
+        name: 'stuck',
+        image: IMAGE('stuck', '1.0.0'),
+        nodeName: 'no-such-node',
+        progressDeadlineSeconds: 15,
+      }),
+      'invalid/deployment.yaml': deployment({ name: 'invalid' }),
+      'payment/deployment.yaml': deployment({ name: 'payment', image: IMAGE('payment', '1.0.0') }),
+      'shipping/deployment.yaml': deployment({ name: 'shipping', image: IMAGE('shipping', '1.0.0') }),
     });
     await tier.applyApplication({ name: 'carts', path: 'carts' });
     await tier.applyApplication({ name: 'stuck', path: 'stuck' });
     await tier.applyApplication({ name: 'invalid', path: 'invalid' });
     tier.sandbox.controlPlane.setShipyard('shop', { dev: { delivery: ['deliver'] } });
-    service = await tier.startService(TARGETS(tier.serverUrl), { ARGOCD_WRONG_TOKEN: 'not-a-token-of-this-argocd' });
+    service = await tier.startService(TARGETS(tier.serverUrl), {
+      ARGOCD_WRONG_TOKEN: 'not-a-token-of-this-argocd',
+    });
     services.push(service);
   });
 
@@ -82,12 +93,23 @@ describe('real argocd: deliveries by the service as shipped, against a real Argo
 
   describe('push: a deliver task syncs the application', () => {
     it('passes only after the real operation finished, Synced and Healthy, with the revision, images and URLs', async () => {
-      const revision = tier.repo.commit('carts 0.13.2', { 'carts/deployment.yaml': deployment({ name: 'carts', image: IMAGE('carts', '0.13.2'), externalUrl: 'https://carts.shop.example.com' }) });
+      const revision = tier.repo.commit('carts 0.13.2', {
+        'carts/deployment.yaml': deployment({
+          name: 'carts',
+          image: IMAGE('carts', '0.13.2'),
+          externalUrl: 'https://carts.shop.example.com',
+        }),
+      });
       const trigger = tier.sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'carts' });
       const finished = await tier.sandbox.deliver(trigger);
       expect(finished.data, finished.data.message).to.include({ status: 'succeeded', result: 'pass' });
       const gitops = finished.data.gitops as Record<string, unknown>;
-      expect(gitops).to.include({ tool: 'argocd', target: 'Application/argocd/carts', instance: 'default', revision });
+      expect(gitops).to.include({
+        tool: 'argocd',
+        target: 'Application/argocd/carts',
+        instance: 'default',
+        revision,
+      });
       expect(gitops.images).to.deep.equal([IMAGE('carts', '0.13.2')]);
       const deploymentData = finished.data.deployment as Record<string, unknown>;
       expect(deploymentData.deploymentURIsPublic).to.deep.equal(['https://carts.shop.example.com']);
@@ -108,7 +130,9 @@ describe('real argocd: deliveries by the service as shipped, against a real Argo
     });
 
     it('logs in with username and password, and logs in again when Argo CD rejects the session', async () => {
-      const first = await tier.sandbox.deliver(tier.sandbox.taskTrigger({ project: 'shop', stage: 'staging', service: 'carts' }));
+      const first = await tier.sandbox.deliver(
+        tier.sandbox.taskTrigger({ project: 'shop', stage: 'staging', service: 'carts' }),
+      );
       expect(first.data, first.data.message).to.include({ status: 'succeeded', result: 'pass' });
       expect((first.data.gitops as Record<string, unknown>).instance).to.equal('login');
       // A session issued before the account's passwordMtime is rejected with 401, as after
@@ -116,9 +140,23 @@ describe('real argocd: deliveries by the service as shipped, against a real Argo
       const earlier = await ArgoCdApi.login(tier.serverUrl, LOGIN_ACCOUNT, tier.loginPassword);
       const issuedIn = Math.floor(Date.now() / 1000);
       await eventually(() => Math.floor(Date.now() / 1000) > issuedIn, 3000, 50);
-      await tier.argocd.patchSecret('argocd-secret', { [`accounts.${LOGIN_ACCOUNT}.passwordMtime`]: new Date(Math.floor(Date.now() / 1000) * 1000).toISOString().replace('.000Z', 'Z') });
-      await eventually(() => earlier.getApplication('carts').then(() => false, (err: unknown) => err instanceof ArgoCdApiError && err.status === 401), 30_000, 500);
-      const second = await tier.sandbox.deliver(tier.sandbox.taskTrigger({ project: 'shop', stage: 'staging', service: 'carts' }));
+      await tier.argocd.patchSecret('argocd-secret', {
+        [`accounts.${LOGIN_ACCOUNT}.passwordMtime`]: new Date(Math.floor(Date.now() / 1000) * 1000)
+          .toISOString()
+          .replace('.000Z', 'Z'),
+      });
+      await eventually(
+        () =>
+          earlier.getApplication('carts').then(
+            () => false,
+            (err: unknown) => err instanceof ArgoCdApiError && err.status === 401,
+          ),
+        30_000,
+        500,
+      );
+      const second = await tier.sandbox.deliver(
+        tier.sandbox.taskTrigger({ project: 'shop', stage: 'staging', service: 'carts' }),
+      );
       expect(second.data, second.data.message).to.include({ status: 'succeeded', result: 'pass' });
       expect(service.proc.output).to.include('Argo CD session rejected, logging in again');
     });
@@ -127,7 +165,12 @@ describe('real argocd: deliveries by the service as shipped, against a real Argo
   describe('an auto-sync already running when the trigger arrives (onRunningOperation)', () => {
     /** orders: a gate Deployment in wave 0 whose Pods wait for node `gate-<step>`, the app in wave 1. */
     const ordersFiles = (step: string, tag: string) => ({
-      'orders/gate.yaml': deployment({ name: 'orders-gate', image: IMAGE('gate', step), nodeName: `gate-${step}`, wave: 0 }),
+      'orders/gate.yaml': deployment({
+        name: 'orders-gate',
+        image: IMAGE('gate', step),
+        nodeName: `gate-${step}`,
+        wave: 0,
+      }),
       'orders/deployment.yaml': deployment({ name: 'orders', image: IMAGE('orders', tag), wave: 1 }),
     });
     let admin: ArgoCdApi;
@@ -135,23 +178,43 @@ describe('real argocd: deliveries by the service as shipped, against a real Argo
     /** Commits a new version and waits until the auto-sync of it runs, held at its first wave. */
     async function heldAutoSync(step: string, tag: string): Promise<string> {
       const revision = tier.repo.commit(`orders ${tag}`, ordersFiles(step, tag));
-      await eventually(async () => {
-        const app = await admin.refresh('orders');
-        const state = app.status?.operationState;
-        return state?.phase === 'Running' && state.operation?.initiatedBy?.automated === true && state.operation.sync?.revision === revision;
-      }, 90_000, 1000);
+      await eventually(
+        async () => {
+          const app = await admin.refresh('orders');
+          const state = app.status?.operationState;
+          return (
+            state?.phase === 'Running' &&
+            state.operation?.initiatedBy?.automated === true &&
+            state.operation.sync?.revision === revision
+          );
+        },
+        90_000,
+        1000,
+      );
       return revision;
     }
 
     const release = (step: string) => tier.cluster.addNode(`gate-${step}`);
 
     async function settled(revision: string): Promise<Application> {
-      return eventually(async () => {
-        const app = await admin.getApplication('orders');
-        const state = app.status?.operationState;
-        if (app.operation || state?.phase !== 'Succeeded' || state.syncResult?.revision !== revision || app.status?.health?.status !== 'Healthy') throw new Error(`orders not settled: ${JSON.stringify(state?.phase)} ${app.status?.health?.status}`);
-        return app;
-      }, 90_000, 1000);
+      return eventually(
+        async () => {
+          const app = await admin.getApplication('orders');
+          const state = app.status?.operationState;
+          if (
+            app.operation ||
+            state?.phase !== 'Succeeded' ||
+            state.syncResult?.revision !== revision ||
+            app.status?.health?.status !== 'Healthy'
+          )
+            throw new Error(
+              `orders not settled: ${JSON.stringify(state?.phase)} ${app.status?.health?.status}`,
+            );
+          return app;
+        },
+        90_000,
+        1000,
+      );
     }
 
     before(async () => {
@@ -166,29 +229,48 @@ describe('real argocd: deliveries by the service as shipped, against a real Argo
       const revision = await heldAutoSync('wait', '1.1.0');
       const trigger = tier.sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'orders-wait' });
       await tier.sandbox.publish(trigger);
-      await eventually(() => service.proc.lines.some((l) => l.includes(trigger.id) && l.includes('waiting for the running Argo CD operation to end')), 30_000, 100);
+      await eventually(
+        () =>
+          service.proc.lines.some(
+            (l) => l.includes(trigger.id) && l.includes('waiting for the running Argo CD operation to end'),
+          ),
+        30_000,
+        100,
+      );
       await release('wait');
       const finished = await tier.sandbox.finished(trigger, 120_000);
       expect(finished.data, finished.data.message).to.include({ status: 'succeeded', result: 'pass' });
       expect((finished.data.gitops as Record<string, unknown>).revision).to.equal(revision);
       const app = await settled(revision);
       expect(app.status!.operationState!.operation!.initiatedBy).to.include({ automated: true });
-      expect(app.status!.operationState!.operation!.info ?? []).to.not.deep.include({ name: 'triggeredid', value: trigger.id });
+      expect(app.status!.operationState!.operation!.info ?? []).to.not.deep.include({
+        name: 'triggeredid',
+        value: trigger.id,
+      });
     });
 
     it('terminate: ends the auto-sync, then passes with its own sync', async () => {
       const stream = new ApplicationStream(tier.serverUrl, admin.token, 'orders');
       try {
         const revision = await heldAutoSync('terminate', '1.2.0');
-        const trigger = tier.sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'orders-terminate' });
+        const trigger = tier.sandbox.taskTrigger({
+          project: 'shop',
+          stage: 'dev',
+          service: 'orders-terminate',
+        });
         await tier.sandbox.publish(trigger);
         await eventually(() => stream.views.some((v) => v.triggeredid === trigger.id), 60_000, 100);
         await release('terminate');
         const finished = await tier.sandbox.finished(trigger, 120_000);
         expect(finished.data, finished.data.message).to.include({ status: 'succeeded', result: 'pass' });
         const app = await settled(revision);
-        expect(app.status!.operationState!.operation!.info).to.deep.include({ name: 'triggeredid', value: trigger.id });
-        const automatedEnd = stream.transitions().find((v) => v.automated && (v.phase === 'Failed' || v.phase === 'Error'));
+        expect(app.status!.operationState!.operation!.info).to.deep.include({
+          name: 'triggeredid',
+          value: trigger.id,
+        });
+        const automatedEnd = stream
+          .transitions()
+          .find((v) => v.automated && (v.phase === 'Failed' || v.phase === 'Error'));
         expect(automatedEnd, JSON.stringify(stream.transitions(), null, 1)).to.not.equal(undefined);
         expect(stream.transitions().some((v) => v.automated && v.phase === 'Terminating')).to.equal(true);
       } finally {
@@ -198,9 +280,14 @@ describe('real argocd: deliveries by the service as shipped, against a real Argo
 
     it('fail: answers errored naming the automated sync, and leaves it running', async () => {
       const revision = await heldAutoSync('fail', '1.3.0');
-      const finished = await tier.sandbox.deliver(tier.sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'orders-fail' }), 60_000);
+      const finished = await tier.sandbox.deliver(
+        tier.sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'orders-fail' }),
+        60_000,
+      );
       expect(finished.data).to.include({ status: 'errored', result: 'fail' });
-      expect(finished.data.message).to.include('another operation is already in progress').and.to.include('automated sync');
+      expect(finished.data.message)
+        .to.include('another operation is already in progress')
+        .and.to.include('automated sync');
       const app = await admin.getApplication('orders');
       expect(app.status?.operationState?.phase).to.equal('Running');
       await release('fail');
@@ -214,26 +301,60 @@ describe('real argocd: deliveries by the service as shipped, against a real Argo
       // Deployed once by an operator, then subscribed as docs/argocd says.
       await tier.applyApplication({ name: 'payment', path: 'payment' });
       await admin.sync('payment');
-      await eventually(async () => {
-        const app = await admin.getApplication('payment');
-        return app.status?.operationState?.phase === 'Succeeded' && app.status.sync?.status === 'Synced' && app.status.health?.status === 'Healthy';
-      }, 90_000, 1000);
+      await eventually(
+        async () => {
+          const app = await admin.getApplication('payment');
+          return (
+            app.status?.operationState?.phase === 'Succeeded' &&
+            app.status.sync?.status === 'Synced' &&
+            app.status.health?.status === 'Healthy'
+          );
+        },
+        90_000,
+        1000,
+      );
       await tier.applyApplication({ name: 'payment', path: 'payment', notifications: true });
 
-      const revision = tier.repo.commit('payment 1.1.0', { 'payment/deployment.yaml': deployment({ name: 'payment', image: IMAGE('payment', '1.1.0') }) });
-      const sequences = () => tier.sandbox.controlPlane.events({ type: 'sh.keptn.event.dev.delivery.triggered' }).filter((e) => (e.data.gitops as { revision?: string } | undefined)?.revision === revision);
-      const [sequence] = await eventually(() => sequences().length > 0 && sequences(), 90_000, 250) as KeptnEvent[];
+      const revision = tier.repo.commit('payment 1.1.0', {
+        'payment/deployment.yaml': deployment({ name: 'payment', image: IMAGE('payment', '1.1.0') }),
+      });
+      const sequences = () =>
+        tier.sandbox.controlPlane
+          .events({ type: 'sh.keptn.event.dev.delivery.triggered' })
+          .filter((e) => (e.data.gitops as { revision?: string } | undefined)?.revision === revision);
+      const [sequence] = (await eventually(
+        () => sequences().length > 0 && sequences(),
+        90_000,
+        250,
+      )) as KeptnEvent[];
       expect(sequence!.data).to.include({ project: 'shop', stage: 'dev', service: 'payment' });
-      expect(sequence!.data.gitops).to.include({ tool: 'argocd', target: 'Application/argocd/payment', revision, stage: 'dev' });
+      expect(sequence!.data.gitops).to.include({
+        tool: 'argocd',
+        target: 'Application/argocd/payment',
+        revision,
+        stage: 'dev',
+      });
 
       // The control plane runs the sequence: its deliver task syncs exactly that revision.
-      const deliver = await eventually(() => tier.sandbox.controlPlane.events({ type: 'sh.keptn.event.deliver.triggered', shkeptncontext: sequence!.shkeptncontext })[0]!, 30_000, 100);
+      const deliver = await eventually(
+        () =>
+          tier.sandbox.controlPlane.events({
+            type: 'sh.keptn.event.deliver.triggered',
+            shkeptncontext: sequence!.shkeptncontext,
+          })[0]!,
+        30_000,
+        100,
+      );
       const finished = await tier.sandbox.finished(deliver, 120_000);
       expect(finished.data, finished.data.message).to.include({ status: 'succeeded', result: 'pass' });
       expect((finished.data.gitops as Record<string, unknown>).revision).to.equal(revision);
       // Argo CD refreshed the application again since (reconciliation every 10 s): still one sequence.
       const since = Date.now();
-      await eventually(async () => Date.parse((await admin.getApplication('payment')).status?.reconciledAt ?? '0') > since, 60_000, 1000);
+      await eventually(
+        async () => Date.parse((await admin.getApplication('payment')).status?.reconciledAt ?? '0') > since,
+        60_000,
+        1000,
+      );
       expect(sequences()).to.have.length(1);
     });
 
@@ -241,12 +362,22 @@ describe('real argocd: deliveries by the service as shipped, against a real Argo
       const admin = await tier.admin();
       await tier.applyApplication({ name: 'shipping', path: 'shipping' });
       await admin.sync('shipping');
-      await eventually(async () => {
-        const app = await admin.getApplication('shipping');
-        return app.status?.operationState?.phase === 'Succeeded' && app.status.sync?.status === 'Synced' && app.status.health?.status === 'Healthy';
-      }, 90_000, 1000);
+      await eventually(
+        async () => {
+          const app = await admin.getApplication('shipping');
+          return (
+            app.status?.operationState?.phase === 'Succeeded' &&
+            app.status.sync?.status === 'Synced' &&
+            app.status.health?.status === 'Healthy'
+          );
+        },
+        90_000,
+        1000,
+      );
       await tier.applyApplication({ name: 'shipping', path: 'shipping', notifications: true });
-      const revision = tier.repo.commit('shipping 1.1.0', { 'shipping/deployment.yaml': deployment({ name: 'shipping', image: IMAGE('shipping', '1.1.0') }) });
+      const revision = tier.repo.commit('shipping 1.1.0', {
+        'shipping/deployment.yaml': deployment({ name: 'shipping', image: IMAGE('shipping', '1.1.0') }),
+      });
       // Nothing the watch stream sends reaches the service now: only a wake-up can finish the delivery.
       tier.proxy.stallStreams();
       try {
@@ -254,7 +385,9 @@ describe('real argocd: deliveries by the service as shipped, against a real Argo
         const finished = await tier.sandbox.deliver(trigger, 120_000);
         expect(finished.data, finished.data.message).to.include({ status: 'succeeded', result: 'pass' });
         expect((finished.data.gitops as Record<string, unknown>).revision).to.equal(revision);
-        const woken = service.proc.lines.filter((l) => l.includes('waking its follower') && l.includes('Application/argocd/shipping'));
+        const woken = service.proc.lines.filter(
+          (l) => l.includes('waking its follower') && l.includes('Application/argocd/shipping'),
+        );
         expect(woken.join('\n')).to.include('on-deployed');
       } finally {
         tier.proxy.resume();
@@ -267,10 +400,24 @@ describe('real argocd: deliveries by the service as shipped, against a real Argo
       const admin = await tier.admin();
       const stream = new ApplicationStream(tier.serverUrl, admin.token, 'carts');
       try {
-        const revision = tier.repo.commit('carts 0.14.0', { 'carts/deployment.yaml': deployment({ name: 'carts', image: IMAGE('carts', '0.14.0'), externalUrl: 'https://carts.shop.example.com', nodeName: 'gate-restart' }) });
+        const revision = tier.repo.commit('carts 0.14.0', {
+          'carts/deployment.yaml': deployment({
+            name: 'carts',
+            image: IMAGE('carts', '0.14.0'),
+            externalUrl: 'https://carts.shop.example.com',
+            nodeName: 'gate-restart',
+          }),
+        });
         const trigger = tier.sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'carts' });
         await tier.sandbox.publish(trigger);
-        await eventually(() => stream.views.some((v) => v.triggeredid === trigger.id && v.phase === 'Succeeded' && v.health === 'Progressing'), 90_000, 100);
+        await eventually(
+          () =>
+            stream.views.some(
+              (v) => v.triggeredid === trigger.id && v.phase === 'Succeeded' && v.health === 'Progressing',
+            ),
+          90_000,
+          100,
+        );
         const records = await tier.sandbox.deliveryRecords();
         expect(records.map((r) => r.triggeredid)).to.include(trigger.id);
 
@@ -281,7 +428,11 @@ describe('real argocd: deliveries by the service as shipped, against a real Argo
         expect(finished.data, finished.data.message).to.include({ status: 'succeeded', result: 'pass' });
         expect((finished.data.gitops as Record<string, unknown>).revision).to.equal(revision);
         expect(tier.sandbox.answers(trigger).started).to.have.length(1);
-        await eventually(async () => (await tier.sandbox.deliveryRecords()).every((r) => r.triggeredid !== trigger.id), 10_000, 200);
+        await eventually(
+          async () => (await tier.sandbox.deliveryRecords()).every((r) => r.triggeredid !== trigger.id),
+          10_000,
+          200,
+        );
         expect(tier.sandbox.answers(trigger).finished).to.have.length(1);
         expect(stream.operationsOf(trigger.id), JSON.stringify(stream.transitions(), null, 1)).to.equal(1);
       } finally {
@@ -292,13 +443,19 @@ describe('real argocd: deliveries by the service as shipped, against a real Argo
 
   describe('failures', () => {
     it('fails with Argo CD health message when the Deployment never becomes ready', async () => {
-      const finished = await tier.sandbox.deliver(tier.sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'stuck' }));
+      const finished = await tier.sandbox.deliver(
+        tier.sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'stuck' }),
+      );
       expect(finished.data).to.include({ status: 'succeeded', result: 'fail' });
-      expect(finished.data.message).to.match(/Degraded/).and.to.include('exceeded its progress deadline');
+      expect(finished.data.message)
+        .to.match(/Degraded/)
+        .and.to.include('exceeded its progress deadline');
     });
 
     it('fails with the sync message when a manifest is invalid', async () => {
-      const finished = await tier.sandbox.deliver(tier.sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'invalid' }));
+      const finished = await tier.sandbox.deliver(
+        tier.sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'invalid' }),
+      );
       expect(finished.data).to.include({ status: 'succeeded', result: 'fail' });
       const app = await (await tier.admin()).getApplication('invalid');
       const state = app.status!.operationState!;
@@ -308,7 +465,10 @@ describe('real argocd: deliveries by the service as shipped, against a real Argo
 
     it('answers errored for an application that does not exist, without retrying', async () => {
       const before = Date.now();
-      const finished = await tier.sandbox.deliver(tier.sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'ghost' }), 30_000);
+      const finished = await tier.sandbox.deliver(
+        tier.sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'ghost' }),
+        30_000,
+      );
       expect(finished.data).to.include({ status: 'errored', result: 'fail' });
       expect(finished.data.message).to.include("application 'ghost'");
       expect(Date.now() - before).to.be.below(15_000);
@@ -316,7 +476,10 @@ describe('real argocd: deliveries by the service as shipped, against a real Argo
 
     it('answers errored for a wrong token, without retrying', async () => {
       const before = Date.now();
-      const finished = await tier.sandbox.deliver(tier.sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'badauth' }), 30_000);
+      const finished = await tier.sandbox.deliver(
+        tier.sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'badauth' }),
+        30_000,
+      );
       expect(finished.data).to.include({ status: 'errored', result: 'fail' });
       expect(finished.data.message).to.include('rejected the credentials');
       expect(Date.now() - before).to.be.below(15_000);
@@ -325,6 +488,7 @@ describe('real argocd: deliveries by the service as shipped, against a real Argo
 
   it('never writes the Argo CD token, password or webhook token to its output', () => {
     const output = services.map((s) => s.proc.output).join('\n');
-    for (const secret of [tier.apiToken, tier.loginPassword, tier.webhookToken]) expect(output.includes(secret)).to.equal(false);
+    for (const secret of [tier.apiToken, tier.loginPassword, tier.webhookToken])
+      expect(output.includes(secret)).to.equal(false);
   });
 });

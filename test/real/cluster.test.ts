@@ -12,20 +12,45 @@ describe('real cluster: kube-apiserver, controller-manager, scheduler and kwok',
   });
 
   it('reports the version it was built as', async function () {
-    const version = JSON.parse(await cluster.kubectl(['version', '-o', 'json'])) as { serverVersion: { gitVersion: string; minor: string } };
+    const version = JSON.parse(await cluster.kubectl(['version', '-o', 'json'])) as {
+      serverVersion: { gitVersion: string; minor: string };
+    };
     expect(version.serverVersion.gitVersion).to.match(/^v1\.\d+\.\d+$/);
     expect(Number(version.serverVersion.minor)).to.be.at.least(34);
   });
 
   it('runs a Deployment until it is Available, its Pod Running and Ready on a kwok node', async function () {
     await cluster.kubectl(['create', 'namespace', 'cluster-check']);
-    await cluster.kubectl(['create', 'deployment', 'web', '--image=registry.invalid/web:1', '-n', 'cluster-check']);
-    await eventually(async () => {
-      const available = await cluster.kubectl(['get', 'deployment', 'web', '-n', 'cluster-check', '-o', 'jsonpath={.status.conditions[?(@.type=="Available")].status}']);
-      expect(available).to.equal('True');
-    }, 120_000, 500);
-    const pod = JSON.parse(await cluster.kubectl(['get', 'pods', '-n', 'cluster-check', '-o', 'json'])) as { items: { spec: { nodeName: string }; status: { phase: string } }[] };
-    expect(pod.items.map((p) => [p.spec.nodeName, p.status.phase])).to.deep.equal([['kwok-node-0', 'Running']]);
+    await cluster.kubectl([
+      'create',
+      'deployment',
+      'web',
+      '--image=registry.invalid/web:1',
+      '-n',
+      'cluster-check',
+    ]);
+    await eventually(
+      async () => {
+        const available = await cluster.kubectl([
+          'get',
+          'deployment',
+          'web',
+          '-n',
+          'cluster-check',
+          '-o',
+          'jsonpath={.status.conditions[?(@.type=="Available")].status}',
+        ]);
+        expect(available).to.equal('True');
+      },
+      120_000,
+      500,
+    );
+    const pod = JSON.parse(await cluster.kubectl(['get', 'pods', '-n', 'cluster-check', '-o', 'json'])) as {
+      items: { spec: { nodeName: string }; status: { phase: string } }[];
+    };
+    expect(pod.items.map((p) => [p.spec.nodeName, p.status.phase])).to.deep.equal([
+      ['kwok-node-0', 'Running'],
+    ]);
   });
 
   it('judges a ServiceAccount token by RBAC: forbidden until a Role grants it', async function () {
@@ -37,8 +62,24 @@ describe('real cluster: kube-apiserver, controller-manager, scheduler and kwok',
       (err: Error) => err.message,
     );
     expect(denied).to.include('forbidden').and.include('system:serviceaccount:rbac-check:reader');
-    await cluster.kubectl(['create', 'role', 'read-configmaps', '--verb=get,list', '--resource=configmaps', '-n', 'rbac-check']);
-    await cluster.kubectl(['create', 'rolebinding', 'reader', '--role=read-configmaps', '--serviceaccount=rbac-check:reader', '-n', 'rbac-check']);
+    await cluster.kubectl([
+      'create',
+      'role',
+      'read-configmaps',
+      '--verb=get,list',
+      '--resource=configmaps',
+      '-n',
+      'rbac-check',
+    ]);
+    await cluster.kubectl([
+      'create',
+      'rolebinding',
+      'reader',
+      '--role=read-configmaps',
+      '--serviceaccount=rbac-check:reader',
+      '-n',
+      'rbac-check',
+    ]);
     await eventually(() => cluster.kubectl(['get', 'configmaps'], { kubeconfig }), 10_000, 200);
   });
 });

@@ -22,11 +22,19 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 function seed(sandbox: E2eSandbox): void {
   sandbox.writeTargets(TARGETS);
   seedGitRepository(sandbox.kube, { name: 'repo', namespace: 'flux-system' });
-  for (let i = 0; i < TRIGGERS; i++) seedKustomization(sandbox.kube, { name: `svc-${i}`, namespace: 'flux-system', wait: true, sourceRef: { kind: 'GitRepository', name: 'repo' } });
+  for (let i = 0; i < TRIGGERS; i++)
+    seedKustomization(sandbox.kube, {
+      name: `svc-${i}`,
+      namespace: 'flux-system',
+      wait: true,
+      sourceRef: { kind: 'GitRepository', name: 'repo' },
+    });
   sandbox.argocd.addApplication({ name: 'carts', namespace: 'argocd', script: { outcome: 'success' } });
 }
 
-/** Every trigger got exactly one `.started`, one passing `.finished` and one reconcile of its Kustomization. */
+/**
+ * Every trigger got exactly one `.started`, one passing `.finished` and one reconcile of its Kustomization.
+ */
 function expectExactlyOnce(sandbox: E2eSandbox, triggers: KeptnEvent[]): void {
   for (const trigger of triggers) {
     const { started, finished } = sandbox.answers(trigger);
@@ -34,7 +42,10 @@ function expectExactlyOnce(sandbox: E2eSandbox, triggers: KeptnEvent[]): void {
     expect(started, `.started of ${name}`).to.have.length(1);
     expect(finished, `.finished of ${name}`).to.have.length(1);
     expect(finished[0]!.data, name).to.include({ status: 'succeeded', result: 'pass' });
-    expect(sandbox.flux.reconciles.get(`Kustomization/flux-system/${name}`), `reconciles of ${name}`).to.equal(1);
+    expect(
+      sandbox.flux.reconciles.get(`Kustomization/flux-system/${name}`),
+      `reconciles of ${name}`,
+    ).to.equal(1);
   }
 }
 
@@ -48,16 +59,22 @@ for (const jetstream of [false, true]) {
     beforeEach(async () => {
       sandbox = await E2eSandbox.start({ jetstream, fluxDelayMs: 30 });
       seed(sandbox);
-      replicas = [await sandbox.startService({ ...common, K8S_POD_NAME: 'replica-a' }), await sandbox.startService({ ...common, K8S_POD_NAME: 'replica-b' })];
+      replicas = [
+        await sandbox.startService({ ...common, K8S_POD_NAME: 'replica-a' }),
+        await sandbox.startService({ ...common, K8S_POD_NAME: 'replica-b' }),
+      ];
     });
 
     afterEach(async function () {
-      if (this.currentTest?.state === 'failed') for (const r of replicas) console.log(`--- ${r.proc.pid}\n${r.proc.lines.slice(-20).join('\n')}`);
+      if (this.currentTest?.state === 'failed')
+        for (const r of replicas) console.log(`--- ${r.proc.pid}\n${r.proc.lines.slice(-20).join('\n')}`);
       await sandbox.stop();
     });
 
     it('answers a trigger published twice 50 ms apart once, and stays silent when it is published again after its .finished, to replicas that never saw it', async () => {
-      const triggers = Array.from({ length: TRIGGERS }, (_, i) => sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: `svc-${i}` }));
+      const triggers = Array.from({ length: TRIGGERS }, (_, i) =>
+        sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: `svc-${i}` }),
+      );
       await sandbox.publish(...triggers);
       await pause(50);
       await sandbox.publish(...triggers);
@@ -67,7 +84,10 @@ for (const jetstream of [false, true]) {
 
       // New replicas remember nothing: only the records (tombstones) tell them these triggers are answered.
       await Promise.all(replicas.map((r) => r.proc.stop('SIGTERM')));
-      replicas = [await sandbox.startService({ ...common, K8S_POD_NAME: 'replica-c' }), await sandbox.startService({ ...common, K8S_POD_NAME: 'replica-d' })];
+      replicas = [
+        await sandbox.startService({ ...common, K8S_POD_NAME: 'replica-c' }),
+        await sandbox.startService({ ...common, K8S_POD_NAME: 'replica-d' }),
+      ];
       await sandbox.publish(...triggers);
       await pause(1500);
       expectExactlyOnce(sandbox, triggers);
@@ -93,14 +113,20 @@ describe('exactly once through API faults on the delivery record', function () {
   });
 
   it('does not deliver again after a restart of the same pod when recording the finished delivery meets 503s (Flux and Argo CD)', async () => {
-    const recordWrite = (r: RequestInfo) => r.resource === 'configmaps' && ['patch', 'update', 'delete'].includes(r.verb);
+    const recordWrite = (r: RequestInfo) =>
+      r.resource === 'configmaps' && ['patch', 'update', 'delete'].includes(r.verb);
     sandbox.kube.failNext({ status: 503, count: 6, match: recordWrite });
     const flux = sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'svc-0' });
     const argo = sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'carts' });
     await sandbox.publish(flux, argo);
     await sandbox.finished(flux, 30_000);
     await sandbox.finished(argo, 30_000);
-    await eventually(async () => expect((await sandbox.deliveryRecords()).map((r) => r.phase)).to.deep.equal(['finished', 'finished']), 20_000, 200);
+    await eventually(
+      async () =>
+        expect((await sandbox.deliveryRecords()).map((r) => r.phase)).to.deep.equal(['finished', 'finished']),
+      20_000,
+      200,
+    );
 
     await service.proc.stop('SIGTERM');
     service = await sandbox.startService(common);
@@ -120,7 +146,10 @@ describe('exactly once through API faults on the delivery record', function () {
     const finished = await sandbox.deliver(trigger, 30_000);
     expect(finished.data).to.include({ status: 'succeeded', result: 'pass' });
     expect(sandbox.answers(trigger).started).to.have.length(1);
-    expect(sandbox.kube.requestCount({ verb: 'create', resource: 'configmaps' }), 'the create was retried').to.be.at.least(3);
+    expect(
+      sandbox.kube.requestCount({ verb: 'create', resource: 'configmaps' }),
+      'the create was retried',
+    ).to.be.at.least(3);
   });
 });
 
@@ -142,19 +171,30 @@ describe('an answer too large for the NATS server', function () {
 
   it('is sent reduced, counted and logged, and never holds up the answers behind it', async () => {
     // Valid, and just under the server's max_payload (1 MiB): the .finished adds its data and goes over.
-    const big = sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'svc-2' }, { labels: { notes: '' } });
+    const big = sandbox.taskTrigger(
+      { project: 'shop', stage: 'dev', service: 'svc-2' },
+      { labels: { notes: '' } },
+    );
     big.data.labels = { notes: 'x'.repeat(MAX_PAYLOAD - 150 - encodeKeptnEvent(big).length) };
     const next = sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'svc-3' });
     await sandbox.publish(big);
     await sandbox.publish(next);
 
     const finished = await sandbox.finished(big, 30_000);
-    expect(finished.data, 'the .finished without the copied labels').to.include({ status: 'succeeded', result: 'pass' });
+    expect(finished.data, 'the .finished without the copied labels').to.include({
+      status: 'succeeded',
+      result: 'pass',
+    });
     expect(finished.data.labels).to.equal(undefined);
     expect((await sandbox.finished(next, 30_000)).data).to.include({ status: 'succeeded', result: 'pass' });
     expect(sandbox.answers(big).started).to.have.length(1);
     expect(sandbox.answers(big).finished).to.have.length(1);
-    expect(metricValue(await metricsText(service), 'keptn_events_unpublishable_total{type="sh.keptn.event.deliver.finished"}')).to.equal(1);
+    expect(
+      metricValue(
+        await metricsText(service),
+        'keptn_events_unpublishable_total{type="sh.keptn.event.deliver.finished"}',
+      ),
+    ).to.equal(1);
     expect(service.proc.output).to.include('an answer can never be published as it is');
     expect((await fetch(`http://127.0.0.1:${service.healthPort}/ready`)).status).to.equal(200);
   });

@@ -25,7 +25,12 @@ describe('JetStream: a trigger is acknowledged once its delivery is recorded', f
     sandbox = await E2eSandbox.start({ jetstream: true, fluxDelayMs: 50 });
     sandbox.writeTargets(TARGETS);
     seedGitRepository(sandbox.kube, { name: 'podinfo', namespace: 'flux-system' });
-    seedKustomization(sandbox.kube, { name: 'podinfo', namespace: 'flux-system', wait: true, sourceRef: { kind: 'GitRepository', name: 'podinfo' } });
+    seedKustomization(sandbox.kube, {
+      name: 'podinfo',
+      namespace: 'flux-system',
+      wait: true,
+      sourceRef: { kind: 'GitRepository', name: 'podinfo' },
+    });
     service = await sandbox.startService({ NATS_JETSTREAM: 'auto', K8S_POD_NAME: 'replica-a' });
     nc = await connect({ servers: sandbox.natsUrl });
     jsm = await jetstreamManager(nc);
@@ -39,11 +44,20 @@ describe('JetStream: a trigger is acknowledged once its delivery is recorded', f
     sandbox.flux.script('Kustomization', 'flux-system', 'podinfo', { type: 'success', hold: true });
     const trigger = sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'podinfo' });
     await sandbox.publish(trigger);
-    await eventually(() => expect(sandbox.kube.get('Kustomization', 'flux-system', 'podinfo')?.metadata?.annotations?.['gitops.keptn.sh/delivery']).to.be.a('string'));
+    await eventually(() =>
+      expect(
+        sandbox.kube.get('Kustomization', 'flux-system', 'podinfo')?.metadata?.annotations?.[
+          'gitops.keptn.sh/delivery'
+        ],
+      ).to.be.a('string'),
+    );
     await eventually(async () => expect(await pending()).to.equal(0));
     expect(sandbox.answers(trigger).finished).to.have.length(0);
     sandbox.flux.markReady('podinfo');
-    expect((await sandbox.finished(trigger, 20_000)).data).to.include({ status: 'succeeded', result: 'pass' });
+    expect((await sandbox.finished(trigger, 20_000)).data).to.include({
+      status: 'succeeded',
+      result: 'pass',
+    });
   });
 
   it('sends nothing and leaves the trigger unacknowledged, for redelivery, when the service dies while creating its record', async () => {
@@ -51,12 +65,17 @@ describe('JetStream: a trigger is acknowledged once its delivery is recorded', f
     sandbox.kube.failNext({ status: 'timeout', match: { verb: 'create', resource: 'configmaps' } });
     const trigger = sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'podinfo' });
     await sandbox.publish(trigger);
-    await eventually(() => expect(sandbox.kube.requestCount({ verb: 'create', resource: 'configmaps' })).to.equal(1));
+    await eventually(() =>
+      expect(sandbox.kube.requestCount({ verb: 'create', resource: 'configmaps' })).to.equal(1),
+    );
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(sandbox.answers(trigger).started, 'no .started before the record exists').to.have.length(0);
     await service.proc.stop('SIGKILL');
     expect(await pending(), 'unacknowledged: JetStream delivers it again after the ack wait').to.equal(1);
-    expect(sandbox.kube.requestCount({ verb: 'patch', resource: 'kustomizations' }), 'Flux was never asked to reconcile').to.equal(0);
+    expect(
+      sandbox.kube.requestCount({ verb: 'patch', resource: 'kustomizations' }),
+      'Flux was never asked to reconcile',
+    ).to.equal(0);
   });
 
   it('does not deliver again a trigger that already has a record (redelivered after a crash): the replica of the record finishes it', async () => {
@@ -68,6 +87,9 @@ describe('JetStream: a trigger is acknowledged once its delivery is recorded', f
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(sandbox.answers(trigger).started, 'no second .started from the redelivery').to.have.length(0);
     expect(sandbox.answers(trigger).finished, 'no .finished from the redelivery').to.have.length(0);
-    expect(sandbox.kube.requestCount({ verb: 'patch', resource: 'kustomizations' }), 'Flux not asked to reconcile again').to.equal(0);
+    expect(
+      sandbox.kube.requestCount({ verb: 'patch', resource: 'kustomizations' }),
+      'Flux not asked to reconcile again',
+    ).to.equal(0);
   });
 });

@@ -15,11 +15,21 @@ const SERVICES = 6;
 function seed(sandbox: E2eSandbox): void {
   sandbox.writeTargets(TARGETS);
   seedGitRepository(sandbox.kube, { name: 'repo', namespace: 'flux-system' });
-  for (let i = 0; i < SERVICES; i++) seedKustomization(sandbox.kube, { name: `svc-${i}`, namespace: 'flux-system', wait: true, sourceRef: { kind: 'GitRepository', name: 'repo' } });
+  for (let i = 0; i < SERVICES; i++)
+    seedKustomization(sandbox.kube, {
+      name: `svc-${i}`,
+      namespace: 'flux-system',
+      wait: true,
+      sourceRef: { kind: 'GitRepository', name: 'repo' },
+    });
 }
 
 async function expectAnsweredOnce(sandbox: E2eSandbox, triggers: KeptnEvent[]): Promise<void> {
-  for (const trigger of triggers) expect((await sandbox.finished(trigger, 30_000)).data).to.include({ status: 'succeeded', result: 'pass' });
+  for (const trigger of triggers)
+    expect((await sandbox.finished(trigger, 30_000)).data).to.include({
+      status: 'succeeded',
+      result: 'pass',
+    });
   await new Promise((resolve) => setTimeout(resolve, 1000));
   for (const trigger of triggers) {
     expect(sandbox.answers(trigger).started, `.started of ${trigger.data.service}`).to.have.length(1);
@@ -39,24 +49,37 @@ for (const jetstream of [false, true]) {
     });
 
     afterEach(async function () {
-      if (this.currentTest?.state === 'failed' && service) console.log(service.proc.lines.slice(-30).join('\n'));
+      if (this.currentTest?.state === 'failed' && service)
+        console.log(service.proc.lines.slice(-30).join('\n'));
       await sandbox.stop();
     });
 
     it('answers, once, the triggers published before the service (and its JetStream consumer) first started', async () => {
-      const triggers = [0, 1, 2].map((i) => sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: `svc-${i}` }));
+      const triggers = [0, 1, 2].map((i) =>
+        sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: `svc-${i}` }),
+      );
       await sandbox.publish(...triggers);
-      await eventually(() => expect(sandbox.controlPlane.events({ type: 'sh.keptn.event.deliver.triggered' })).to.have.length(3));
-      service = await sandbox.startService({ NATS_JETSTREAM: jetstream ? 'true' : 'false', K8S_POD_NAME: 'replica-a' });
+      await eventually(() =>
+        expect(sandbox.controlPlane.events({ type: 'sh.keptn.event.deliver.triggered' })).to.have.length(3),
+      );
+      service = await sandbox.startService({
+        NATS_JETSTREAM: jetstream ? 'true' : 'false',
+        K8S_POD_NAME: 'replica-a',
+      });
       await expectAnsweredOnce(sandbox, triggers);
     });
 
     it('answers, once, the triggers published while its connection to a restarted NATS server was being re-established', async () => {
-      service = await sandbox.startService({ NATS_JETSTREAM: jetstream ? 'true' : 'false', K8S_POD_NAME: 'replica-a' });
+      service = await sandbox.startService({
+        NATS_JETSTREAM: jetstream ? 'true' : 'false',
+        K8S_POD_NAME: 'replica-a',
+      });
       await sandbox.nats!.stop();
       // Published while the service is cut off: the control plane holds them as open triggers, and
       // no subscription of the service was there to receive them.
-      const triggers = [3, 4, 5].map((i) => sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: `svc-${i}` }));
+      const triggers = [3, 4, 5].map((i) =>
+        sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: `svc-${i}` }),
+      );
       for (const trigger of triggers) sandbox.controlPlane.injectTriggered(trigger);
       await sandbox.nats!.restart();
       await expectAnsweredOnce(sandbox, triggers);

@@ -20,11 +20,23 @@ describe('remote mode with several replicas: only the Lease holder polls the Kep
     sandbox = await E2eSandbox.start({ nats: false, controlPlaneToken: E2E_KEPTN_TOKEN, fluxDelayMs: 50 });
     seedGitRepository(sandbox.kube, { name: 'podinfo', namespace: 'flux-system' });
     for (const name of ['podinfo', 'cartdb']) {
-      seedKustomization(sandbox.kube, { name, namespace: 'flux-system', wait: true, sourceRef: { kind: 'GitRepository', name: 'podinfo' } });
+      seedKustomization(sandbox.kube, {
+        name,
+        namespace: 'flux-system',
+        wait: true,
+        sourceRef: { kind: 'GitRepository', name: 'podinfo' },
+      });
     }
     sandbox.writeTargets(TARGETS);
-    const env = { KEPTN_API_ENDPOINT: sandbox.controlPlane.apiUrl, KEPTN_API_TOKEN: E2E_KEPTN_TOKEN, REPLICA_LEASE_SECONDS: '2' };
-    replicas = [await sandbox.startService({ ...env, K8S_POD_NAME: 'replica-a' }), await sandbox.startService({ ...env, K8S_POD_NAME: 'replica-b' })];
+    const env = {
+      KEPTN_API_ENDPOINT: sandbox.controlPlane.apiUrl,
+      KEPTN_API_TOKEN: E2E_KEPTN_TOKEN,
+      REPLICA_LEASE_SECONDS: '2',
+    };
+    replicas = [
+      await sandbox.startService({ ...env, K8S_POD_NAME: 'replica-a' }),
+      await sandbox.startService({ ...env, K8S_POD_NAME: 'replica-b' }),
+    ];
   });
 
   after(async () => {

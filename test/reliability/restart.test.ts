@@ -28,10 +28,22 @@ describe('restart safety: a delivery survives the death of the replica following
     sandbox = await E2eSandbox.start({ fluxDelayMs: 50 });
     sandbox.writeTargets(TARGETS);
     seedGitRepository(sandbox.kube, { name: 'podinfo', namespace: 'flux-system' });
-    seedKustomization(sandbox.kube, { name: 'podinfo', namespace: 'flux-system', wait: true, sourceRef: { kind: 'GitRepository', name: 'podinfo' } });
-    sandbox.argocd.addApplication({ name: 'carts', namespace: 'argocd', script: { outcome: 'success', healthyAfterMs: 60_000 } });
+    seedKustomization(sandbox.kube, {
+      name: 'podinfo',
+      namespace: 'flux-system',
+      wait: true,
+      sourceRef: { kind: 'GitRepository', name: 'podinfo' },
+    });
+    sandbox.argocd.addApplication({
+      name: 'carts',
+      namespace: 'argocd',
+      script: { outcome: 'success', healthyAfterMs: 60_000 },
+    });
     const common = { REPLICA_LEASE_SECONDS: '2', NATS_JETSTREAM: 'false', LOG_LEVEL: 'debug' };
-    replicas = [await sandbox.startService({ ...common, K8S_POD_NAME: 'replica-a' }), await sandbox.startService({ ...common, K8S_POD_NAME: 'replica-b' })];
+    replicas = [
+      await sandbox.startService({ ...common, K8S_POD_NAME: 'replica-a' }),
+      await sandbox.startService({ ...common, K8S_POD_NAME: 'replica-b' }),
+    ];
   });
 
   afterEach(async function () {
@@ -47,7 +59,13 @@ describe('restart safety: a delivery survives the death of the replica following
     await sandbox.publish(trigger);
     await eventually(() => expect(sandbox.answers(trigger).started).to.have.length(1));
     const holder = await eventually(() => holderOf(replicas, trigger.id));
-    await eventually(() => expect(sandbox.kube.get('Kustomization', 'flux-system', 'podinfo')?.metadata?.annotations?.['gitops.keptn.sh/delivery']).to.be.a('string'));
+    await eventually(() =>
+      expect(
+        sandbox.kube.get('Kustomization', 'flux-system', 'podinfo')?.metadata?.annotations?.[
+          'gitops.keptn.sh/delivery'
+        ],
+      ).to.be.a('string'),
+    );
     const patchesBefore = sandbox.kube.requestCount({ verb: 'patch', resource: 'kustomizations' });
 
     await holder.proc.stop('SIGKILL');
@@ -61,9 +79,20 @@ describe('restart safety: a delivery survives the death of the replica following
     expect(answers.started, 'one .started').to.have.length(1);
     expect(answers.finished, 'one .finished').to.have.length(1);
     // The adopter only clears the marker after the .finished: no second requestedAt.
-    const reconcilePatches = sandbox.kube.requests.filter((r) => r.verb === 'patch' && r.resource === 'kustomizations');
-    expect(reconcilePatches.length - patchesBefore).to.be.at.most(1, 'only the marker-clearing patch after the kill');
-    await eventually(() => expect(sandbox.kube.get('Kustomization', 'flux-system', 'podinfo')?.metadata?.annotations?.['gitops.keptn.sh/delivery']).to.equal(undefined));
+    const reconcilePatches = sandbox.kube.requests.filter(
+      (r) => r.verb === 'patch' && r.resource === 'kustomizations',
+    );
+    expect(reconcilePatches.length - patchesBefore).to.be.at.most(
+      1,
+      'only the marker-clearing patch after the kill',
+    );
+    await eventually(() =>
+      expect(
+        sandbox.kube.get('Kustomization', 'flux-system', 'podinfo')?.metadata?.annotations?.[
+          'gitops.keptn.sh/delivery'
+        ],
+      ).to.equal(undefined),
+    );
   });
 
   it('finishes an Argo CD delivery from its record after SIGKILL without a second sync', async () => {
@@ -98,7 +127,13 @@ describe('restart safety: a delivery survives the death of the replica following
     await eventually(() => expect(sandbox.answers(trigger).started).to.have.length(1));
     const holder = await eventually(() => holderOf(replicas, trigger.id));
     const other = replicas.find((r) => r !== holder)!;
-    await eventually(() => expect(sandbox.kube.get('Kustomization', 'flux-system', 'podinfo')?.metadata?.annotations?.['gitops.keptn.sh/delivery']).to.be.a('string'));
+    await eventually(() =>
+      expect(
+        sandbox.kube.get('Kustomization', 'flux-system', 'podinfo')?.metadata?.annotations?.[
+          'gitops.keptn.sh/delivery'
+        ],
+      ).to.be.a('string'),
+    );
 
     // The holder keeps following the object but can no longer renew its Lease: to the other
     // replica it looks dead, so that one adopts the delivery.
@@ -125,11 +160,20 @@ describe('restart safety: a delivery survives the death of the replica following
     const finished = await sandbox.finished(trigger, 20_000);
     expect(finished.data).to.include({ status: 'errored', result: 'fail' });
     expect(String(finished.data.message)).to.contain('cannot resume Kustomization/flux-system/podinfo');
-    expect((await sandbox.finished(unmatched, 20_000)).data).to.include({ status: 'errored', result: 'fail', message: 'no target matches gone/dev/never-matched' });
-    await eventually(async () => expect((await sandbox.deliveryRecords()).map((r) => r.phase)).to.deep.equal(['finished', 'finished']));
+    expect((await sandbox.finished(unmatched, 20_000)).data).to.include({
+      status: 'errored',
+      result: 'fail',
+      message: 'no target matches gone/dev/never-matched',
+    });
+    await eventually(async () =>
+      expect((await sandbox.deliveryRecords()).map((r) => r.phase)).to.deep.equal(['finished', 'finished']),
+    );
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(sandbox.answers(trigger).finished, 'one .finished').to.have.length(1);
     expect(sandbox.answers(unmatched).finished, 'one .finished').to.have.length(1);
-    for (const replica of replicas) expect((await fetch(`http://127.0.0.1:${replica.healthPort}/health`)).status, 'still running').to.equal(200);
+    for (const replica of replicas)
+      expect((await fetch(`http://127.0.0.1:${replica.healthPort}/health`)).status, 'still running').to.equal(
+        200,
+      );
   });
 });

@@ -4,7 +4,12 @@ import { appendFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { createTaskTriggeredEvent, encodeKeptnEvent, silentLogger, type KeptnEvent } from '../../lib/index.js';
+import {
+  createTaskTriggeredEvent,
+  encodeKeptnEvent,
+  silentLogger,
+  type KeptnEvent,
+} from '../../lib/index.js';
 import { KubeApi } from '../../service/kube/kube-api.js';
 import { loadKubeConfig } from '../../service/kube/kube-config.js';
 import { ArgoCdSimulator } from '../../service/sandbox/argocd/index.js';
@@ -37,7 +42,9 @@ export interface E2eSandboxOptions {
   argoStepMs?: number;
   /** nats-server with JetStream and Keptn's `keptn` stream, as shipyard-controller creates it. */
   jetstream?: boolean;
-  /** A real API server (the real systems tier) instead of the simulated Kubernetes API and Flux controller. */
+  /**
+   * A real API server (the real systems tier) instead of the simulated Kubernetes API and Flux controller.
+   */
   kubeconfig?: string;
 }
 
@@ -92,7 +99,12 @@ export class E2eSandbox {
     }
     await this.kube.start();
     this.flux = new FluxControllerSimulator(this.kube, { delayMs: options.fluxDelayMs ?? 60 });
-    this.kubeconfig = writeSandboxKubeconfig({ server: this.kube.url, path: join(this.dir, 'kubeconfig'), namespace: 'keptn', token: E2E_KUBE_TOKEN });
+    this.kubeconfig = writeSandboxKubeconfig({
+      server: this.kube.url,
+      path: join(this.dir, 'kubeconfig'),
+      namespace: 'keptn',
+      token: E2E_KUBE_TOKEN,
+    });
   }
 
   get natsUrl(): string {
@@ -124,16 +136,33 @@ export class E2eSandbox {
   }
 
   /** `node dist/service/cli/main.js serve` with this sandbox's environment; resolves once /ready is 200. */
-  async startService(extra: Record<string, string> = {}, options: { bin?: string } = {}): Promise<RunningService> {
+  async startService(
+    extra: Record<string, string> = {},
+    options: { bin?: string } = {},
+  ): Promise<RunningService> {
     const [healthPort, webhookPort] = [await freePort(), await freePort()];
-    const proc = new ServiceProcess({ env: this.env({ HEALTH_ENDPOINT_PORT: String(healthPort), WEBHOOK_PORT: String(webhookPort), ...extra }), bin: options.bin });
+    const proc = new ServiceProcess({
+      env: this.env({
+        HEALTH_ENDPOINT_PORT: String(healthPort),
+        WEBHOOK_PORT: String(webhookPort),
+        ...extra,
+      }),
+      bin: options.bin,
+    });
     this.services.push(proc);
     await proc.ready(healthPort, 20_000);
     return { proc, healthPort, webhookPort };
   }
 
-  /** A task trigger as shipyard-controller publishes it (contract 6.2): no triggeredid, gitcommitid set, datacontenttype. */
-  taskTrigger(scope: { project?: string; stage?: string; service?: string }, data: Record<string, unknown> = {}, task = 'deliver'): KeptnEvent {
+  /**
+   * A task trigger as shipyard-controller publishes it (contract 6.2): no triggeredid, gitcommitid set,
+   * datacontenttype.
+   */
+  taskTrigger(
+    scope: { project?: string; stage?: string; service?: string },
+    data: Record<string, unknown> = {},
+    task = 'deliver',
+  ): KeptnEvent {
     const event = createTaskTriggeredEvent({
       task,
       source: 'shipyard-controller',
@@ -157,17 +186,24 @@ export class E2eSandbox {
     const task = trigger.type.split('.')[3];
     return {
       started: this.controlPlane.events({ type: `sh.keptn.event.${task}.started`, triggeredid: trigger.id }),
-      finished: this.controlPlane.events({ type: `sh.keptn.event.${task}.finished`, triggeredid: trigger.id }),
+      finished: this.controlPlane.events({
+        type: `sh.keptn.event.${task}.finished`,
+        triggeredid: trigger.id,
+      }),
     };
   }
 
   /** Waits for the trigger's `.finished` and returns it. */
   async finished(trigger: KeptnEvent, timeoutMs = 15_000): Promise<KeptnEvent> {
-    return eventually(() => {
-      const [finished] = this.answers(trigger).finished;
-      if (!finished) throw new Error(`no .finished for ${trigger.data.service} (${trigger.id}) yet`);
-      return finished;
-    }, timeoutMs, 20);
+    return eventually(
+      () => {
+        const [finished] = this.answers(trigger).finished;
+        if (!finished) throw new Error(`no .finished for ${trigger.data.service} (${trigger.id}) yet`);
+        return finished;
+      },
+      timeoutMs,
+      20,
+    );
   }
 
   /** Publishes a trigger and waits for its `.finished`. */
@@ -176,8 +212,15 @@ export class E2eSandbox {
     return this.finished(trigger, timeoutMs);
   }
 
-  /** Writes the delivery record of a Flux trigger as the replica `owner` does before it patches the object (`null`: one that matched no target). */
-  async saveDeliveryRecord(trigger: KeptnEvent, owner: string, target: string | null = 'Kustomization/flux-system/podinfo'): Promise<void> {
+  /**
+   * Writes the delivery record of a Flux trigger as the replica `owner` does before it patches the object
+   * (`null`: one that matched no target).
+   */
+  async saveDeliveryRecord(
+    trigger: KeptnEvent,
+    owner: string,
+    target: string | null = 'Kustomization/flux-system/podinfo',
+  ): Promise<void> {
     const { project = '', stage = '', service = '' } = trigger.data;
     const record: DeliveryRecord = {
       project,
@@ -204,7 +247,14 @@ export class E2eSandbox {
   private async withDeliveryStore<T>(use: (store: ConfigMapDeliveryStore) => Promise<T>): Promise<T> {
     const kube = new KubeApi(loadKubeConfig(this.kubeconfig));
     try {
-      return await use(new ConfigMapDeliveryStore({ kube, namespace: 'keptn', integrationName: 'gitops-service', logger: silentLogger }));
+      return await use(
+        new ConfigMapDeliveryStore({
+          kube,
+          namespace: 'keptn',
+          integrationName: 'gitops-service',
+          logger: silentLogger,
+        }),
+      );
     } finally {
       await kube.close();
     }
@@ -226,10 +276,16 @@ export interface CliResult {
   stderr: string;
 }
 
-/** `node dist/service/cli/main.js <args>` with these environment variables only; its output goes to the secret scan too. */
+/**
+ * `node dist/service/cli/main.js <args>` with these environment variables only; its output goes to the secret
+ * scan too.
+ */
 export function runCli(args: string[], env: Record<string, string>, timeoutMs = 30_000): Promise<CliResult> {
   const bin = join(repoRoot, 'dist', 'service', 'cli', 'main.js');
-  const child = spawn(process.execPath, [bin, ...args], { env: { ...baseEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [bin, ...args], {
+    env: { ...baseEnv(), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
@@ -237,7 +293,11 @@ export function runCli(args: string[], env: Record<string, string>, timeoutMs = 
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`keptn-gitops ${args.join(' ')} did not exit within ${timeoutMs} ms:\n${stdout}\n${stderr}`));
+      reject(
+        new Error(
+          `keptn-gitops ${args.join(' ')} did not exit within ${timeoutMs} ms:\n${stdout}\n${stderr}`,
+        ),
+      );
     }, timeoutMs);
     child.once('exit', (code) => {
       clearTimeout(timer);

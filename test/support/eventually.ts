@@ -2,7 +2,11 @@
  * Retries `check` until it stops throwing (or returns a truthy value) or `timeoutMs` passes; the
  * last error is rethrown. The one way tests wait for something, instead of fixed sleeps.
  */
-export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 5000, intervalMs = 20): Promise<T> {
+export async function eventually<T>(
+  check: () => T | Promise<T>,
+  timeoutMs = 5000,
+  intervalMs = 20,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {

@@ -1,6 +1,9 @@
 import { KubeApi } from '../../service/kube/kube-api.js';
 import { loadKubeConfig } from '../../service/kube/kube-config.js';
-import { KubeApiSimulator, type KubeApiSimulatorOptions } from '../../service/sandbox/kube/kube-api-simulator.js';
+import {
+  KubeApiSimulator,
+  type KubeApiSimulatorOptions,
+} from '../../service/sandbox/kube/kube-api-simulator.js';
 import { writeSandboxKubeconfig } from '../../service/sandbox/kube/kubeconfig.js';
 
 export interface KubeSandbox {

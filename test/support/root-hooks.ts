@@ -2,20 +2,36 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DEMO_ARGOCD_TOKEN } from '../../service/demo/demo-sandbox.js';
-import { E2E_ARGOCD_TOKEN, E2E_ARGOCD_WEBHOOK_TOKEN, E2E_FLUX_HMAC_KEY, E2E_KEPTN_TOKEN, E2E_KUBE_TOKEN } from './e2e-harness.js';
+import {
+  E2E_ARGOCD_TOKEN,
+  E2E_ARGOCD_WEBHOOK_TOKEN,
+  E2E_FLUX_HMAC_KEY,
+  E2E_KEPTN_TOKEN,
+  E2E_KUBE_TOKEN,
+} from './e2e-harness.js';
 import { SERVICE_LOG_FILE } from './service-process.js';
 
 /** Credentials the suite hands to service processes; none may ever reach their output. */
-export const TEST_SECRETS = [E2E_ARGOCD_TOKEN, E2E_KEPTN_TOKEN, DEMO_ARGOCD_TOKEN, E2E_ARGOCD_WEBHOOK_TOKEN, E2E_FLUX_HMAC_KEY, E2E_KUBE_TOKEN];
+export const TEST_SECRETS = [
+  E2E_ARGOCD_TOKEN,
+  E2E_KEPTN_TOKEN,
+  DEMO_ARGOCD_TOKEN,
+  E2E_ARGOCD_WEBHOOK_TOKEN,
+  E2E_FLUX_HMAC_KEY,
+  E2E_KUBE_TOKEN,
+];
 
-/** The run's own temporary folder: every folder a test or sandbox makes goes in it, and it goes at the end. */
+/**
+ * The run's own temporary folder: every folder a test or sandbox makes goes in it, and it goes at the end.
+ */
 let runTmpDir: string | undefined;
 const originalTmpDir = process.env.TMPDIR;
 
 /**
  * Root hooks: every temporary folder of the run is made under one folder that is removed at the
- * end, whatever the tests forget to remove. Every service and CLI process the suite starts appends its output to one file; after the
- * whole run that file is scanned for the test credentials. A token in a log line fails the run.
+ * end, whatever the tests forget to remove. Every service and CLI process the suite starts appends its output
+ * to one file; after the whole run that file is scanned for the test credentials. A token in a log line fails
+ * the run.
  */
 export const mochaHooks = {
   beforeAll(): void {
@@ -32,7 +48,9 @@ export const mochaHooks = {
     const output = readFileSync(SERVICE_LOG_FILE, 'utf8');
     const leaked = TEST_SECRETS.filter((secret) => output.includes(secret));
     if (leaked.length > 0) {
-      throw new Error(`${leaked.length} test credential(s) appeared in service log output (${SERVICE_LOG_FILE}); secrets must never be logged`);
+      throw new Error(
+        `${leaked.length} test credential(s) appeared in service log output (${SERVICE_LOG_FILE}); secrets must never be logged`,
+      );
     }
   },
 };

@@ -1,6 +1,9 @@
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ServiceProcess as SandboxServiceProcess, type ServiceProcessOptions as SandboxServiceProcessOptions } from '../../service/sandbox/service-process.js';
+import {
+  ServiceProcess as SandboxServiceProcess,
+  type ServiceProcessOptions as SandboxServiceProcessOptions,
+} from '../../service/sandbox/service-process.js';
 import { repoRoot } from './paths.js';
 
 /** Every line any service process wrote during the test run, for the secret scan at the end. */

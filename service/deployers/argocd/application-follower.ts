@@ -68,7 +68,10 @@ export class ApplicationFollower {
     return new Promise<T>((resolve, reject) => {
       if (this.failure) return reject(this.failure);
       const remaining = this.options.deadline - this.clock();
-      const timer = setTimeout(() => settle(() => reject(new FollowTimeoutError(this.latest))), Math.max(0, remaining));
+      const timer = setTimeout(
+        () => settle(() => reject(new FollowTimeoutError(this.latest))),
+        Math.max(0, remaining),
+      );
       const onAbort = () => settle(() => reject(this.options.signal.reason ?? new Error('follower closed')));
       const settle = (fn: () => void) => {
         clearTimeout(timer);
@@ -76,7 +79,11 @@ export class ApplicationFollower {
         if (this.waiter === waiter) this.waiter = undefined;
         fn();
       };
-      const waiter: Waiter = { decide, resolve: (v) => settle(() => resolve(v as T)), reject: (e) => settle(() => reject(e)) };
+      const waiter: Waiter = {
+        decide,
+        resolve: (v) => settle(() => resolve(v as T)),
+        reject: (e) => settle(() => reject(e)),
+      };
       if (this.signal.aborted) return onAbort();
       this.signal.addEventListener('abort', onAbort, { once: true });
       this.waiter = waiter;
@@ -86,7 +93,10 @@ export class ApplicationFollower {
 
   /** Reads the application now and evaluates it (a notification arrived, or a refusal needs fresh state). */
   async refresh(): Promise<Application> {
-    const app = await this.options.client.getApplication(this.options.name, this.options.scope, { signal: this.signal, deadline: this.options.deadline });
+    const app = await this.options.client.getApplication(this.options.name, this.options.scope, {
+      signal: this.signal,
+      deadline: this.options.deadline,
+    });
     this.offer(app);
     return app;
   }
@@ -127,14 +137,27 @@ export class ApplicationFollower {
       } catch (err) {
         if (this.signal.aborted) return;
         if (err instanceof ArgoApiError && !err.transient) {
-          logger.warn('cannot open the Argo CD watch stream, polling instead', { application: name, error: err.message });
+          logger.warn('cannot open the Argo CD watch stream, polling instead', {
+            application: name,
+            error: err.message,
+          });
           return this.poll();
         }
-        this.options.metrics?.apiRetries.inc({ tool: 'argocd', reason: err instanceof ArgoApiError ? (err.retryReason ?? RETRY_REASONS.reset) : RETRY_REASONS.reset });
-        logger.warn('Argo CD watch stream failed, reconnecting', { application: name, error: err instanceof Error ? err.message : String(err) });
+        this.options.metrics?.apiRetries.inc({
+          tool: 'argocd',
+          reason:
+            err instanceof ArgoApiError ? (err.retryReason ?? RETRY_REASONS.reset) : RETRY_REASONS.reset,
+        });
+        logger.warn('Argo CD watch stream failed, reconnecting', {
+          application: name,
+          error: err instanceof Error ? err.message : String(err),
+        });
       }
       failures++;
-      if (failures > 1) await abortableSleep(backoffDelay(failures - 2, this.options.retry), this.signal).catch(() => undefined);
+      if (failures > 1)
+        await abortableSleep(backoffDelay(failures - 2, this.options.retry), this.signal).catch(
+          () => undefined,
+        );
     }
   }
 

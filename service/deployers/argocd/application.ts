@@ -1,5 +1,6 @@
 /**
- * The parts of an Argo CD `v1alpha1Application` the deployer reads (argo-cd `pkg/apis/application/v1alpha1/types.go`).
+ * The parts of an Argo CD `v1alpha1Application` the deployer reads (argo-cd
+ * `pkg/apis/application/v1alpha1/types.go`).
  * Everything is optional because the API omits empty fields.
  */
 export interface InfoEntry {

@@ -27,7 +27,10 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Epoch ms after which transient errors are no longer retried; default now + 60 s. */
   deadline?: number;
-  /** Asked before each retry of a transient failure; false ends the retries (a sync whose lost answer may mean it was applied). */
+  /**
+   * Asked before each retry of a transient failure; false ends the retries (a sync whose lost answer may mean
+   * it was applied).
+   */
   retryIf?: (err: ArgoApiError) => Promise<boolean>;
 }
 
@@ -54,8 +57,9 @@ interface RequestSpec {
 }
 
 /**
- * A small Argo CD REST client (argo-cd `server/application/application.proto`): token or session-login auth (re-login once on
- * 401), custom CA / insecure TLS, retries of transient failures with capped exponential backoff.
+ * A small Argo CD REST client (argo-cd `server/application/application.proto`): token or session-login auth
+ * (re-login once on 401), custom CA / insecure TLS, retries of transient failures with capped exponential
+ * backoff.
  */
 export class ArgoCdClient {
   readonly instance: ArgoInstance;
@@ -76,7 +80,9 @@ export class ArgoCdClient {
     this.retry = options.retry ?? ARGOCD_BACKOFF;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     const { caFile, insecure } = options.instance;
-    this.dispatcher = new Agent({ connect: caFile ? { ca: readFileSync(caFile, 'utf8') } : insecure ? { rejectUnauthorized: false } : {} });
+    this.dispatcher = new Agent({
+      connect: caFile ? { ca: readFileSync(caFile, 'utf8') } : insecure ? { rejectUnauthorized: false } : {},
+    });
   }
 
   /** Closes the instance's connections. */
@@ -86,12 +92,28 @@ export class ArgoCdClient {
 
   getApplication(name: string, scope: AppScope = {}, call: CallOptions = {}): Promise<Application> {
     const query = { appNamespace: scope.appNamespace, project: scope.project };
-    return this.request({ method: 'GET', path: appPath(name), query, action: `get of application '${name}'`, application: name }, call);
+    return this.request(
+      {
+        method: 'GET',
+        path: appPath(name),
+        query,
+        action: `get of application '${name}'`,
+        application: name,
+      },
+      call,
+    );
   }
 
-  async listApplications(selector?: string, scope: { appNamespace?: string; projects?: string[] } = {}, call: CallOptions = {}): Promise<Application[]> {
+  async listApplications(
+    selector?: string,
+    scope: { appNamespace?: string; projects?: string[] } = {},
+    call: CallOptions = {},
+  ): Promise<Application[]> {
     const query = { selector, appNamespace: scope.appNamespace, projects: scope.projects?.join(',') };
-    const list = await this.request<ApplicationList>({ method: 'GET', path: '/api/v1/applications', query, action: 'list of applications' }, call);
+    const list = await this.request<ApplicationList>(
+      { method: 'GET', path: '/api/v1/applications', query, action: 'list of applications' },
+      call,
+    );
     return list.items ?? [];
   }
 
@@ -102,12 +124,30 @@ export class ArgoCdClient {
     if (request.infos?.length) body.infos = request.infos;
     if (request.appNamespace) body.appNamespace = request.appNamespace;
     if (request.project) body.project = request.project;
-    return this.request({ method: 'POST', path: `${appPath(name)}/sync`, body, action: `sync of application '${name}'`, application: name }, call);
+    return this.request(
+      {
+        method: 'POST',
+        path: `${appPath(name)}/sync`,
+        body,
+        action: `sync of application '${name}'`,
+        application: name,
+      },
+      call,
+    );
   }
 
   async terminateOperation(name: string, scope: AppScope = {}, call: CallOptions = {}): Promise<void> {
     const query = { appNamespace: scope.appNamespace, project: scope.project };
-    await this.request({ method: 'DELETE', path: `${appPath(name)}/operation`, query, action: `termination of the operation of application '${name}'`, application: name }, call);
+    await this.request(
+      {
+        method: 'DELETE',
+        path: `${appPath(name)}/operation`,
+        query,
+        action: `termination of the operation of application '${name}'`,
+        application: name,
+      },
+      call,
+    );
   }
 
   /**
@@ -144,14 +184,25 @@ export class ArgoCdClient {
         if (this.clock() + delay >= deadline) throw err;
         if (call.retryIf && !(await call.retryIf(err))) throw err;
         this.metrics?.apiRetries.inc({ tool: 'argocd', reason: err.retryReason });
-        this.logger.warn('retrying Argo CD API call', { action: spec.action, reason: err.retryReason, attempt: attempt + 1, delayMs: delay, error: err.message });
+        this.logger.warn('retrying Argo CD API call', {
+          action: spec.action,
+          reason: err.retryReason,
+          attempt: attempt + 1,
+          delayMs: delay,
+          error: err.message,
+        });
         await abortableSleep(delay, call.signal);
       }
     }
   }
 
   /** One HTTP exchange (plus one re-login on 401 for session auth); throws ArgoApiError when not 2xx. */
-  private async send(spec: RequestSpec, signal: AbortSignal | undefined, limited: boolean, renewed = false): Promise<Dispatcher.ResponseData> {
+  private async send(
+    spec: RequestSpec,
+    signal: AbortSignal | undefined,
+    limited: boolean,
+    renewed = false,
+  ): Promise<Dispatcher.ResponseData> {
     const token = await this.token(spec, signal);
     const sessionUsed = this.session;
     const response = await this.exchange(spec, token, signal, limited);
@@ -170,7 +221,12 @@ export class ArgoCdClient {
    * One HTTP request. `limited`: the answer must start, and keep coming, within the request
    * timeout; a watch stream is not limited (it is quiet while nothing changes).
    */
-  private async exchange(spec: RequestSpec, token: string | undefined, signal: AbortSignal | undefined, limited: boolean): Promise<Dispatcher.ResponseData> {
+  private async exchange(
+    spec: RequestSpec,
+    token: string | undefined,
+    signal: AbortSignal | undefined,
+    limited: boolean,
+  ): Promise<Dispatcher.ResponseData> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (token) headers.authorization = `Bearer ${token}`;
     if (spec.body !== undefined) headers['content-type'] = 'application/json';
@@ -191,9 +247,22 @@ export class ArgoCdClient {
       const timedOut = /UND_ERR_(HEADERS|BODY)_TIMEOUT/.test(cause);
       // A certificate that does not verify will not verify on retry either.
       const tlsFailure = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(cause);
-      const reason: RetryReason | undefined = timedOut ? RETRY_REASONS.timeout : tlsFailure ? undefined : RETRY_REASONS.reset;
-      const detail = timedOut ? `no answer within ${this.requestTimeoutMs} ms` : `cannot reach ${this.instance.server}: ${cause}`;
-      throw new ArgoApiError({ instance: this.instance.name, action: spec.action, application: spec.application, serverMessage: detail, retryReason: reason, cause: err });
+      const reason: RetryReason | undefined = timedOut
+        ? RETRY_REASONS.timeout
+        : tlsFailure
+          ? undefined
+          : RETRY_REASONS.reset;
+      const detail = timedOut
+        ? `no answer within ${this.requestTimeoutMs} ms`
+        : `cannot reach ${this.instance.server}: ${cause}`;
+      throw new ArgoApiError({
+        instance: this.instance.name,
+        action: spec.action,
+        application: spec.application,
+        serverMessage: detail,
+        retryReason: reason,
+        cause: err,
+      });
     }
   }
 
@@ -211,7 +280,16 @@ export class ArgoCdClient {
       return await this.session;
     } catch (err) {
       if (err instanceof ArgoApiError) {
-        throw new ArgoApiError({ instance: this.instance.name, action: spec.action, application: spec.application, status: err.status, grpcCode: err.grpcCode, serverMessage: `login failed: ${err.serverMessage}`, retryReason: err.retryReason, cause: err });
+        throw new ArgoApiError({
+          instance: this.instance.name,
+          action: spec.action,
+          application: spec.application,
+          status: err.status,
+          grpcCode: err.grpcCode,
+          serverMessage: `login failed: ${err.serverMessage}`,
+          retryReason: err.retryReason,
+          cause: err,
+        });
       }
       throw err;
     }
@@ -220,11 +298,22 @@ export class ArgoCdClient {
   private async login(signal: AbortSignal | undefined): Promise<string> {
     const auth = this.instance.auth;
     if (auth.kind !== 'login') throw new Error('login without credentials');
-    const spec: RequestSpec = { method: 'POST', path: '/api/v1/session', body: { username: auth.username.reveal(), password: auth.password.reveal() }, action: 'login' };
+    const spec: RequestSpec = {
+      method: 'POST',
+      path: '/api/v1/session',
+      body: { username: auth.username.reveal(), password: auth.password.reveal() },
+      action: 'login',
+    };
     const response = await this.exchange(spec, undefined, signal, true);
     if (!isOk(response)) throw await errorFromResponse(response, spec, this.instance.name);
     const { token } = (await response.body.json()) as { token?: string };
-    if (!token) throw new ArgoApiError({ instance: this.instance.name, action: 'login', status: response.statusCode, serverMessage: 'the answer has no token' });
+    if (!token)
+      throw new ArgoApiError({
+        instance: this.instance.name,
+        action: 'login',
+        status: response.statusCode,
+        serverMessage: 'the answer has no token',
+      });
     return token;
   }
 
@@ -248,7 +337,11 @@ function discard(body: Dispatcher.ResponseData['body']): void {
 
 const isOk = (response: Dispatcher.ResponseData) => response.statusCode >= 200 && response.statusCode < 300;
 
-async function errorFromResponse(response: Dispatcher.ResponseData, spec: RequestSpec, instance: string): Promise<ArgoApiError> {
+async function errorFromResponse(
+  response: Dispatcher.ResponseData,
+  spec: RequestSpec,
+  instance: string,
+): Promise<ArgoApiError> {
   const status = response.statusCode;
   const text = await response.body.text().catch(() => '');
   let serverMessage = text.trim() || STATUS_CODES[status] || '';
@@ -260,24 +353,52 @@ async function errorFromResponse(response: Dispatcher.ResponseData, spec: Reques
   } catch {
     // not JSON: keep the text
   }
-  return new ArgoApiError({ instance, action: spec.action, application: spec.application, status, grpcCode, serverMessage: serverMessage.slice(0, 500), retryReason: retryReasonForStatus(status) });
+  return new ArgoApiError({
+    instance,
+    action: spec.action,
+    application: spec.application,
+    status,
+    grpcCode,
+    serverMessage: serverMessage.slice(0, 500),
+    retryReason: retryReasonForStatus(status),
+  });
 }
 
-/** Newline-delimited `{"result":{type,application}}` (or SSE `data:` frames); `{"error":…}` ends the stream. */
-async function* readEvents(body: AsyncIterable<Uint8Array>, spec: RequestSpec, instance: string): AsyncGenerator<Application> {
+/**
+ * Newline-delimited `{"result":{type,application}}` (or SSE `data:` frames); `{"error":…}` ends the stream.
+ */
+async function* readEvents(
+  body: AsyncIterable<Uint8Array>,
+  spec: RequestSpec,
+  instance: string,
+): AsyncGenerator<Application> {
   const decoder = new TextDecoder();
   let buffer = '';
   for await (const chunk of body) {
     buffer += decoder.decode(chunk, { stream: true });
     let newline: number;
     while ((newline = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, newline).replace(/^data:\s*/, '').trim();
+      const line = buffer
+        .slice(0, newline)
+        .replace(/^data:\s*/, '')
+        .trim();
       buffer = buffer.slice(newline + 1);
       if (!line || line.startsWith(':')) continue;
-      const message = JSON.parse(line) as { result?: { application?: Application }; error?: { http_code?: number; message?: string; grpc_code?: number } };
+      const message = JSON.parse(line) as {
+        result?: { application?: Application };
+        error?: { http_code?: number; message?: string; grpc_code?: number };
+      };
       if (message.error) {
         const status = message.error.http_code;
-        throw new ArgoApiError({ instance, action: spec.action, application: spec.application, status, grpcCode: message.error.grpc_code, serverMessage: message.error.message ?? 'stream error', retryReason: status ? retryReasonForStatus(status) : RETRY_REASONS.reset });
+        throw new ArgoApiError({
+          instance,
+          action: spec.action,
+          application: spec.application,
+          status,
+          grpcCode: message.error.grpc_code,
+          serverMessage: message.error.message ?? 'stream error',
+          retryReason: status ? retryReasonForStatus(status) : RETRY_REASONS.reset,
+        });
       }
       if (message.result?.application) yield message.result.application;
     }
@@ -285,6 +406,7 @@ async function* readEvents(body: AsyncIterable<Uint8Array>, spec: RequestSpec, i
 }
 
 function describeCause(err: unknown): string {
-  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } } | undefined;
+  const e = err as
+    { code?: string; message?: string; cause?: { code?: string; message?: string } } | undefined;
   return e?.code ?? e?.cause?.code ?? e?.message ?? String(err);
 }

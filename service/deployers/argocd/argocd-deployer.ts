@@ -4,7 +4,13 @@ import type { Logger } from '../../../lib/index.js';
 import type { DeliveryRecord } from '../../state/delivery-record.js';
 import { DeployError, type Deployer, type DeployRequest, type DeployResult } from '../deployer.js';
 import { revisionMatches } from '../revision.js';
-import { INFO_NAMES, OPERATION_PHASES, applicationTarget, initiatorOf, isOurOperation } from './application.js';
+import {
+  INFO_NAMES,
+  OPERATION_PHASES,
+  applicationTarget,
+  initiatorOf,
+  isOurOperation,
+} from './application.js';
 import { ArgoCdClient, type AppScope } from './argocd-client.js';
 import { ApplicationFollower, FollowTimeoutError } from './application-follower.js';
 import { judgeFinished, operationFinished, whereItStood, type Verdict } from './completion.js';
@@ -61,7 +67,12 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
   /** The client of an instance (shared by deliveries; `keptn-gitops check` may use it too). */
   client(instanceName: string): ArgoCdClient {
     const instance = this.options.instances().get(instanceName);
-    if (!instance) throw new DeployError('invalid', `no Argo CD instance named '${instanceName}' is configured`, `ArgoCdInstance/${instanceName}`);
+    if (!instance)
+      throw new DeployError(
+        'invalid',
+        `no Argo CD instance named '${instanceName}' is configured`,
+        `ArgoCdInstance/${instanceName}`,
+      );
     const cached = this.clients.get(instanceName);
     if (cached && sameInstance(cached.instance, instance)) return cached.client;
     // A changed instance gets a new client; deliveries still running keep the one they started with.
@@ -87,7 +98,10 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
     });
   }
 
-  /** Re-reads the application now (an Argo CD notification about `Application/<ns>/<name>` of `instance` arrived). */
+  /**
+   * Re-reads the application now (an Argo CD notification about `Application/<ns>/<name>` of `instance`
+   * arrived).
+   */
   nudge(target: string, instance?: string): void {
     const [, namespace, name] = target.split('/');
     for (const delivery of this.followers) {
@@ -95,7 +109,9 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
       if (instance && delivery.request.target.argocd.instance !== instance) continue;
       const ns = delivery.scope.appNamespace ?? delivery.follower.latest?.metadata.namespace;
       if (ns && namespace && ns !== namespace) continue;
-      delivery.follower.refresh().catch((err) => delivery.logger.debug('nudge read failed', { error: String(err) }));
+      delivery.follower
+        .refresh()
+        .catch((err) => delivery.logger.debug('nudge read failed', { error: String(err) }));
     }
   }
 
@@ -105,7 +121,10 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
     for (const { client } of this.clients.values()) void client.close();
   }
 
-  private async serialised(request: DeployRequest<ResolvedArgoTarget>, work: (delivery: Delivery) => Promise<DeployResult>): Promise<DeployResult> {
+  private async serialised(
+    request: DeployRequest<ResolvedArgoTarget>,
+    work: (delivery: Delivery) => Promise<DeployResult>,
+  ): Promise<DeployResult> {
     const spec = request.target.argocd;
     const key = `${spec.instance}/${spec.appNamespace ?? ''}/${spec.application}`;
     return this.queue.run(key, async () => {
@@ -126,7 +145,12 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
     const spec = request.target.argocd;
     const client = this.client(spec.instance);
     const scope: AppScope = { appNamespace: spec.appNamespace, project: spec.project };
-    const logger = this.options.logger.child({ shkeptncontext: request.delivery.shkeptncontext, triggeredid: request.delivery.triggeredid, application: spec.application, argocdInstance: spec.instance });
+    const logger = this.options.logger.child({
+      shkeptncontext: request.delivery.shkeptncontext,
+      triggeredid: request.delivery.triggeredid,
+      application: spec.application,
+      argocdInstance: spec.instance,
+    });
     const signal = AbortSignal.any([request.signal, this.closing.signal]);
     const follower = new ApplicationFollower({
       client,
@@ -158,18 +182,28 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
       const running = await delivery.follower.refresh();
       if (isOurOperation(running.operation, delivery.request.delivery.triggeredid)) {
         // Our sync was applied but its answer was lost (a retried 5xx or reset): follow it, never end it.
-        delivery.logger.info('the running Argo CD operation is ours (its info carries this trigger id): following it');
+        delivery.logger.info(
+          'the running Argo CD operation is ours (its info carries this trigger id): following it',
+        );
         return this.followOurs(delivery);
       }
       // Another operation (auto-sync, a user) runs: act as the target says.
       const initiator = initiatorOf(running.operation);
       const mode = target.argocd.onRunningOperation;
       if (mode === 'fail') {
-        throw new DeployError('refused', `${this.where(delivery)}: another operation is already in progress, started by ${initiator} (onRunningOperation: fail)`, this.target(delivery));
+        throw new DeployError(
+          'refused',
+          `${this.where(delivery)}: another operation is already in progress, started by ${initiator} (onRunningOperation: fail)`,
+          this.target(delivery),
+        );
       }
       if (mode === 'terminate') {
         if (++terminations > MAX_TERMINATIONS) {
-          throw new DeployError('refused', `${this.where(delivery)}: operations keep starting (last by ${initiator}) after ${terminations - 1} terminations`, this.target(delivery));
+          throw new DeployError(
+            'refused',
+            `${this.where(delivery)}: operations keep starting (last by ${initiator}) after ${terminations - 1} terminations`,
+            this.target(delivery),
+          );
         }
         delivery.logger.info('terminating the running Argo CD operation', { initiator });
         await delivery.client.terminateOperation(delivery.name, delivery.scope, this.callOptions(delivery));
@@ -187,13 +221,22 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
     const ended = await delivery.follower.until((app) => (operationFinished(app) ? app : undefined));
     const requested = delivery.request.delivery.requestedRevision;
     const state = ended.status?.operationState;
-    const deployedWanted = state?.phase === OPERATION_PHASES.succeeded && (!requested || revisionMatches(requested, state.syncResult?.revision));
+    const deployedWanted =
+      state?.phase === OPERATION_PHASES.succeeded &&
+      (!requested || revisionMatches(requested, state.syncResult?.revision));
     if (!deployedWanted) {
-      delivery.logger.info('the running operation did not deploy the requested revision, syncing ours', { phase: state?.phase, revision: state?.syncResult?.revision });
+      delivery.logger.info('the running operation did not deploy the requested revision, syncing ours', {
+        phase: state?.phase,
+        revision: state?.syncResult?.revision,
+      });
       return undefined;
     }
-    delivery.logger.info('the running operation deployed the requested revision, following it', { revision: state?.syncResult?.revision });
-    const verdict = await delivery.follower.until((app) => decided(operationFinished(app) ? judgeFinished(app, requested) : { kind: 'waiting' }));
+    delivery.logger.info('the running operation deployed the requested revision, following it', {
+      revision: state?.syncResult?.revision,
+    });
+    const verdict = await delivery.follower.until((app) =>
+      decided(operationFinished(app) ? judgeFinished(app, requested) : { kind: 'waiting' }),
+    );
     return this.result(delivery, verdict);
   }
 
@@ -219,7 +262,9 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
       );
     } catch (err) {
       if (!(err instanceof ArgoApiError && err.retryReason && (await applied()))) throw err;
-      delivery.logger.info('our Argo CD sync was applied although its answer was lost: following it', { error: err.message });
+      delivery.logger.info('our Argo CD sync was applied although its answer was lost: following it', {
+        error: err.message,
+      });
       return;
     }
     delivery.logger.info('Argo CD sync requested', { revision: record.requestedRevision });
@@ -229,12 +274,19 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
   private async hasOurOperation(delivery: Delivery): Promise<boolean> {
     const app = await delivery.follower.refresh();
     const { triggeredid } = delivery.request.delivery;
-    return isOurOperation(app.operation, triggeredid) || isOurOperation(app.status?.operationState?.operation, triggeredid);
+    return (
+      isOurOperation(app.operation, triggeredid) ||
+      isOurOperation(app.status?.operationState?.operation, triggeredid)
+    );
   }
 
   private async followOurs(delivery: Delivery): Promise<DeployResult> {
     const { triggeredid, requestedRevision } = delivery.request.delivery;
-    const verdict = await delivery.follower.until((app) => decided(operationFinished(app, triggeredid) ? judgeFinished(app, requestedRevision) : { kind: 'waiting' }));
+    const verdict = await delivery.follower.until((app) =>
+      decided(
+        operationFinished(app, triggeredid) ? judgeFinished(app, requestedRevision) : { kind: 'waiting' },
+      ),
+    );
     return this.result(delivery, verdict);
   }
 
@@ -264,9 +316,18 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
   private explain(err: unknown, delivery: Delivery): unknown {
     if (err instanceof FollowTimeoutError) {
       const seconds = Math.round(delivery.request.target.timeoutMs / 1000);
-      return new DeployError('timeout', `${this.where(delivery)} did not finish within ${seconds}s; it stood at: ${whereItStood(err.latest)}`, this.target(delivery), { cause: err });
+      return new DeployError(
+        'timeout',
+        `${this.where(delivery)} did not finish within ${seconds}s; it stood at: ${whereItStood(err.latest)}`,
+        this.target(delivery),
+        { cause: err },
+      );
     }
-    return toDeployError(err, { application: delivery.name, instance: delivery.request.target.argocd.instance, target: this.target(delivery) });
+    return toDeployError(err, {
+      application: delivery.name,
+      instance: delivery.request.target.argocd.instance,
+      target: this.target(delivery),
+    });
   }
 
   private where(delivery: Delivery): string {
@@ -275,7 +336,9 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
 
   private target(delivery: Delivery): string {
     const latest = delivery.follower.latest;
-    return latest ? applicationTarget(latest) : `Application/${delivery.scope.appNamespace ?? 'argocd'}/${delivery.name}`;
+    return latest
+      ? applicationTarget(latest)
+      : `Application/${delivery.scope.appNamespace ?? 'argocd'}/${delivery.name}`;
   }
 
   private callOptions(delivery: Delivery) {
@@ -290,14 +353,23 @@ function infosOf(record: DeliveryRecord) {
   ];
 }
 
-/** Same server, TLS settings and credentials: a reload that rewrote the file without changing the instance keeps its client (and session). */
+/**
+ * Same server, TLS settings and credentials: a reload that rewrote the file without changing the instance
+ * keeps its client (and session).
+ */
 function sameInstance(a: ArgoInstance, b: ArgoInstance): boolean {
   if (a === b) return true;
-  const credentials = (i: ArgoInstance) => (i.auth.kind === 'token' ? [i.auth.token.reveal()] : [i.auth.username.reveal(), i.auth.password.reveal()]);
-  return a.server === b.server && a.caFile === b.caFile && a.insecure === b.insecure && a.auth.kind === b.auth.kind && credentials(a).join('\0') === credentials(b).join('\0');
+  const credentials = (i: ArgoInstance) =>
+    i.auth.kind === 'token' ? [i.auth.token.reveal()] : [i.auth.username.reveal(), i.auth.password.reveal()];
+  return (
+    a.server === b.server &&
+    a.caFile === b.caFile &&
+    a.insecure === b.insecure &&
+    a.auth.kind === b.auth.kind &&
+    credentials(a).join('\0') === credentials(b).join('\0')
+  );
 }
 
 function decided(verdict: Verdict): Exclude<Verdict, { kind: 'waiting' }> | undefined {
   return verdict.kind === 'waiting' ? undefined : verdict;
 }
-

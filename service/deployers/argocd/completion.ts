@@ -27,11 +27,21 @@ export function judgeFinished(app: Application, requestedRevision: string | unde
   const revision = state?.syncResult?.revision;
   const phase = state?.phase;
   if (phase === OPERATION_PHASES.failed || phase === OPERATION_PHASES.error) {
-    return { kind: 'fail', app, revision, reason: `sync ${phase}: ${[state?.message, ...failedResources(app)].filter(Boolean).join('; ')}` };
+    return {
+      kind: 'fail',
+      app,
+      revision,
+      reason: `sync ${phase}: ${[state?.message, ...failedResources(app)].filter(Boolean).join('; ')}`,
+    };
   }
   if (phase !== OPERATION_PHASES.succeeded) return { kind: 'waiting' };
   if (requestedRevision && !revisionMatches(requestedRevision, revision)) {
-    return { kind: 'fail', app, revision, reason: `synced revision ${revision ?? '(none)'} but ${requestedRevision} was requested` };
+    return {
+      kind: 'fail',
+      app,
+      revision,
+      reason: `synced revision ${revision ?? '(none)'} but ${requestedRevision} was requested`,
+    };
   }
   const health = app.status?.health;
   if (health?.status === HEALTH.healthy) return { kind: 'pass', app, revision };

@@ -38,7 +38,9 @@ export class ArgoApiError extends Error {
 
   constructor(options: ArgoApiErrorOptions) {
     const answer = options.status ? `${options.status} ${options.serverMessage}` : options.serverMessage;
-    super(`Argo CD instance '${options.instance}': ${options.action} failed: ${answer}`, { cause: options.cause });
+    super(`Argo CD instance '${options.instance}': ${options.action} failed: ${answer}`, {
+      cause: options.cause,
+    });
     this.name = 'ArgoApiError';
     this.instance = options.instance;
     this.application = options.application;

@@ -1,5 +1,11 @@
 export { ArgoCdDeployer, type ArgoCdDeployerOptions } from './argocd-deployer.js';
-export { ArgoCdClient, type ArgoCdClientOptions, type AppScope, type CallOptions, type SyncRequest } from './argocd-client.js';
+export {
+  ArgoCdClient,
+  type ArgoCdClientOptions,
+  type AppScope,
+  type CallOptions,
+  type SyncRequest,
+} from './argocd-client.js';
 export { ArgoApiError, RETRY_REASONS, type RetryReason } from './errors.js';
 export { operationFinished, judgeFinished, whereItStood, type Verdict } from './completion.js';
 export { applicationTarget, INFO_NAMES, type Application } from './application.js';

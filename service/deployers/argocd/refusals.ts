@@ -1,7 +1,10 @@
 import { DeployError } from '../deployer.js';
 import { ArgoApiError, GRPC_CODES } from './errors.js';
 
-/** Why Argo CD refused a sync (argo-cd `server/application/application.go`, Sync), recognised from its error text. */
+/**
+ * Why Argo CD refused a sync (argo-cd `server/application/application.go`, Sync), recognised from its error
+ * text.
+ */
 export const SYNC_REFUSALS = {
   operationInProgress: 'operation-in-progress',
   autoSyncPinned: 'auto-sync-pinned',
@@ -12,7 +15,8 @@ export type SyncRefusal = (typeof SYNC_REFUSALS)[keyof typeof SYNC_REFUSALS];
 export function syncRefusal(err: unknown): SyncRefusal | undefined {
   if (!(err instanceof ArgoApiError)) return undefined;
   const text = err.serverMessage;
-  if (err.status === 400 && /another operation is already in progress/i.test(text)) return SYNC_REFUSALS.operationInProgress;
+  if (err.status === 400 && /another operation is already in progress/i.test(text))
+    return SYNC_REFUSALS.operationInProgress;
   if (err.status === 400 && /auto-sync currently set to/i.test(text)) return SYNC_REFUSALS.autoSyncPinned;
   if (err.status === 403 && /sync window/i.test(text)) return SYNC_REFUSALS.syncWindow;
   return undefined;
@@ -40,22 +44,54 @@ export function toDeployError(err: unknown, ctx: ErrorContext): unknown {
     );
   }
   if (refusal === SYNC_REFUSALS.syncWindow) {
-    return new DeployError('refused', `Argo CD refused to sync ${where}: ${err.status} ${err.serverMessage} (a sync window denies syncs now)`, ctx.target, { cause: err });
+    return new DeployError(
+      'refused',
+      `Argo CD refused to sync ${where}: ${err.status} ${err.serverMessage} (a sync window denies syncs now)`,
+      ctx.target,
+      { cause: err },
+    );
   }
   if (err.status === 401 || err.grpcCode === GRPC_CODES.unauthenticated) {
-    return new DeployError('auth', `Argo CD rejected the credentials for ${where}: ${err.status ?? ''} ${err.serverMessage}`.replace(/\s+/g, ' '), ctx.target, { cause: err });
+    return new DeployError(
+      'auth',
+      `Argo CD rejected the credentials for ${where}: ${err.status ?? ''} ${err.serverMessage}`.replace(
+        /\s+/g,
+        ' ',
+      ),
+      ctx.target,
+      { cause: err },
+    );
   }
   if (err.status === 403) {
-    return new DeployError('forbidden', `Argo CD denied access to ${where}: 403 ${err.serverMessage} (the application does not exist, or the account may not see or sync it)`, ctx.target, { cause: err });
+    return new DeployError(
+      'forbidden',
+      `Argo CD denied access to ${where}: 403 ${err.serverMessage} (the application does not exist, or the account may not see or sync it)`,
+      ctx.target,
+      { cause: err },
+    );
   }
   if (err.status === 404) {
-    return new DeployError('not-found', `${where} not found: 404 ${err.serverMessage}`, ctx.target, { cause: err });
+    return new DeployError('not-found', `${where} not found: 404 ${err.serverMessage}`, ctx.target, {
+      cause: err,
+    });
   }
   if (err.transient || err.status === undefined) {
-    return new DeployError('unreachable', `Argo CD API unreachable for ${where}: ${err.message}`, ctx.target, { cause: err });
+    return new DeployError(
+      'unreachable',
+      `Argo CD API unreachable for ${where}: ${err.message}`,
+      ctx.target,
+      { cause: err },
+    );
   }
   if (err.status === 400) {
-    return new DeployError('refused', `Argo CD refused the request for ${where}: 400 ${err.serverMessage}`, ctx.target, { cause: err });
+    return new DeployError(
+      'refused',
+      `Argo CD refused the request for ${where}: 400 ${err.serverMessage}`,
+      ctx.target,
+      { cause: err },
+    );
   }
-  return new DeployError('invalid', `Argo CD call for ${where} failed: ${err.message}`, ctx.target, { cause: err });
+  return new DeployError('invalid', `Argo CD call for ${where} failed: ${err.message}`, ctx.target, {
+    cause: err,
+  });
 }

@@ -7,10 +7,22 @@ import { KubeClient, systemClock, type Clock } from '../../kube/kube-client.js';
 import { WatchHubs } from '../../kube/watch-hub.js';
 import { KeyedQueue } from '../../util/keyed-queue.js';
 import { DeployError, type Deployer, type DeployRequest, type DeployResult } from '../deployer.js';
-import { findMarkedDeliveries, parseMarker, serializeMarker, type FindMarkedOptions, type MarkedDelivery } from './delivery-marker.js';
+import {
+  findMarkedDeliveries,
+  parseMarker,
+  serializeMarker,
+  type FindMarkedOptions,
+  type MarkedDelivery,
+} from './delivery-marker.js';
 import { suspendedError, toDeployError } from './deploy-errors.js';
 import { Follower, type Decided } from './follow.js';
-import { ANNOTATIONS, FLUX_RESOURCES, targetId, type FluxObject, type FluxResourceKind } from './flux-resources.js';
+import {
+  ANNOTATIONS,
+  FLUX_RESOURCES,
+  targetId,
+  type FluxObject,
+  type FluxResourceKind,
+} from './flux-resources.js';
 import { newReconcileToken } from './reconcile-token.js';
 import { sourceOf, type SourceTarget } from './source-ref.js';
 
@@ -46,8 +58,21 @@ export class FluxDeployer implements Deployer<ResolvedFluxTarget> {
   constructor(options: FluxDeployerOptions) {
     this.logger = options.logger;
     this.clock = options.clock ?? systemClock;
-    this.client = new KubeClient({ kube: options.kube, logger: options.logger, metrics: options.metrics, tool: 'flux', retry: options.retry, requestTimeoutMs: options.requestTimeoutMs, clock: this.clock });
-    this.hubs = new WatchHubs({ client: this.client, logger: options.logger, metrics: options.metrics, tool: 'flux' });
+    this.client = new KubeClient({
+      kube: options.kube,
+      logger: options.logger,
+      metrics: options.metrics,
+      tool: 'flux',
+      retry: options.retry,
+      requestTimeoutMs: options.requestTimeoutMs,
+      clock: this.clock,
+    });
+    this.hubs = new WatchHubs({
+      client: this.client,
+      logger: options.logger,
+      metrics: options.metrics,
+      tool: 'flux',
+    });
   }
 
   deploy(request: DeployRequest<ResolvedFluxTarget>): Promise<DeployResult> {
@@ -61,10 +86,19 @@ export class FluxDeployer implements Deployer<ResolvedFluxTarget> {
   }
 
   /** Removes the delivery marker (after the `.finished` is flushed); a missing object is fine. */
-  async clearMarker(target: ResolvedFluxTarget, options: { deadline?: number; signal?: AbortSignal } = {}): Promise<void> {
+  async clearMarker(
+    target: ResolvedFluxTarget,
+    options: { deadline?: number; signal?: AbortSignal } = {},
+  ): Promise<void> {
     const t = followed(target);
     try {
-      await this.client.patchMerge(FLUX_RESOURCES[t.kind], t.namespace, t.name, { metadata: { annotations: { [ANNOTATIONS.delivery]: null } } }, options);
+      await this.client.patchMerge(
+        FLUX_RESOURCES[t.kind],
+        t.namespace,
+        t.name,
+        { metadata: { annotations: { [ANNOTATIONS.delivery]: null } } },
+        options,
+      );
     } catch (err) {
       const error = toDeployError(err, t);
       if (error.kind !== 'not-found') throw error;
@@ -77,18 +111,28 @@ export class FluxDeployer implements Deployer<ResolvedFluxTarget> {
     if (!kind || !namespace || !name || !(kind in FLUX_RESOURCES)) return;
     const ref = FLUX_RESOURCES[kind as FluxResourceKind];
     try {
-      const obj = await this.client.get<FluxObject & { metadata: { name: string } }>(ref, namespace, name, { deadline: this.clock.now() + 10_000 });
+      const obj = await this.client.get<FluxObject & { metadata: { name: string } }>(ref, namespace, name, {
+        deadline: this.clock.now() + 10_000,
+      });
       this.hubs.for<FluxObject & { metadata: { name: string } }>(ref, namespace).publish(obj);
     } catch (err) {
-      this.logger.debug('nudge could not read object', { target, error: err instanceof Error ? err.message : String(err) });
+      this.logger.debug('nudge could not read object', {
+        target,
+        error: err instanceof Error ? err.message : String(err),
+      });
     }
   }
 
-  /** The token our marker on the Flux object carries for this delivery; undefined if never patched (or unreadable). */
+  /**
+   * The token our marker on the Flux object carries for this delivery; undefined if never patched (or
+   * unreadable).
+   */
   async markerToken(target: ResolvedFluxTarget, triggeredid: string): Promise<string | undefined> {
     const { kind, namespace, name } = target.flux;
     try {
-      const obj = await this.client.get<FluxObject>(FLUX_RESOURCES[kind], namespace, name, { deadline: Date.now() + 30_000 });
+      const obj = await this.client.get<FluxObject>(FLUX_RESOURCES[kind], namespace, name, {
+        deadline: Date.now() + 30_000,
+      });
       const marker = parseMarker(obj.metadata.annotations?.[ANNOTATIONS.delivery]);
       return marker?.triggeredid === triggeredid ? marker.token : undefined;
     } catch {
@@ -105,10 +149,24 @@ export class FluxDeployer implements Deployer<ResolvedFluxTarget> {
     await this.hubs.close();
   }
 
-  private async run(request: DeployRequest<ResolvedFluxTarget>, t: Followed, trigger: boolean): Promise<DeployResult> {
+  private async run(
+    request: DeployRequest<ResolvedFluxTarget>,
+    t: Followed,
+    trigger: boolean,
+  ): Promise<DeployResult> {
     const { delivery, signal } = request;
     const startedAt = delivery.startedAt ?? new Date(this.clock.now()).toISOString();
-    const finish = (d: Decided): DeployResult => ({ result: d.result, message: d.message, target: t.target, tool: 'flux', revision: d.revision, images: [], externalURLs: [], startedAt, finishedAt: new Date(this.clock.now()).toISOString() });
+    const finish = (d: Decided): DeployResult => ({
+      result: d.result,
+      message: d.message,
+      target: t.target,
+      tool: 'flux',
+      revision: d.revision,
+      images: [],
+      externalURLs: [],
+      startedAt,
+      finishedAt: new Date(this.clock.now()).toISOString(),
+    });
     const call = { deadline: delivery.deadline, signal };
     const log = this.logger.child({ shkeptncontext: delivery.shkeptncontext, target: t.target });
 
@@ -118,18 +176,39 @@ export class FluxDeployer implements Deployer<ResolvedFluxTarget> {
     // 2. With source: reconcile the source first and wait for its new artifact.
     if (trigger && request.target.flux.withSource) {
       const source = sourceOf(t.kind, obj);
-      const sourceResult = await this.reconcile({ ...source, target: targetId(source.kind, source.namespace, source.name) }, { ...call, requestedRevision: undefined, marker: undefined, force: false });
+      const sourceResult = await this.reconcile(
+        { ...source, target: targetId(source.kind, source.namespace, source.name) },
+        { ...call, requestedRevision: undefined, marker: undefined, force: false },
+      );
       if (sourceResult.result === 'fail') return finish(sourceResult);
       log.info('source reconciled', { source: source.kind, revision: sourceResult.revision });
     }
 
     // 3. Trigger (or, resuming, just follow the token already set).
     if (!trigger) {
-      if (!delivery.token) throw new DeployError('invalid', `cannot resume the delivery to ${t.target}: its record has no reconcile token`, t.target);
-      return finish(await this.follow(t, obj, { token: delivery.token, previousHandled: undefined, requestedRevision: delivery.requestedRevision, ...call }));
+      if (!delivery.token)
+        throw new DeployError(
+          'invalid',
+          `cannot resume the delivery to ${t.target}: its record has no reconcile token`,
+          t.target,
+        );
+      return finish(
+        await this.follow(t, obj, {
+          token: delivery.token,
+          previousHandled: undefined,
+          requestedRevision: delivery.requestedRevision,
+          ...call,
+        }),
+      );
     }
     const force = request.target.flux.force && t.kind === 'HelmRelease';
-    const decided = await this.reconcile(t, { ...call, requestedRevision: delivery.requestedRevision, marker: delivery, force, current: obj });
+    const decided = await this.reconcile(t, {
+      ...call,
+      requestedRevision: delivery.requestedRevision,
+      marker: delivery,
+      force,
+      current: obj,
+    });
     log.info('flux reconcile decided', { result: decided.result, revision: decided.revision });
     return finish(decided);
   }
@@ -137,7 +216,14 @@ export class FluxDeployer implements Deployer<ResolvedFluxTarget> {
   /** Patches a fresh token onto `t` and follows it to a verdict. */
   private async reconcile(
     t: Followed,
-    options: { deadline: number; signal: AbortSignal; requestedRevision?: string; marker?: DeployRequest['delivery']; force: boolean; current?: FluxObject },
+    options: {
+      deadline: number;
+      signal: AbortSignal;
+      requestedRevision?: string;
+      marker?: DeployRequest['delivery'];
+      force: boolean;
+      current?: FluxObject;
+    },
   ): Promise<Decided> {
     const current = options.current ?? (await this.read(t, options));
     const ref = FLUX_RESOURCES[t.kind];
@@ -148,18 +234,52 @@ export class FluxDeployer implements Deployer<ResolvedFluxTarget> {
       if (options.force) annotations[ANNOTATIONS.forceAt] = token;
       if (options.marker) annotations[ANNOTATIONS.delivery] = serializeMarker({ ...options.marker, token });
       const patched = await this.client
-        .patchMerge<FluxObject>(ref, t.namespace, t.name, { metadata: { annotations } }, { deadline: options.deadline, signal: options.signal, retryOnConflict: true })
+        .patchMerge<FluxObject>(
+          ref,
+          t.namespace,
+          t.name,
+          { metadata: { annotations } },
+          { deadline: options.deadline, signal: options.signal, retryOnConflict: true },
+        )
         .catch((err: unknown) => Promise.reject(toDeployError(err, t)));
-      follower.start({ kind: t.kind, target: t.target, token, previousHandled: current.status?.lastHandledReconcileAt, requestedRevision: options.requestedRevision }, patched);
+      follower.start(
+        {
+          kind: t.kind,
+          target: t.target,
+          token,
+          previousHandled: current.status?.lastHandledReconcileAt,
+          requestedRevision: options.requestedRevision,
+        },
+        patched,
+      );
       return await follower.wait(options.deadline, options.signal, this.clock);
     } finally {
       follower.close();
     }
   }
 
-  private async follow(t: Followed, current: FluxObject, options: { token: string; previousHandled?: string; requestedRevision?: string; deadline: number; signal: AbortSignal }): Promise<Decided> {
+  private async follow(
+    t: Followed,
+    current: FluxObject,
+    options: {
+      token: string;
+      previousHandled?: string;
+      requestedRevision?: string;
+      deadline: number;
+      signal: AbortSignal;
+    },
+  ): Promise<Decided> {
     const follower = new Follower(this.hubs.for(FLUX_RESOURCES[t.kind], t.namespace), t.name);
-    follower.start({ kind: t.kind, target: t.target, token: options.token, previousHandled: options.previousHandled, requestedRevision: options.requestedRevision }, current);
+    follower.start(
+      {
+        kind: t.kind,
+        target: t.target,
+        token: options.token,
+        previousHandled: options.previousHandled,
+        requestedRevision: options.requestedRevision,
+      },
+      current,
+    );
     return follower.wait(options.deadline, options.signal, this.clock);
   }
 

@@ -2,10 +2,30 @@ import type { ResourceRef } from '../../kube/kube-api.js';
 
 /** The Flux kinds the deployer touches, with the API group/version/plural of each. */
 export const FLUX_RESOURCES = {
-  Kustomization: { group: 'kustomize.toolkit.fluxcd.io', version: 'v1', plural: 'kustomizations', kind: 'Kustomization' },
-  HelmRelease: { group: 'helm.toolkit.fluxcd.io', version: 'v2', plural: 'helmreleases', kind: 'HelmRelease' },
-  GitRepository: { group: 'source.toolkit.fluxcd.io', version: 'v1', plural: 'gitrepositories', kind: 'GitRepository' },
-  OCIRepository: { group: 'source.toolkit.fluxcd.io', version: 'v1', plural: 'ocirepositories', kind: 'OCIRepository' },
+  Kustomization: {
+    group: 'kustomize.toolkit.fluxcd.io',
+    version: 'v1',
+    plural: 'kustomizations',
+    kind: 'Kustomization',
+  },
+  HelmRelease: {
+    group: 'helm.toolkit.fluxcd.io',
+    version: 'v2',
+    plural: 'helmreleases',
+    kind: 'HelmRelease',
+  },
+  GitRepository: {
+    group: 'source.toolkit.fluxcd.io',
+    version: 'v1',
+    plural: 'gitrepositories',
+    kind: 'GitRepository',
+  },
+  OCIRepository: {
+    group: 'source.toolkit.fluxcd.io',
+    version: 'v1',
+    plural: 'ocirepositories',
+    kind: 'OCIRepository',
+  },
   Bucket: { group: 'source.toolkit.fluxcd.io', version: 'v1', plural: 'buckets', kind: 'Bucket' },
   HelmChart: { group: 'source.toolkit.fluxcd.io', version: 'v1', plural: 'helmcharts', kind: 'HelmChart' },
 } as const satisfies Record<string, ResourceRef>;
@@ -29,13 +49,25 @@ export interface Condition {
 export interface FluxObject {
   apiVersion?: string;
   kind?: string;
-  metadata: { name: string; namespace?: string; generation?: number; resourceVersion?: string; annotations?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace?: string;
+    generation?: number;
+    resourceVersion?: string;
+    annotations?: Record<string, string>;
+  };
   spec?: {
     suspend?: boolean;
     wait?: boolean;
     healthChecks?: unknown[];
     sourceRef?: { kind: string; name: string; namespace?: string };
-    chart?: { spec?: { chart?: string; version?: string; sourceRef?: { kind: string; name: string; namespace?: string } } };
+    chart?: {
+      spec?: {
+        chart?: string;
+        version?: string;
+        sourceRef?: { kind: string; name: string; namespace?: string };
+      };
+    };
     chartRef?: { kind: string; name: string; namespace?: string };
   };
   status?: {
@@ -54,7 +86,10 @@ export function conditionOf(obj: FluxObject, type: string): Condition | undefine
   return obj.status?.conditions?.find((c) => c.type === type);
 }
 
-/** What is deployed: Kustomization lastAppliedRevision, HelmRelease history[0].chartVersion when deployed, a source's artifact. */
+/**
+ * What is deployed: Kustomization lastAppliedRevision, HelmRelease history[0].chartVersion when deployed, a
+ * source's artifact.
+ */
 export function appliedRevision(kind: FluxResourceKind, obj: FluxObject): string | undefined {
   if (kind === 'Kustomization') return obj.status?.lastAppliedRevision;
   if (kind === 'HelmRelease') {

@@ -25,7 +25,14 @@ export class Follower {
     private readonly name: string,
   ) {
     this.unsubscribe = hub.subscribe(name, (obj, event) => {
-      if (event === 'DELETED') return this.fail(new DeployError('not-found', `${this.ctx?.target ?? name} was deleted while the delivery followed it`, this.ctx?.target ?? name));
+      if (event === 'DELETED')
+        return this.fail(
+          new DeployError(
+            'not-found',
+            `${this.ctx?.target ?? name} was deleted while the delivery followed it`,
+            this.ctx?.target ?? name,
+          ),
+        );
       this.offer(obj);
     });
   }
@@ -43,11 +50,29 @@ export class Follower {
       if (this.decided) return this.decided;
       if (this.failed) throw this.failed;
       return await new Promise<Decided>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          this.settle!.reject(new DeployError('timeout', `${this.ctx!.target} did not finish reconciling before the deadline; last Ready message: ${this.lastReady ?? '(none)'}`, this.ctx!.target));
-        }, Math.max(0, deadline - clock.now()));
-        // Through settle, so the deadline timer is cleared: it would keep a stopping process alive until the deadline.
-        const onAbort = () => this.settle!.reject(new DeployError('timeout', `${this.ctx!.target}: stopped following (shutting down); last Ready message: ${this.lastReady ?? '(none)'}`, this.ctx!.target, { cause: signal.reason }));
+        const timer = setTimeout(
+          () => {
+            this.settle!.reject(
+              new DeployError(
+                'timeout',
+                `${this.ctx!.target} did not finish reconciling before the deadline; last Ready message: ${this.lastReady ?? '(none)'}`,
+                this.ctx!.target,
+              ),
+            );
+          },
+          Math.max(0, deadline - clock.now()),
+        );
+        // Through settle, so the deadline timer is cleared: it would keep a stopping process alive until the
+        // deadline.
+        const onAbort = () =>
+          this.settle!.reject(
+            new DeployError(
+              'timeout',
+              `${this.ctx!.target}: stopped following (shutting down); last Ready message: ${this.lastReady ?? '(none)'}`,
+              this.ctx!.target,
+              { cause: signal.reason },
+            ),
+          );
         signal.addEventListener('abort', onAbort, { once: true });
         const cleanup = () => {
           clearTimeout(timer);
@@ -74,7 +99,15 @@ export class Follower {
     if (verdict.state === 'waiting') {
       this.lastReady = verdict.readyMessage ?? this.lastReady;
       // Its controller ignores a suspended object: our reconcile will not be decided.
-      if (obj.spec?.suspend === true) this.fail(suspendedError({ kind: this.ctx.kind, namespace: obj.metadata.namespace ?? '', name: obj.metadata.name, target: this.ctx.target }));
+      if (obj.spec?.suspend === true)
+        this.fail(
+          suspendedError({
+            kind: this.ctx.kind,
+            namespace: obj.metadata.namespace ?? '',
+            name: obj.metadata.name,
+            target: this.ctx.target,
+          }),
+        );
       return;
     }
     this.decided = verdict;

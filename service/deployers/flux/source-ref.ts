@@ -22,9 +22,18 @@ export function sourceOf(kind: FluxResourceKind, obj: FluxObject): SourceTarget 
   else if (obj.status?.helmChart?.includes('/')) {
     const [namespace, name] = obj.status.helmChart.split('/');
     ref = { kind: 'HelmChart', name: name!, namespace };
-  } else ref = { kind: 'HelmChart', name: `${ns}-${obj.metadata.name}`, namespace: obj.spec?.chart?.spec?.sourceRef?.namespace ?? ns };
+  } else
+    ref = {
+      kind: 'HelmChart',
+      name: `${ns}-${obj.metadata.name}`,
+      namespace: obj.spec?.chart?.spec?.sourceRef?.namespace ?? ns,
+    };
   if (!ref || !SOURCE_KINDS.has(ref.kind) || !(ref.kind in FLUX_RESOURCES)) {
-    throw new DeployError('invalid', `${target} has no source that can be reconciled (${ref ? `unsupported kind ${ref.kind}` : 'no sourceRef'})`, target);
+    throw new DeployError(
+      'invalid',
+      `${target} has no source that can be reconciled (${ref ? `unsupported kind ${ref.kind}` : 'no sourceRef'})`,
+      target,
+    );
   }
   return { kind: ref.kind as FluxResourceKind, name: ref.name, namespace: ref.namespace ?? ns };
 }

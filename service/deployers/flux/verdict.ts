@@ -28,17 +28,33 @@ export function judge(obj: FluxObject, ctx: FollowContext): Verdict {
   if (!handled(obj.status?.lastHandledReconcileAt, ctx)) return waiting;
   const stalled = conditionOf(obj, 'Stalled');
   if (stalled?.status === 'True') {
-    return { state: 'done', result: 'fail', message: `${ctx.target} is stalled (${stalled.reason ?? 'Stalled'}): ${stalled.message ?? ready?.message ?? ''}`.trim() };
+    return {
+      state: 'done',
+      result: 'fail',
+      message:
+        `${ctx.target} is stalled (${stalled.reason ?? 'Stalled'}): ${stalled.message ?? ready?.message ?? ''}`.trim(),
+    };
   }
   if (ready?.status === 'False') {
-    return { state: 'done', result: 'fail', message: `${ctx.target} reconciliation failed (${ready.reason ?? 'Failed'}): ${ready.message ?? ''}`.trim(), revision: obj.status?.lastAttemptedRevision };
+    return {
+      state: 'done',
+      result: 'fail',
+      message:
+        `${ctx.target} reconciliation failed (${ready.reason ?? 'Failed'}): ${ready.message ?? ''}`.trim(),
+      revision: obj.status?.lastAttemptedRevision,
+    };
   }
   if (ready?.status !== 'True') return waiting;
   if (conditionOf(obj, 'Reconciling')?.status === 'True') return waiting;
   if (obj.status?.observedGeneration !== obj.metadata.generation) return waiting;
   const revision = appliedRevision(ctx.kind, obj);
   if (ctx.requestedRevision && !revisionMatches(ctx.requestedRevision, revision)) {
-    return { state: 'done', result: 'fail', message: `${ctx.target} applied revision ${revision ?? '(none)'}, not the requested revision ${ctx.requestedRevision}`, revision };
+    return {
+      state: 'done',
+      result: 'fail',
+      message: `${ctx.target} applied revision ${revision ?? '(none)'}, not the requested revision ${ctx.requestedRevision}`,
+      revision,
+    };
   }
   return { state: 'done', result: 'pass', message: successMessage(obj, ctx, revision), revision };
 }
@@ -57,7 +73,9 @@ function successMessage(obj: FluxObject, ctx: FollowContext, revision: string | 
     case 'Kustomization': {
       const checked = obj.spec?.wait === true || (obj.spec?.healthChecks?.length ?? 0) > 0;
       const base = `${ctx.target} applied revision ${revision ?? '(unknown)'}`;
-      return checked ? `${base}; health checks passed` : `${base} (applied only, not health-checked: the Kustomization sets neither spec.wait nor spec.healthChecks)`;
+      return checked
+        ? `${base}; health checks passed`
+        : `${base} (applied only, not health-checked: the Kustomization sets neither spec.wait nor spec.healthChecks)`;
     }
     case 'HelmRelease': {
       const chart = obj.status?.history?.[0]?.chartName;

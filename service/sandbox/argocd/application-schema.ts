@@ -12,7 +12,9 @@ export function validateApplication(app: unknown): string[] {
 }
 
 function compile(): ValidateFunction {
-  const schema = loadCrdTypes().find((t) => t.group === 'argoproj.io' && t.kind === 'Application' && t.version === 'v1alpha1')?.schema;
+  const schema = loadCrdTypes().find(
+    (t) => t.group === 'argoproj.io' && t.kind === 'Application' && t.version === 'v1alpha1',
+  )?.schema;
   if (!schema) throw new Error('the Application CRD has no v1alpha1 version');
   const ajv = new Ajv({ strict: false });
   const addFormats = addFormatsModule as unknown as (a: Ajv) => Ajv;

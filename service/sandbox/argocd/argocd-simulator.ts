@@ -26,13 +26,18 @@ interface Stream {
 const GRPC_HTTP: Record<number, number> = { 3: 400, 5: 404, 7: 403, 9: 400, 13: 500, 14: 503, 16: 401 };
 
 class ApiFailure extends Error {
-  constructor(readonly code: number, message: string, readonly httpStatus = GRPC_HTTP[code] ?? 500) {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly httpStatus = GRPC_HTTP[code] ?? 500,
+  ) {
     super(message);
   }
 }
 
 /**
- * A simulated Argo CD API server on loopback (Argo CD's REST API, argo-cd `server/application/application.proto`): session login, Get/List,
+ * A simulated Argo CD API server on loopback (Argo CD's REST API, argo-cd
+ * `server/application/application.proto`): session login, Get/List,
  * Sync with its refusals, TerminateOperation and the watch stream, over scripted applications.
  */
 export class ArgoCdSimulator {
@@ -70,7 +75,9 @@ export class ArgoCdSimulator {
     // Compiling the CRD schema takes seconds on a busy machine: now, not inside a client's first request.
     if (options.validate !== false) validateApplication({});
     this.server = createServer((req, res) => {
-      this.handle(req, res).catch((err) => sendError(res, err instanceof ApiFailure ? err : new ApiFailure(13, String(err))));
+      this.handle(req, res).catch((err) =>
+        sendError(res, err instanceof ApiFailure ? err : new ApiFailure(13, String(err))),
+      );
     });
     await new Promise<void>((resolve) => this.server!.listen(options.port ?? 0, '127.0.0.1', resolve));
     return this;
@@ -85,7 +92,10 @@ export class ArgoCdSimulator {
   }
 
   addApplication(seed: ApplicationSeed): SimulatedApplication {
-    const app = new SimulatedApplication(seed, { stepMs: this.options.stepMs ?? 25, onChange: () => this.publish(app) });
+    const app = new SimulatedApplication(seed, {
+      stepMs: this.options.stepMs ?? 25,
+      onChange: () => this.publish(app),
+    });
     this.apps.set(app.name, app);
     return app;
   }
@@ -97,9 +107,17 @@ export class ArgoCdSimulator {
   }
 
   /** An operation that someone else started (auto-sync by default), ending after about `durationMs`. */
-  startOperation(name: string, options: { revision?: string; durationMs?: number; username?: string; outcome?: ScriptOutcome } = {}): void {
+  startOperation(
+    name: string,
+    options: { revision?: string; durationMs?: number; username?: string; outcome?: ScriptOutcome } = {},
+  ): void {
     const initiatedBy = options.username ? { username: options.username } : { automated: true };
-    this.application(name).startOperation({ revision: options.revision, initiatedBy, outcome: options.outcome, stepMs: Math.max(1, Math.round((options.durationMs ?? 150) / 3)) });
+    this.application(name).startOperation({
+      revision: options.revision,
+      initiatedBy,
+      outcome: options.outcome,
+      stepMs: Math.max(1, Math.round((options.durationMs ?? 150) / 3)),
+    });
   }
 
   /** Someone terminates the running operation (`argocd app terminate-op`). */
@@ -131,7 +149,10 @@ export class ArgoCdSimulator {
     this.failures = { count, status };
   }
 
-  /** The next `count` syncs are applied, but answered `status` (default 500) as if the response was lost on the way. */
+  /**
+   * The next `count` syncs are applied, but answered `status` (default 500) as if the response was lost on
+   * the way.
+   */
   loseSyncResponses(count = 1, status = 500): void {
     this.lostSyncResponses = { count, status };
   }
@@ -161,7 +182,10 @@ export class ArgoCdSimulator {
     if (this.failures.count > 0) {
       this.failures.count--;
       this.count(`${method} failure`);
-      return sendError(res, new ApiFailure(14, 'connection to the repo server is unavailable', this.failures.status));
+      return sendError(
+        res,
+        new ApiFailure(14, 'connection to the repo server is unavailable', this.failures.status),
+      );
     }
     const appRoute = /^\/api\/v1\/applications\/([^/]+)(\/sync|\/operation)?$/.exec(url.pathname);
     if (method === 'GET' && url.pathname === '/api/v1/stream/applications') return this.watch(url, res);
@@ -186,7 +210,8 @@ export class ArgoCdSimulator {
       if (method === 'DELETE' && appRoute[2] === '/operation') {
         this.count('DELETE operation');
         const app = this.find(name, project, appNamespace);
-        if (!app.terminate()) throw new ApiFailure(3, 'Unable to terminate operation. No operation is in progress');
+        if (!app.terminate())
+          throw new ApiFailure(3, 'Unable to terminate operation. No operation is in progress');
         return sendJson(res, 200, {});
       }
     }
@@ -195,7 +220,9 @@ export class ArgoCdSimulator {
   }
 
   private login(body: Record<string, unknown>): { token: string } {
-    const user = (this.options.users ?? []).find((u) => u.username === body.username && u.password === body.password);
+    const user = (this.options.users ?? []).find(
+      (u) => u.username === body.username && u.password === body.password,
+    );
     if (!body.username || !body.password) throw new ApiFailure(16, 'no credentials supplied');
     if (!user) throw new ApiFailure(16, 'Invalid username or password');
     const token = randomBytes(16).toString('hex');
@@ -210,13 +237,19 @@ export class ArgoCdSimulator {
     if (this.options.tokens?.includes(token)) return;
     const session = this.sessions.get(token);
     if (!session) throw new ApiFailure(16, 'invalid session: token signature is invalid');
-    if (session.expired) throw new ApiFailure(16, 'invalid session: token has invalid claims: token is expired');
+    if (session.expired)
+      throw new ApiFailure(16, 'invalid session: token has invalid claims: token is expired');
   }
 
   /** Like `getAppEnforceRBAC`: a missing app is "permission denied" unless a project was named. */
-  private find(name: string, project: string | null | undefined, appNamespace: string | null | undefined): SimulatedApplication {
+  private find(
+    name: string,
+    project: string | null | undefined,
+    appNamespace: string | null | undefined,
+  ): SimulatedApplication {
     const app = this.apps.get(name);
-    const visible = app && (!appNamespace || app.namespace === appNamespace) && (!project || app.project === project);
+    const visible =
+      app && (!appNamespace || app.namespace === appNamespace) && (!project || app.project === project);
     if (visible) return app;
     if (project) throw new ApiFailure(5, `applications.argoproj.io "${name}" not found`);
     throw new ApiFailure(7, 'permission denied');
@@ -230,7 +263,13 @@ export class ArgoCdSimulator {
     }
     if (app.operationRunning) throw new ApiFailure(9, 'another operation is already in progress');
     const syncOptions = (body.syncOptions as { items?: string[] } | undefined)?.items;
-    app.startOperation({ revision, prune: body.prune === true, syncOptions, info: body.infos as { name: string; value: string }[] | undefined, initiatedBy: { username: 'keptn' } });
+    app.startOperation({
+      revision,
+      prune: body.prune === true,
+      syncOptions,
+      info: body.infos as { name: string; value: string }[] | undefined,
+      initiatedBy: { username: 'keptn' },
+    });
     this.syncs.set(app.name, this.syncCount(app.name) + 1);
     this.syncBodies.push(body);
     return this.serve(app);
@@ -248,7 +287,11 @@ export class ArgoCdSimulator {
   private watch(url: URL, res: ServerResponse): void {
     this.count('GET stream');
     if (this.streamDisabled) throw new ApiFailure(12, 'streaming is not available here', 501);
-    const stream: Stream = { name: url.searchParams.get('name') ?? undefined, appNamespace: url.searchParams.get('appNamespace') ?? undefined, res };
+    const stream: Stream = {
+      name: url.searchParams.get('name') ?? undefined,
+      appNamespace: url.searchParams.get('appNamespace') ?? undefined,
+      res,
+    };
     res.writeHead(200, { 'content-type': 'application/json' });
     this.streams.add(stream);
     res.on('close', () => this.streams.delete(stream));
@@ -273,7 +316,10 @@ export class ArgoCdSimulator {
 }
 
 function matches(stream: Stream, app: SimulatedApplication): boolean {
-  return (!stream.name || stream.name === app.name) && (!stream.appNamespace || stream.appNamespace === app.namespace);
+  return (
+    (!stream.name || stream.name === app.name) &&
+    (!stream.appNamespace || stream.appNamespace === app.namespace)
+  );
 }
 
 function writeEvent(res: ServerResponse, type: string, application: unknown): void {

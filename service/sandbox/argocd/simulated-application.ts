@@ -13,7 +13,9 @@ export type ScriptOutcome = (typeof SCRIPT_OUTCOMES)[keyof typeof SCRIPT_OUTCOME
 
 export interface AppScript {
   outcome?: ScriptOutcome;
-  /** Delay between state-machine steps (operation picked up, finished, reconciled); default the simulator's. */
+  /**
+   * Delay between state-machine steps (operation picked up, finished, reconciled); default the simulator's.
+   */
   stepMs?: number;
   /** Extra time before health turns Healthy after a sync (a slow rollout); `markHealthy` ends it at once. */
   healthyAfterMs?: number;
@@ -47,7 +49,8 @@ export interface OperationRequest {
   stepMs?: number;
 }
 
-// The Application is served as plain JSON, shaped like test/fixtures/gitops/argocd-application-get-response.json.
+// The Application is served as plain JSON, shaped like
+// test/fixtures/gitops/argocd-application-get-response.json.
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /**
@@ -105,14 +108,28 @@ export class SimulatedApplication {
     const step = this.stepOf(request.stepMs);
     const outcome = request.outcome ?? this.script.outcome ?? SCRIPT_OUTCOMES.success;
     const requested = resolveRevision(this.name, request.revision || this.targetRevision);
-    const revision = this.script.syncsRevision ? resolveRevision(this.name, this.script.syncsRevision) : requested;
-    const operation: Json = { sync: { revision: requested, prune: request.prune || undefined, syncOptions: request.syncOptions?.length ? request.syncOptions : undefined }, initiatedBy: request.initiatedBy };
+    const revision = this.script.syncsRevision
+      ? resolveRevision(this.name, this.script.syncsRevision)
+      : requested;
+    const operation: Json = {
+      sync: {
+        revision: requested,
+        prune: request.prune || undefined,
+        syncOptions: request.syncOptions?.length ? request.syncOptions : undefined,
+      },
+      initiatedBy: request.initiatedBy,
+    };
     if (request.info?.length) operation.info = request.info;
     this.clearHealthTimer();
     this.app.operation = JSON.parse(JSON.stringify(operation));
     this.changed();
     this.after(step, () => {
-      this.app.status.operationState = { operation: structuredClone(this.app.operation), phase: 'Running', message: 'one or more tasks are running', startedAt: now() };
+      this.app.status.operationState = {
+        operation: structuredClone(this.app.operation),
+        phase: 'Running',
+        message: 'one or more tasks are running',
+        startedAt: now(),
+      };
       this.changed();
       if (!this.script.hold) this.after(step, () => this.finish(outcome, revision, step));
     });
@@ -127,11 +144,18 @@ export class SimulatedApplication {
     const previous = this.app.status.operationState;
     if (!this.app.operation || !previous) return false;
     this.clearTimers();
-    const state = previous.finishedAt ? { operation: structuredClone(this.app.operation), startedAt: now() } : previous;
+    const state = previous.finishedAt
+      ? { operation: structuredClone(this.app.operation), startedAt: now() }
+      : previous;
     this.app.status.operationState = { ...state, phase: 'Terminating' };
     this.changed();
     this.after(this.stepOf(), () => {
-      this.app.status.operationState = { ...state, phase: 'Failed', message: 'Operation terminated', finishedAt: now() };
+      this.app.status.operationState = {
+        ...state,
+        phase: 'Failed',
+        message: 'Operation terminated',
+        finishedAt: now(),
+      };
       delete this.app.operation;
       this.app.status.reconciledAt = now();
       this.changed();
@@ -154,22 +178,53 @@ export class SimulatedApplication {
     const resources = this.resourceRefs();
     if (outcome === SCRIPT_OUTCOMES.error) {
       state.phase = 'Error';
-      state.message = 'rpc error: code = Unknown desc = Manifest generation error (cached): kustomize build failed';
+      state.message =
+        'rpc error: code = Unknown desc = Manifest generation error (cached): kustomize build failed';
       this.app.status.sync = { ...this.app.status.sync, status: 'Unknown' };
     } else if (outcome === SCRIPT_OUTCOMES.failed) {
       state.phase = 'Failed';
-      state.message = 'one or more objects failed to apply, reason: Deployment.apps "' + this.name + '" is invalid';
-      state.syncResult = { revision, resources: resources.map((r) => ({ ...r, status: r.kind === 'Deployment' ? 'SyncFailed' : 'Synced', message: r.kind === 'Deployment' ? `Deployment.apps "${r.name}" is invalid: spec.template.spec.containers[0].image: Required value` : `${r.kind.toLowerCase()}/${r.name} unchanged`, syncPhase: 'Sync' })) };
+      state.message =
+        'one or more objects failed to apply, reason: Deployment.apps "' + this.name + '" is invalid';
+      state.syncResult = {
+        revision,
+        resources: resources.map((r) => ({
+          ...r,
+          status: r.kind === 'Deployment' ? 'SyncFailed' : 'Synced',
+          message:
+            r.kind === 'Deployment'
+              ? `Deployment.apps "${r.name}" is invalid: spec.template.spec.containers[0].image: Required value`
+              : `${r.kind.toLowerCase()}/${r.name} unchanged`,
+          syncPhase: 'Sync',
+        })),
+      };
       this.app.status.sync = { ...this.app.status.sync, status: 'OutOfSync' };
     } else {
       state.phase = 'Succeeded';
       state.message = 'successfully synced (all tasks run)';
-      state.syncResult = { revision, resources: resources.map((r) => ({ ...r, status: 'Synced', message: `${r.kind.toLowerCase()}/${r.name} configured`, syncPhase: 'Sync' })) };
+      state.syncResult = {
+        revision,
+        resources: resources.map((r) => ({
+          ...r,
+          status: 'Synced',
+          message: `${r.kind.toLowerCase()}/${r.name} configured`,
+          syncPhase: 'Sync',
+        })),
+      };
       const synced = revision === resolveRevision(this.name, this.targetRevision);
       this.app.status.sync = { ...this.app.status.sync, status: synced ? 'Synced' : 'OutOfSync', revision };
-      this.app.status.history.push({ id: this.app.status.history.length, revision, deployStartedAt: state.startedAt, deployedAt: now(), initiatedBy: state.operation.initiatedBy });
-      this.app.status.health = { status: 'Progressing', message: `Waiting for rollout to finish: 0 of 1 updated replicas are available...` };
-      for (const r of this.app.status.resources) r.health = { status: r.kind === 'Deployment' ? 'Progressing' : 'Healthy' };
+      this.app.status.history.push({
+        id: this.app.status.history.length,
+        revision,
+        deployStartedAt: state.startedAt,
+        deployedAt: now(),
+        initiatedBy: state.operation.initiatedBy,
+      });
+      this.app.status.health = {
+        status: 'Progressing',
+        message: `Waiting for rollout to finish: 0 of 1 updated replicas are available...`,
+      };
+      for (const r of this.app.status.resources)
+        r.health = { status: r.kind === 'Deployment' ? 'Progressing' : 'Healthy' };
     }
     state.finishedAt = now();
     delete this.app.operation;
@@ -178,8 +233,17 @@ export class SimulatedApplication {
       this.app.status.reconciledAt = now();
       this.app.status.observedAt = this.app.status.reconciledAt;
       this.changed();
-      if (outcome === SCRIPT_OUTCOMES.failed || outcome === SCRIPT_OUTCOMES.error || outcome === SCRIPT_OUTCOMES.progressing) return;
-      this.healthTimer = this.after(this.script.healthyAfterMs ?? step, () => (outcome === SCRIPT_OUTCOMES.degraded ? this.setDegraded() : this.setHealth(this.script.health ?? 'Healthy')));
+      if (
+        outcome === SCRIPT_OUTCOMES.failed ||
+        outcome === SCRIPT_OUTCOMES.error ||
+        outcome === SCRIPT_OUTCOMES.progressing
+      )
+        return;
+      this.healthTimer = this.after(this.script.healthyAfterMs ?? step, () =>
+        outcome === SCRIPT_OUTCOMES.degraded
+          ? this.setDegraded()
+          : this.setHealth(this.script.health ?? 'Healthy'),
+      );
     });
   }
 
@@ -196,12 +260,25 @@ export class SimulatedApplication {
   private setDegraded(): void {
     const message = `Deployment "${this.name}" exceeded its progress deadline`;
     this.app.status.health = { status: 'Degraded', message };
-    for (const r of this.app.status.resources) r.health = r.kind === 'Deployment' ? { status: 'Degraded', message } : { status: 'Healthy' };
+    for (const r of this.app.status.resources)
+      r.health = r.kind === 'Deployment' ? { status: 'Degraded', message } : { status: 'Healthy' };
     this.changed();
   }
 
-  private resourceRefs(): { group: string; version: string; kind: string; namespace: string; name: string }[] {
-    return this.app.status.resources.map((r: Json) => ({ group: r.group ?? '', version: r.version, kind: r.kind, namespace: r.namespace, name: r.name }));
+  private resourceRefs(): {
+    group: string;
+    version: string;
+    kind: string;
+    namespace: string;
+    name: string;
+  }[] {
+    return this.app.status.resources.map((r: Json) => ({
+      group: r.group ?? '',
+      version: r.version,
+      kind: r.kind,
+      namespace: r.namespace,
+      name: r.name,
+    }));
   }
 
   private changed(): void {
@@ -247,14 +324,33 @@ function now(): string {
 function initialApplication(seed: ApplicationSeed): Json {
   const namespace = seed.namespace ?? 'argocd';
   const targetRevision = seed.targetRevision ?? 'HEAD';
-  const source = { repoURL: 'https://github.com/argoproj/argocd-example-apps', path: seed.name, targetRevision };
+  const source = {
+    repoURL: 'https://github.com/argoproj/argocd-example-apps',
+    path: seed.name,
+    targetRevision,
+  };
   const destination = { server: 'https://kubernetes.default.svc', namespace: 'default' };
   const revision = resolveRevision(seed.name, targetRevision);
   const started = new Date(Date.now() - 60_000).toISOString();
   const finished = new Date(Date.now() - 58_000).toISOString();
   const resources = [
-    { version: 'v1', kind: 'Service', namespace: 'default', name: seed.name, status: 'Synced', health: { status: 'Healthy' } },
-    { group: 'apps', version: 'v1', kind: 'Deployment', namespace: 'default', name: seed.name, status: 'Synced', health: { status: 'Healthy' } },
+    {
+      version: 'v1',
+      kind: 'Service',
+      namespace: 'default',
+      name: seed.name,
+      status: 'Synced',
+      health: { status: 'Healthy' },
+    },
+    {
+      group: 'apps',
+      version: 'v1',
+      kind: 'Deployment',
+      namespace: 'default',
+      name: seed.name,
+      status: 'Synced',
+      health: { status: 'Healthy' },
+    },
   ];
   return {
     apiVersion: 'argoproj.io/v1alpha1',
@@ -285,12 +381,24 @@ function initialApplication(seed: ApplicationSeed): Json {
         operation: { sync: { revision }, initiatedBy: { automated: true } },
         phase: 'Succeeded',
         message: 'successfully synced (all tasks run)',
-        syncResult: { revision, source, resources: resources.map(({ health: _h, ...r }) => ({ group: '', ...r, message: `${r.kind.toLowerCase()}/${r.name} created`, syncPhase: 'Sync' })) },
+        syncResult: {
+          revision,
+          source,
+          resources: resources.map(({ health: _h, ...r }) => ({
+            group: '',
+            ...r,
+            message: `${r.kind.toLowerCase()}/${r.name} created`,
+            syncPhase: 'Sync',
+          })),
+        },
         startedAt: started,
         finishedAt: finished,
       },
       sourceType: 'Directory',
-      summary: { images: seed.images ?? [`ghcr.io/example/${seed.name}:1.0.0`], ...(seed.externalURLs?.length ? { externalURLs: seed.externalURLs } : {}) },
+      summary: {
+        images: seed.images ?? [`ghcr.io/example/${seed.name}:1.0.0`],
+        ...(seed.externalURLs?.length ? { externalURLs: seed.externalURLs } : {}),
+      },
     },
   };
 }

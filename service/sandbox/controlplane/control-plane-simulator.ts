@@ -3,7 +3,17 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { encodeKeptnEvent, isTaskEventType, KEPTN_STREAM, parseKeptnEvent, parseTaskEventType, type Integration, type KeptnEvent, type LogEntry, type Subscription } from '../../../lib/index.js';
+import {
+  encodeKeptnEvent,
+  isTaskEventType,
+  KEPTN_STREAM,
+  parseKeptnEvent,
+  parseTaskEventType,
+  type Integration,
+  type KeptnEvent,
+  type LogEntry,
+  type Subscription,
+} from '../../../lib/index.js';
 import { validateApiEvent, rewriteApiEvent } from './event-validation.js';
 import { ApiError, IntegrationStore } from './integrations.js';
 import { ShipyardEngine, type ShipyardSpec } from './shipyard-engine.js';
@@ -54,7 +64,12 @@ export class ControlPlaneSimulator {
   async start(options: ControlPlaneStartOptions = {}): Promise<void> {
     this.options = options;
     if (options.natsUrl) {
-      this.nc = await connect({ servers: options.natsUrl, name: 'controlplane-simulator', maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+      this.nc = await connect({
+        servers: options.natsUrl,
+        name: 'controlplane-simulator',
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 100,
+      });
       if (options.jetstream) await this.followStream(this.nc);
       else void this.follow(this.nc);
       await this.nc.flush();
@@ -63,7 +78,10 @@ export class ControlPlaneSimulator {
     this.server = server;
     await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', () => resolve()));
     if (options.integrationTtlMs) {
-      this.ttlTimer = setInterval(() => this.store.expire(new Date(), options.integrationTtlMs!), Math.min(1000, options.integrationTtlMs));
+      this.ttlTimer = setInterval(
+        () => this.store.expire(new Date(), options.integrationTtlMs!),
+        Math.min(1000, options.integrationTtlMs),
+      );
     }
   }
 
@@ -98,10 +116,17 @@ export class ControlPlaneSimulator {
   }
 
   events(filter?: { type?: string; shkeptncontext?: string; triggeredid?: string }): KeptnEvent[] {
-    return this.recorded.filter((e) => (!filter?.type || e.type === filter.type) && (!filter?.shkeptncontext || e.shkeptncontext === filter.shkeptncontext) && (!filter?.triggeredid || e.triggeredid === filter.triggeredid));
+    return this.recorded.filter(
+      (e) =>
+        (!filter?.type || e.type === filter.type) &&
+        (!filter?.shkeptncontext || e.shkeptncontext === filter.shkeptncontext) &&
+        (!filter?.triggeredid || e.triggeredid === filter.triggeredid),
+    );
   }
 
-  /** Adds an open task trigger that `/v1/event/triggered/{type}` returns until a matching .finished arrives. */
+  /**
+   * Adds an open task trigger that `/v1/event/triggered/{type}` returns until a matching .finished arrives.
+   */
   injectTriggered(event: KeptnEvent): void {
     this.recordedIds.delete(event.id);
     this.record(event);
@@ -136,10 +161,17 @@ export class ControlPlaneSimulator {
 
   private async followStream(nc: NatsConnection): Promise<void> {
     const jsm = await jetstreamManager(nc);
-    const exists = await jsm.streams.info(KEPTN_STREAM).then(() => true, () => false);
+    const exists = await jsm.streams.info(KEPTN_STREAM).then(
+      () => true,
+      () => false,
+    );
     if (!exists) await jsm.streams.add({ name: KEPTN_STREAM, subjects: ['sh.keptn.>'] });
     const durable = 'shipyard-controller-all-events';
-    await jsm.consumers.add(KEPTN_STREAM, { durable_name: durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.New });
+    await jsm.consumers.add(KEPTN_STREAM, {
+      durable_name: durable,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.New,
+    });
     const messages = await (await jetstream(nc).consumers.get(KEPTN_STREAM, durable)).consume();
     void (async () => {
       for await (const m of messages) {
@@ -180,11 +212,16 @@ export class ControlPlaneSimulator {
       const url = new URL(req.url ?? '/', 'http://x');
       let path = url.pathname;
       if (path.startsWith('/api/')) {
-        if (this.options.token && req.headers['x-token'] !== this.options.token) return send(res, 401, UNAUTHENTICATED);
-        path = path.startsWith('/api/controlPlane/') ? path.slice('/api/controlPlane'.length) : path.slice('/api'.length);
-        if (path === '/v1/event' && req.method === 'POST') return send(res, 200, await this.postEvent(await readJson(req)));
+        if (this.options.token && req.headers['x-token'] !== this.options.token)
+          return send(res, 401, UNAUTHENTICATED);
+        path = path.startsWith('/api/controlPlane/')
+          ? path.slice('/api/controlPlane'.length)
+          : path.slice('/api'.length);
+        if (path === '/v1/event' && req.method === 'POST')
+          return send(res, 200, await this.postEvent(await readJson(req)));
         // mongodb-datastore through the gateway: the events of one context, as `keptn get event` reads them.
-        if (path === '/mongodb-datastore/event' && req.method === 'GET') return send(res, 200, this.storedEvents(url.searchParams));
+        if (path === '/mongodb-datastore/event' && req.method === 'GET')
+          return send(res, 200, this.storedEvents(url.searchParams));
       }
       const body = req.method === 'POST' || req.method === 'PUT' ? await readJson(req) : undefined;
       const [status, payload] = this.internal(req.method ?? 'GET', path, url.searchParams, body);
@@ -203,8 +240,10 @@ export class ControlPlaneSimulator {
       this.logEntries.push(...(((body as { logs?: LogEntry[] })?.logs ?? []) as LogEntry[]));
       return [200, {}];
     }
-    if (seg[1] === 'event' && seg[2] === 'triggered' && seg[3] && method === 'GET') return [200, this.openTriggers(seg[3], query)];
-    if (seg[1] !== 'uniform' || seg[2] !== 'registration') throw new ApiError(404, `no route ${method} ${path}`);
+    if (seg[1] === 'event' && seg[2] === 'triggered' && seg[3] && method === 'GET')
+      return [200, this.openTriggers(seg[3], query)];
+    if (seg[1] !== 'uniform' || seg[2] !== 'registration')
+      throw new ApiError(404, `no route ${method} ${path}`);
     const [, , , id, sub, subId] = seg;
     if (!id) {
       if (method === 'POST') {
@@ -220,7 +259,7 @@ export class ControlPlaneSimulator {
     } else if (sub === 'subscription') {
       if (method === 'POST' && !subId) return [201, { id: this.store.addSubscription(id, body) }];
       if (method === 'PUT' && subId) return [201, { id: this.store.updateSubscription(id, subId, body) }];
-      if (method === 'DELETE' && subId) return this.store.deleteSubscription(id, subId), [200, {}];
+      if (method === 'DELETE' && subId) return (this.store.deleteSubscription(id, subId), [200, {}]);
       if (method === 'GET') {
         const subs = this.store.require(id).subscriptions;
         if (!subId) return [200, subs];
@@ -235,13 +274,17 @@ export class ControlPlaneSimulator {
   private storedEvents(query: URLSearchParams): unknown {
     const context = query.get('keptnContext');
     const project = query.get('project');
-    const events = this.events().filter((e) => (!context || e.shkeptncontext === context) && (!project || e.data.project === project));
+    const events = this.events().filter(
+      (e) => (!context || e.shkeptncontext === context) && (!project || e.data.project === project),
+    );
     return { events, nextPageKey: '0', pageSize: events.length, totalCount: events.length };
   }
 
   private openTriggers(type: string, query: URLSearchParams): unknown {
     const scope = (['project', 'stage', 'service'] as const).filter((k) => query.get(k));
-    const matches = [...this.open.values()].filter((e) => e.type === type && scope.every((k) => e.data[k] === query.get(k)));
+    const matches = [...this.open.values()].filter(
+      (e) => e.type === type && scope.every((k) => e.data[k] === query.get(k)),
+    );
     const pageSize = Number(query.get('pageSize') || 20);
     const from = Number(query.get('nextPageKey') || 0);
     const page = matches.slice(from, from + pageSize);
@@ -261,13 +304,24 @@ export class ControlPlaneSimulator {
 function matchesQuery(i: Integration, q: URLSearchParams): boolean {
   const eq = (k: string, v: string | undefined) => !q.get(k) || q.get(k) === v;
   const subs = i.subscriptions;
-  const inFilter = (k: 'project' | 'stage' | 'service', key: 'projects' | 'stages' | 'services') => !q.get(k) || subs.some((s) => !s.filter?.[key]?.length || s.filter[key]!.includes(q.get(k)!));
-  return eq('id', i.id) && eq('name', i.name) && eq('namespace', i.metadata.kubernetesmetadata.namespace) && eq('hostname', i.metadata.hostname) && inFilter('project', 'projects') && inFilter('stage', 'stages') && inFilter('service', 'services');
+  const inFilter = (k: 'project' | 'stage' | 'service', key: 'projects' | 'stages' | 'services') =>
+    !q.get(k) || subs.some((s) => !s.filter?.[key]?.length || s.filter[key]!.includes(q.get(k)!));
+  return (
+    eq('id', i.id) &&
+    eq('name', i.name) &&
+    eq('namespace', i.metadata.kubernetesmetadata.namespace) &&
+    eq('hostname', i.metadata.hostname) &&
+    inFilter('project', 'projects') &&
+    inFilter('stage', 'stages') &&
+    inFilter('service', 'services')
+  );
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body ?? {});
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+  res
+    .writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+    .end(text);
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {

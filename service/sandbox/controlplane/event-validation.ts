@@ -1,5 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { isSequenceEventType, isTaskEventType, parseSequenceEventType, parseTaskEventType, type KeptnEvent } from '../../../lib/index.js';
+import {
+  isSequenceEventType,
+  isTaskEventType,
+  parseSequenceEventType,
+  parseTaskEventType,
+  type KeptnEvent,
+} from '../../../lib/index.js';
 import { ApiError } from './integrations.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -7,14 +13,16 @@ const UNCHECKED = new Set(['sh.keptn.log.error', 'sh.keptn.events.problem']);
 
 /** api-service's `PostEvent` checks (KK `api/handlers/eventvalidation.go`, contract 5). */
 export function validateApiEvent(body: unknown): void {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiError(400, 'body must be a JSON object');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new ApiError(400, 'body must be a JSON object');
   const e = body as Partial<KeptnEvent>;
   if (typeof e.type !== 'string' || !e.type) throw new ApiError(400, 'type is required');
   if (typeof e.source !== 'string' || !e.source) throw new ApiError(400, 'source is required');
   if (typeof e.data !== 'object' || e.data === null) throw new ApiError(400, 'data is required');
   const d = e.data;
   const scope = () => {
-    for (const k of ['project', 'stage', 'service'] as const) if (!d[k]) throw new ApiError(400, `data.${k} is required`);
+    for (const k of ['project', 'stage', 'service'] as const)
+      if (!d[k]) throw new ApiError(400, `data.${k} is required`);
   };
   if (UNCHECKED.has(e.type)) return;
   if (e.type === 'sh.keptn.event.monitoring.configure') {
@@ -30,10 +38,12 @@ export function validateApiEvent(body: unknown): void {
   }
   if (isTaskEventType(e.type)) {
     const { kind } = parseTaskEventType(e.type)!;
-    if (kind !== 'started' && kind !== 'finished' && kind !== 'invalidated') throw new ApiError(400, 'unknown event type action');
+    if (kind !== 'started' && kind !== 'finished' && kind !== 'invalidated')
+      throw new ApiError(400, 'unknown event type action');
     scope();
     if (!e.triggeredid) throw new ApiError(400, 'triggeredid is required');
-    if (kind === 'finished' && (!d.result || !d.status)) throw new ApiError(400, 'data.result and data.status are required');
+    if (kind === 'finished' && (!d.result || !d.status))
+      throw new ApiError(400, 'data.result and data.status are required');
     return;
   }
   throw new ApiError(400, 'unknown event type');
@@ -51,7 +61,15 @@ export function rewriteApiEvent(body: KeptnEvent, now: Date): KeptnEvent {
   } catch {
     source = 'https://github.com/keptn/keptn/api';
   }
-  return { ...rest, id: randomUUID(), time: now.toISOString(), contenttype: 'application/json', shkeptncontext: context, source, specversion: '1.0' };
+  return {
+    ...rest,
+    id: randomUUID(),
+    time: now.toISOString(),
+    contenttype: 'application/json',
+    shkeptncontext: context,
+    source,
+    specversion: '1.0',
+  };
 }
 
 function uuidFrom(text: string): string {

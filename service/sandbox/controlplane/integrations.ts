@@ -33,16 +33,29 @@ export class IntegrationStore {
     const name = b.name ?? '';
     const namespace = b.metadata?.kubernetesmetadata?.namespace ?? '';
     const hostname = b.metadata?.hostname ?? '';
-    if (!name || !namespace || !hostname) throw new ApiError(400, 'incomplete integration ID: name, namespace and hostname must be set');
+    if (!name || !namespace || !hostname)
+      throw new ApiError(400, 'incomplete integration ID: name, namespace and hostname must be set');
     const subscriptions = (b.subscriptions ?? []).map((s) => validateSubscription(name, s));
-    const existing = [...this.byId.values()].find((i) => i.name === name && i.metadata.kubernetesmetadata.namespace === namespace);
+    const existing = [...this.byId.values()].find(
+      (i) => i.name === name && i.metadata.kubernetesmetadata.namespace === namespace,
+    );
     if (existing) {
       if (existing.subscriptions.length === 0) existing.subscriptions = subscriptions.map(withNewId);
-      existing.metadata = { ...existing.metadata, integrationversion: b.metadata!.integrationversion, distributorversion: b.metadata!.distributorversion, lastseen: now.toISOString() };
+      existing.metadata = {
+        ...existing.metadata,
+        integrationversion: b.metadata!.integrationversion,
+        distributorversion: b.metadata!.distributorversion,
+        lastseen: now.toISOString(),
+      };
       return { status: 200, id: existing.id };
     }
     const id = integrationId(name, namespace, hostname);
-    this.byId.set(id, { id, name, metadata: { ...b.metadata!, lastseen: now.toISOString() }, subscriptions: subscriptions.map(withNewId) });
+    this.byId.set(id, {
+      id,
+      name,
+      metadata: { ...b.metadata!, lastseen: now.toISOString() },
+      subscriptions: subscriptions.map(withNewId),
+    });
     return { status: 201, id };
   }
 
@@ -54,7 +67,8 @@ export class IntegrationStore {
 
   /** Drops integrations not seen for `ttlMs` (the Mongo TTL index). */
   expire(now: Date, ttlMs: number): void {
-    for (const [id, i] of this.byId) if (now.getTime() - Date.parse(i.metadata.lastseen ?? '') > ttlMs) this.byId.delete(id);
+    for (const [id, i] of this.byId)
+      if (now.getTime() - Date.parse(i.metadata.lastseen ?? '') > ttlMs) this.byId.delete(id);
   }
 
   addSubscription(id: string, body: unknown): string {
@@ -92,11 +106,18 @@ export class IntegrationStore {
 }
 
 function validateSubscription(name: string, s: Subscription | undefined): Subscription {
-  if (!s || typeof s.event !== 'string' || s.event === '') throw new ApiError(400, 'subscription event must be set');
+  if (!s || typeof s.event !== 'string' || s.event === '')
+    throw new ApiError(400, 'subscription event must be set');
   const f = s.filter ?? {};
-  if (f.services?.length && !f.stages?.length) throw new ApiError(400, 'a subscription filter with services must also name stages');
-  if (name === 'webhook-service' && f.projects?.length !== 1) throw new ApiError(400, 'webhook-service subscriptions need exactly one project');
-  return { id: s.id, event: s.event, filter: { projects: f.projects ?? null, stages: f.stages ?? null, services: f.services ?? null } };
+  if (f.services?.length && !f.stages?.length)
+    throw new ApiError(400, 'a subscription filter with services must also name stages');
+  if (name === 'webhook-service' && f.projects?.length !== 1)
+    throw new ApiError(400, 'webhook-service subscriptions need exactly one project');
+  return {
+    id: s.id,
+    event: s.event,
+    filter: { projects: f.projects ?? null, stages: f.stages ?? null, services: f.services ?? null },
+  };
 }
 
 function withNewId(s: Subscription): Subscription {

@@ -1,5 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { parseSequenceEventType, parseTaskEventType, sequenceEventType, taskEventType, type KeptnEvent, type KeptnEventData } from '../../../lib/index.js';
+import {
+  parseSequenceEventType,
+  parseTaskEventType,
+  sequenceEventType,
+  taskEventType,
+  type KeptnEvent,
+  type KeptnEventData,
+} from '../../../lib/index.js';
 import { keptnMerge } from './merge.js';
 
 /** `{stage: {sequence: [task names]}}` for one project. */
@@ -38,7 +45,9 @@ export class ShipyardEngine {
     if (seq?.kind === 'triggered') return this.startSequence(event, seq.stage, seq.sequence);
     const task = parseTaskEventType(event.type);
     if (!task || !event.triggeredid) return;
-    const ex = [...this.executions.values()].find((x) => x.task?.id === event.triggeredid && x.context === event.shkeptncontext);
+    const ex = [...this.executions.values()].find(
+      (x) => x.task?.id === event.triggeredid && x.context === event.shkeptncontext,
+    );
     if (!ex?.task) return;
     if (task.kind === 'started') ex.task.started++;
     else if (task.kind === 'finished') ex.task.finished.push(event.data);
@@ -51,10 +60,32 @@ export class ShipyardEngine {
     const tasks = this.shipyards.get(project)?.[stage]?.[sequence];
     const context = trigger.shkeptncontext ?? randomUUID();
     if (!tasks) {
-      this.emit(this.event(sequenceEventType(stage, sequence, 'finished'), context, { ...scope(trigger.data), status: 'errored', result: 'fail', message: `sequence ${sequence} not found in the shipyard of ${project}` }, trigger.id, trigger.gitcommitid));
+      this.emit(
+        this.event(
+          sequenceEventType(stage, sequence, 'finished'),
+          context,
+          {
+            ...scope(trigger.data),
+            status: 'errored',
+            result: 'fail',
+            message: `sequence ${sequence} not found in the shipyard of ${project}`,
+          },
+          trigger.id,
+          trigger.gitcommitid,
+        ),
+      );
       return;
     }
-    const ex: Execution = { context, trigger, stage, sequence, tasks, index: 0, gitcommitid: trigger.gitcommitid ?? randomBytes(20).toString('hex'), data: keptnMerge(trigger.data, scope(trigger.data)) as KeptnEventData };
+    const ex: Execution = {
+      context,
+      trigger,
+      stage,
+      sequence,
+      tasks,
+      index: 0,
+      gitcommitid: trigger.gitcommitid ?? randomBytes(20).toString('hex'),
+      data: keptnMerge(trigger.data, scope(trigger.data)) as KeptnEventData,
+    };
     this.executions.set(context, ex);
     this.triggerTask(ex);
   }
@@ -76,17 +107,42 @@ export class ShipyardEngine {
     ex.data = { ...merged, status, result };
     ex.task = undefined;
     ex.index++;
-    if (result === 'fail' || status === 'errored' || ex.index >= ex.tasks.length) return this.finishSequence(ex, status, result);
+    if (result === 'fail' || status === 'errored' || ex.index >= ex.tasks.length)
+      return this.finishSequence(ex, status, result);
     this.triggerTask(ex);
   }
 
   private finishSequence(ex: Execution, status: string, result: string): void {
     this.executions.delete(ex.context);
-    this.emit(this.event(sequenceEventType(ex.stage, ex.sequence, 'finished'), ex.context, { ...scope(ex.data), status, result }, ex.trigger.id, ex.gitcommitid));
+    this.emit(
+      this.event(
+        sequenceEventType(ex.stage, ex.sequence, 'finished'),
+        ex.context,
+        { ...scope(ex.data), status, result },
+        ex.trigger.id,
+        ex.gitcommitid,
+      ),
+    );
   }
 
-  private event(type: string, context: string, data: KeptnEventData, triggeredid: string | undefined, gitcommitid: string | undefined): KeptnEvent {
-    const e: KeptnEvent = { specversion: '1.0', id: randomUUID(), source: 'shipyard-controller', type, time: new Date().toISOString(), datacontenttype: 'application/json', shkeptncontext: context, shkeptnspecversion: '0.2.4', data };
+  private event(
+    type: string,
+    context: string,
+    data: KeptnEventData,
+    triggeredid: string | undefined,
+    gitcommitid: string | undefined,
+  ): KeptnEvent {
+    const e: KeptnEvent = {
+      specversion: '1.0',
+      id: randomUUID(),
+      source: 'shipyard-controller',
+      type,
+      time: new Date().toISOString(),
+      datacontenttype: 'application/json',
+      shkeptncontext: context,
+      shkeptnspecversion: '0.2.4',
+      data,
+    };
     if (triggeredid) e.triggeredid = triggeredid;
     if (gitcommitid) e.gitcommitid = gitcommitid;
     return e;
@@ -101,8 +157,18 @@ function scope(d: KeptnEventData): KeptnEventData {
 function aggregate(finished: KeptnEventData[]): { status: string; result: string } {
   const results = finished.map((d) => d.result);
   const statuses = finished.map((d) => d.status);
-  let result = results.some((r) => r !== 'pass' && r !== 'warning') ? 'fail' : results.includes('warning') ? 'warning' : 'pass';
-  const status = statuses.includes('errored') ? 'errored' : statuses.includes('aborted') ? 'aborted' : statuses.every((s) => s === 'succeeded') ? 'succeeded' : 'unknown';
+  let result = results.some((r) => r !== 'pass' && r !== 'warning')
+    ? 'fail'
+    : results.includes('warning')
+      ? 'warning'
+      : 'pass';
+  const status = statuses.includes('errored')
+    ? 'errored'
+    : statuses.includes('aborted')
+      ? 'aborted'
+      : statuses.every((s) => s === 'succeeded')
+        ? 'succeeded'
+        : 'unknown';
   if (status === 'unknown') result = 'fail';
   return { status, result };
 }

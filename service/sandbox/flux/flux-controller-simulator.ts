@@ -6,7 +6,14 @@ import { condition, DEFAULT_GIT_REVISION } from './seed.js';
 export const REQUESTED_AT = 'reconcile.fluxcd.io/requestedAt';
 export const FORCE_AT = 'reconcile.fluxcd.io/forceAt';
 
-const RECONCILED_KINDS = new Set(['Kustomization', 'HelmRelease', 'GitRepository', 'OCIRepository', 'Bucket', 'HelmChart']);
+const RECONCILED_KINDS = new Set([
+  'Kustomization',
+  'HelmRelease',
+  'GitRepository',
+  'OCIRepository',
+  'Bucket',
+  'HelmChart',
+]);
 const SOURCE_KINDS = new Set(['GitRepository', 'OCIRepository', 'Bucket', 'HelmChart']);
 
 export interface FluxControllerSimulatorOptions {
@@ -37,7 +44,10 @@ export class FluxControllerSimulator {
   private readonly outcomes = new Map<string, ScriptedOutcome>();
   private readonly upstream = new Map<string, string>();
   private readonly inFlight = new Set<string>();
-  /** The last token each object's reconcile handled (an overtaking token leaves ours unequal to lastHandledReconcileAt). */
+  /**
+   * The last token each object's reconcile handled (an overtaking token leaves ours unequal to
+   * lastHandledReconcileAt).
+   */
   private readonly handled = new Map<string, string>();
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -60,7 +70,12 @@ export class FluxControllerSimulator {
   }
 
   /** The revision a source's next reconcile stores (a new commit / chart version upstream). */
-  setSourceRevision(kind: 'GitRepository' | 'OCIRepository' | 'Bucket' | 'HelmChart', namespace: string, name: string, revision: string): void {
+  setSourceRevision(
+    kind: 'GitRepository' | 'OCIRepository' | 'Bucket' | 'HelmChart',
+    namespace: string,
+    name: string,
+    revision: string,
+  ): void {
     this.upstream.set(`${kind}/${namespace}/${name}`, revision);
   }
 
@@ -93,7 +108,12 @@ export class FluxControllerSimulator {
     const obj = event.object;
     const token = obj.metadata.annotations?.[REQUESTED_AT];
     const status = (obj.status ?? {}) as Status;
-    if (!token || token === status.lastHandledReconcileAt || (obj.spec as { suspend?: boolean } | undefined)?.suspend) return;
+    if (
+      !token ||
+      token === status.lastHandledReconcileAt ||
+      (obj.spec as { suspend?: boolean } | undefined)?.suspend
+    )
+      return;
     const id = `${event.resourceType.kind}/${obj.metadata.namespace}/${obj.metadata.name}`;
     const key = `${id}/${token}`;
     if (this.inFlight.has(key) || this.handled.get(id) === token) return;
@@ -114,8 +134,15 @@ export class FluxControllerSimulator {
     const outcome = this.outcomes.get(id) ?? { type: 'success' };
     const keepsReady = outcome.type === 'stale-ready' || outcome.type === 'older-generation';
     this.writeStatus(kind, obj, (s) => {
-      s.conditions = upsert(s.conditions, condition('Reconciling', 'True', 'Progressing', 'Reconciliation in progress'));
-      if (!keepsReady) s.conditions = upsert(s.conditions, condition('Ready', 'Unknown', 'Progressing', 'Reconciliation in progress'));
+      s.conditions = upsert(
+        s.conditions,
+        condition('Reconciling', 'True', 'Progressing', 'Reconciliation in progress'),
+      );
+      if (!keepsReady)
+        s.conditions = upsert(
+          s.conditions,
+          condition('Ready', 'Unknown', 'Progressing', 'Reconciliation in progress'),
+        );
     });
     await this.wait(id, outcome);
     if (this.stopped) return;
@@ -135,11 +162,23 @@ export class FluxControllerSimulator {
       case 'later-running':
         this.writeStatus(kind, current, (s) => {
           s.lastHandledReconcileAt = token;
-          s.conditions = upsert(s.conditions, condition('Reconciling', 'True', 'Progressing', 'Reconciliation in progress'));
-          s.conditions = upsert(s.conditions, condition('Ready', 'Unknown', 'Progressing', 'Reconciliation in progress'));
+          s.conditions = upsert(
+            s.conditions,
+            condition('Reconciling', 'True', 'Progressing', 'Reconciliation in progress'),
+          );
+          s.conditions = upsert(
+            s.conditions,
+            condition('Ready', 'Unknown', 'Progressing', 'Reconciliation in progress'),
+          );
         });
         await this.wait(id, { type: 'success', delayMs: outcome.delayMs });
-        if (!this.stopped) this.succeed(kind, this.sim.get(kind, obj.metadata.namespace, obj.metadata.name)!, laterToken(token), this.revisionFor(kind, current));
+        if (!this.stopped)
+          this.succeed(
+            kind,
+            this.sim.get(kind, obj.metadata.namespace, obj.metadata.name)!,
+            laterToken(token),
+            this.revisionFor(kind, current),
+          );
         break;
       case 'stale-ready':
         // The previous reconcile's Ready=True (and applied revision) stay while this one still runs.
@@ -147,27 +186,55 @@ export class FluxControllerSimulator {
           s.lastHandledReconcileAt = token;
         });
         await this.wait(id, { type: 'success', delayMs: outcome.delayMs });
-        if (!this.stopped) this.succeed(kind, this.sim.get(kind, obj.metadata.namespace, obj.metadata.name)!, token, this.revisionFor(kind, current));
+        if (!this.stopped)
+          this.succeed(
+            kind,
+            this.sim.get(kind, obj.metadata.namespace, obj.metadata.name)!,
+            token,
+            this.revisionFor(kind, current),
+          );
         break;
       case 'older-generation': {
-        // Someone changed the spec meanwhile: the status written for our token describes the older generation.
-        const changed = this.sim.update(kind, { ...current, spec: { ...(current.spec as object), interval: '6m' } });
+        // Someone changed the spec meanwhile: the status written for our token describes the older
+        // generation.
+        const changed = this.sim.update(kind, {
+          ...current,
+          spec: { ...(current.spec as object), interval: '6m' },
+        });
         this.writeStatus(kind, changed, (s) => {
           s.lastHandledReconcileAt = token;
           s.conditions = remove(s.conditions, 'Reconciling');
         });
         await this.wait(id, { type: 'success', delayMs: outcome.delayMs });
-        if (!this.stopped) this.succeed(kind, this.sim.get(kind, obj.metadata.namespace, obj.metadata.name)!, token, this.revisionFor(kind, current));
+        if (!this.stopped)
+          this.succeed(
+            kind,
+            this.sim.get(kind, obj.metadata.namespace, obj.metadata.name)!,
+            token,
+            this.revisionFor(kind, current),
+          );
         break;
       }
       case 'retry':
       case 'dependency-not-ready': {
-        const reason = outcome.type === 'retry' ? (outcome.reason ?? 'HealthCheckFailed') : 'DependencyNotReady';
-        const message = outcome.type === 'retry' ? outcome.message : `dependency '${outcome.dependency ?? 'flux-system/infrastructure'}' is not ready`;
+        const reason =
+          outcome.type === 'retry' ? (outcome.reason ?? 'HealthCheckFailed') : 'DependencyNotReady';
+        const message =
+          outcome.type === 'retry'
+            ? outcome.message
+            : `dependency '${outcome.dependency ?? 'flux-system/infrastructure'}' is not ready`;
         this.writeStatus(kind, current, (s) => {
           s.lastHandledReconcileAt = token;
           s.lastAttemptedRevision = this.revisionFor(kind, current);
-          s.conditions = upsert(s.conditions, condition('Reconciling', 'True', 'ProgressingWithRetry', `Detecting drift for revision ${s.lastAttemptedRevision}`));
+          s.conditions = upsert(
+            s.conditions,
+            condition(
+              'Reconciling',
+              'True',
+              'ProgressingWithRetry',
+              `Detecting drift for revision ${s.lastAttemptedRevision}`,
+            ),
+          );
           s.conditions = upsert(s.conditions, condition('Ready', 'False', reason, message));
         });
         break;
@@ -177,8 +244,14 @@ export class FluxControllerSimulator {
           s.lastHandledReconcileAt = token;
           s.observedGeneration = generation;
           s.conditions = remove(s.conditions, 'Reconciling');
-          s.conditions = upsert(s.conditions, condition('Stalled', 'True', outcome.reason ?? 'BuildFailed', outcome.message));
-          s.conditions = upsert(s.conditions, condition('Ready', 'False', outcome.reason ?? 'BuildFailed', outcome.message));
+          s.conditions = upsert(
+            s.conditions,
+            condition('Stalled', 'True', outcome.reason ?? 'BuildFailed', outcome.message),
+          );
+          s.conditions = upsert(
+            s.conditions,
+            condition('Ready', 'False', outcome.reason ?? 'BuildFailed', outcome.message),
+          );
         });
         break;
     }
@@ -196,20 +269,49 @@ export class FluxControllerSimulator {
       if (kind === 'Kustomization') {
         s.lastAppliedRevision = revision;
         s.lastAttemptedRevision = revision;
-        s.conditions = upsert(s.conditions, condition('Ready', 'True', 'ReconciliationSucceeded', `Applied revision: ${revision}`, generation));
+        s.conditions = upsert(
+          s.conditions,
+          condition('Ready', 'True', 'ReconciliationSucceeded', `Applied revision: ${revision}`, generation),
+        );
       } else if (kind === 'HelmRelease') {
-        s.history = [this.snapshot(obj, revision, s.history ?? []), ...(s.history ?? []).map((h) => ({ ...h, status: 'superseded' }))].slice(0, 5);
+        s.history = [
+          this.snapshot(obj, revision, s.history ?? []),
+          ...(s.history ?? []).map((h) => ({ ...h, status: 'superseded' })),
+        ].slice(0, 5);
         s.lastAttemptedRevision = revision;
         const action = (s.history.length > 1 ? 'Upgrade' : 'Install') as string;
-        s.conditions = upsert(s.conditions, condition('Ready', 'True', `${action}Succeeded`, `Helm ${action.toLowerCase()} succeeded for release ${obj.metadata.namespace}/${obj.metadata.name}.v${s.history.length} with chart ${this.chartName(obj)}@${revision}`, generation));
+        s.conditions = upsert(
+          s.conditions,
+          condition(
+            'Ready',
+            'True',
+            `${action}Succeeded`,
+            `Helm ${action.toLowerCase()} succeeded for release ${obj.metadata.namespace}/${obj.metadata.name}.v${s.history.length} with chart ${this.chartName(obj)}@${revision}`,
+            generation,
+          ),
+        );
       } else {
-        s.artifact = { ...(s.artifact ?? {}), revision, lastUpdateTime: kubeTimestamp(), digest: 'sha256:e750c7a46724acaef8f8aa926259af30bbd9face2ae065ae8896ba5ee5ab832b', path: `source/${obj.metadata.name}.tar.gz`, url: `http://source-controller.flux-system.svc.cluster.local./source/${obj.metadata.name}.tar.gz` };
-        s.conditions = upsert(s.conditions, condition('Ready', 'True', 'Succeeded', `stored artifact for revision '${revision}'`, generation));
+        s.artifact = {
+          ...(s.artifact ?? {}),
+          revision,
+          lastUpdateTime: kubeTimestamp(),
+          digest: 'sha256:e750c7a46724acaef8f8aa926259af30bbd9face2ae065ae8896ba5ee5ab832b',
+          path: `source/${obj.metadata.name}.tar.gz`,
+          url: `http://source-controller.flux-system.svc.cluster.local./source/${obj.metadata.name}.tar.gz`,
+        };
+        s.conditions = upsert(
+          s.conditions,
+          condition('Ready', 'True', 'Succeeded', `stored artifact for revision '${revision}'`, generation),
+        );
       }
     });
   }
 
-  private snapshot(obj: KubeObject, chartVersion: string, previous: Record<string, unknown>[]): Record<string, unknown> {
+  private snapshot(
+    obj: KubeObject,
+    chartVersion: string,
+    previous: Record<string, unknown>[],
+  ): Record<string, unknown> {
     const now = kubeTimestamp();
     return {
       name: obj.metadata.name,
@@ -238,13 +340,21 @@ export class FluxControllerSimulator {
     if (SOURCE_KINDS.has(kind)) {
       const status = (obj.status ?? {}) as Status;
       const version = (obj.spec as { version?: string }).version;
-      return this.upstream.get(`${kind}/${ns}/${obj.metadata.name}`) ?? (status.artifact?.revision as string | undefined) ?? version ?? DEFAULT_GIT_REVISION;
+      return (
+        this.upstream.get(`${kind}/${ns}/${obj.metadata.name}`) ??
+        (status.artifact?.revision as string | undefined) ??
+        version ??
+        DEFAULT_GIT_REVISION
+      );
     }
     if (kind === 'Kustomization') {
       const ref = (obj.spec as { sourceRef: { kind: string; name: string; namespace?: string } }).sourceRef;
       return artifactRevision(this.sim.get(ref.kind, ref.namespace ?? ns, ref.name)) ?? DEFAULT_GIT_REVISION;
     }
-    const spec = obj.spec as { chart?: { spec?: { version?: string; sourceRef?: { namespace?: string } } }; chartRef?: { kind: string; name: string; namespace?: string } };
+    const spec = obj.spec as {
+      chart?: { spec?: { version?: string; sourceRef?: { namespace?: string } } };
+      chartRef?: { kind: string; name: string; namespace?: string };
+    };
     const chart = spec.chartRef
       ? this.sim.get(spec.chartRef.kind, spec.chartRef.namespace ?? ns, spec.chartRef.name)
       : this.sim.get('HelmChart', spec.chart?.spec?.sourceRef?.namespace ?? ns, `${ns}-${obj.metadata.name}`);
@@ -287,7 +397,10 @@ function laterToken(token: string): string {
   return new Date((Number.isNaN(t) ? Date.now() : t) + 1000).toISOString();
 }
 
-function upsert(conditions: Record<string, unknown>[] | undefined, next: Record<string, unknown>): Record<string, unknown>[] {
+function upsert(
+  conditions: Record<string, unknown>[] | undefined,
+  next: Record<string, unknown>,
+): Record<string, unknown>[] {
   const list = (conditions ?? []).filter((c) => c.type !== next.type);
   const previous = (conditions ?? []).find((c) => c.type === next.type);
   if (previous && previous.status === next.status) next.lastTransitionTime = previous.lastTransitionTime;

@@ -1,3 +1,13 @@
-export { FluxControllerSimulator, type FluxControllerSimulatorOptions, REQUESTED_AT } from './flux-controller-simulator.js';
+export {
+  FluxControllerSimulator,
+  type FluxControllerSimulatorOptions,
+  REQUESTED_AT,
+} from './flux-controller-simulator.js';
 export type { ScriptedOutcome } from './scripted-outcome.js';
-export { seedKustomization, seedHelmRelease, seedGitRepository, seedHelmChart, DEFAULT_GIT_REVISION } from './seed.js';
+export {
+  seedKustomization,
+  seedHelmRelease,
+  seedGitRepository,
+  seedHelmChart,
+  DEFAULT_GIT_REVISION,
+} from './seed.js';

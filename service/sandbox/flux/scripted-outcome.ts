@@ -12,9 +12,15 @@ export type ScriptedOutcome = (
   | { type: 'overtaken'; revision?: string }
   /** Our token is handled while a later reconcile is still running (Ready=Unknown), which then succeeds. */
   | { type: 'later-running' }
-  /** Our token is handled while Reconciling=True and the previous reconcile's Ready=True (and revision) still stand; then it succeeds. */
+  /**
+   * Our token is handled while Reconciling=True and the previous reconcile's Ready=True (and revision) still
+   * stand; then it succeeds.
+   */
   | { type: 'stale-ready' }
-  /** The spec changes during our reconcile: our token is handled with a Ready=True status of the older generation; then the new one succeeds. */
+  /**
+   * The spec changes during our reconcile: our token is handled with a Ready=True status of the older
+   * generation; then the new one succeeds.
+   */
   | { type: 'older-generation' }
 ) & {
   /** How long the reconcile takes (default: the simulator's delay). */

@@ -50,11 +50,16 @@ export function seedKustomization(sim: KubeApiSimulator, options: SeedKustomizat
     sourceRef: options.sourceRef ?? { kind: 'GitRepository', name: options.name },
   };
   if (options.wait !== undefined) spec.wait = options.wait;
-  if (options.healthChecks) spec.healthChecks = options.healthChecks.map((h) => ({ apiVersion: 'apps/v1', ...h }));
+  if (options.healthChecks)
+    spec.healthChecks = options.healthChecks.map((h) => ({ apiVersion: 'apps/v1', ...h }));
   if (options.suspend) spec.suspend = true;
   const created = sim.create('Kustomization', { metadata: { name: options.name, namespace }, spec });
   if (!options.appliedRevision) return created;
-  return sim.update('Kustomization', { ...created, status: readyKustomizationStatus(options.appliedRevision, 1) }, 'status');
+  return sim.update(
+    'Kustomization',
+    { ...created, status: readyKustomizationStatus(options.appliedRevision, 1) },
+    'status',
+  );
 }
 
 export function seedHelmRelease(sim: KubeApiSimulator, options: SeedHelmRelease): KubeObject {
@@ -66,7 +71,11 @@ export function seedHelmRelease(sim: KubeApiSimulator, options: SeedHelmRelease)
       spec: {
         chart: options.chart ?? options.name,
         version: options.version ?? '6.3.5',
-        sourceRef: options.sourceRef ?? { kind: 'HelmRepository', name: options.name, namespace: 'flux-system' },
+        sourceRef: options.sourceRef ?? {
+          kind: 'HelmRepository',
+          name: options.name,
+          namespace: 'flux-system',
+        },
       },
     };
   }
@@ -78,22 +87,51 @@ export function seedGitRepository(sim: KubeApiSimulator, options: SeedGitReposit
   const namespace = options.namespace ?? 'flux-system';
   const created = sim.create('GitRepository', {
     metadata: { name: options.name, namespace },
-    spec: { interval: '1m', url: options.url ?? `https://github.com/example/${options.name}`, ref: { branch: options.branch ?? 'main' } },
+    spec: {
+      interval: '1m',
+      url: options.url ?? `https://github.com/example/${options.name}`,
+      ref: { branch: options.branch ?? 'main' },
+    },
   });
-  return sim.update('GitRepository', { ...created, status: readySourceStatus(namespace, options.name, options.revision ?? DEFAULT_GIT_REVISION, 1) }, 'status');
+  return sim.update(
+    'GitRepository',
+    {
+      ...created,
+      status: readySourceStatus(namespace, options.name, options.revision ?? DEFAULT_GIT_REVISION, 1),
+    },
+    'status',
+  );
 }
 
 /** A HelmChart `<ns>-<name>` as helm-controller creates for a HelmRelease with `spec.chart`. */
-export function seedHelmChart(sim: KubeApiSimulator, options: { name: string; namespace?: string; chart: string; version: string; sourceName?: string }): KubeObject {
+export function seedHelmChart(
+  sim: KubeApiSimulator,
+  options: { name: string; namespace?: string; chart: string; version: string; sourceName?: string },
+): KubeObject {
   const namespace = options.namespace ?? 'flux-system';
   const created = sim.create('HelmChart', {
     metadata: { name: options.name, namespace },
-    spec: { chart: options.chart, version: options.version, interval: '1m', sourceRef: { kind: 'HelmRepository', name: options.sourceName ?? options.chart } },
+    spec: {
+      chart: options.chart,
+      version: options.version,
+      interval: '1m',
+      sourceRef: { kind: 'HelmRepository', name: options.sourceName ?? options.chart },
+    },
   });
-  return sim.update('HelmChart', { ...created, status: readySourceStatus(namespace, options.name, options.version, 1) }, 'status');
+  return sim.update(
+    'HelmChart',
+    { ...created, status: readySourceStatus(namespace, options.name, options.version, 1) },
+    'status',
+  );
 }
 
-export function condition(type: string, status: 'True' | 'False' | 'Unknown', reason: string, message: string, observedGeneration?: number) {
+export function condition(
+  type: string,
+  status: 'True' | 'False' | 'Unknown',
+  reason: string,
+  message: string,
+  observedGeneration?: number,
+) {
   const c: Record<string, unknown> = { type, status, reason, message, lastTransitionTime: kubeTimestamp() };
   if (observedGeneration !== undefined) c.observedGeneration = observedGeneration;
   return c;
@@ -104,11 +142,18 @@ function readyKustomizationStatus(revision: string, generation: number): Record<
     observedGeneration: generation,
     lastAppliedRevision: revision,
     lastAttemptedRevision: revision,
-    conditions: [condition('Ready', 'True', 'ReconciliationSucceeded', `Applied revision: ${revision}`, generation)],
+    conditions: [
+      condition('Ready', 'True', 'ReconciliationSucceeded', `Applied revision: ${revision}`, generation),
+    ],
   };
 }
 
-function readySourceStatus(namespace: string, name: string, revision: string, generation: number): Record<string, unknown> {
+function readySourceStatus(
+  namespace: string,
+  name: string,
+  revision: string,
+  generation: number,
+): Record<string, unknown> {
   return {
     observedGeneration: generation,
     artifact: {
@@ -118,6 +163,8 @@ function readySourceStatus(namespace: string, name: string, revision: string, ge
       revision,
       url: `http://source-controller.flux-system.svc.cluster.local./source/${namespace}/${name}/artifact.tar.gz`,
     },
-    conditions: [condition('Ready', 'True', 'Succeeded', `stored artifact for revision '${revision}'`, generation)],
+    conditions: [
+      condition('Ready', 'True', 'Succeeded', `stored artifact for revision '${revision}'`, generation),
+    ],
   };
 }

@@ -41,7 +41,22 @@ function resourceList(registry: ResourceRegistry, group: string, version: string
 }
 
 function resourceEntries(t: ResourceType) {
-  const main = { name: t.plural, singularName: t.kind.toLowerCase(), namespaced: t.namespaced, kind: t.kind, verbs: t.verbs };
+  const main = {
+    name: t.plural,
+    singularName: t.kind.toLowerCase(),
+    namespaced: t.namespaced,
+    kind: t.kind,
+    verbs: t.verbs,
+  };
   if (!t.statusSubresource) return [main];
-  return [main, { name: `${t.plural}/status`, singularName: '', namespaced: t.namespaced, kind: t.kind, verbs: ['get', 'patch', 'update'] }];
+  return [
+    main,
+    {
+      name: `${t.plural}/status`,
+      singularName: '',
+      namespaced: t.namespaced,
+      kind: t.kind,
+      verbs: ['get', 'patch', 'update'],
+    },
+  ];
 }

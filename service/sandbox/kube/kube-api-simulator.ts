@@ -14,7 +14,9 @@ export interface KubeApiSimulatorOptions {
   rbac?: RbacRule[];
 }
 
-export type RequestCountFilter = Partial<Pick<RequestInfo, 'verb' | 'group' | 'resource' | 'subresource' | 'namespace' | 'name'>>;
+export type RequestCountFilter = Partial<
+  Pick<RequestInfo, 'verb' | 'group' | 'resource' | 'subresource' | 'namespace' | 'name'>
+>;
 
 /**
  * A Kubernetes API server on loopback HTTP for tests and the demo: discovery, CRUD, merge/JSON
@@ -113,7 +115,8 @@ export class KubeApiSimulator {
   }
 
   requestCount(filter: RequestCountFilter = {}): number {
-    return this.log.filter((r) => Object.entries(filter).every(([k, v]) => r[k as keyof RequestInfo] === v)).length;
+    return this.log.filter((r) => Object.entries(filter).every(([k, v]) => r[k as keyof RequestInfo] === v))
+      .length;
   }
 
   clearRequestLog(): void {
@@ -141,8 +144,16 @@ export class KubeApiSimulator {
   update(kind: string, object: KubeObject, subresource?: 'status'): KubeObject {
     const type = this.type(kind);
     const current = this.store.get(type, object.metadata.namespace, object.metadata.name);
-    const candidate = subresource ? { ...current, status: object.status } : { ...object, status: current?.status };
+    const candidate = subresource
+      ? { ...current, status: object.status }
+      : { ...object, status: current?.status };
     this.validator.validate(type, stamped(candidate, type));
-    return this.store.update(type, object.metadata.namespace, object.metadata.name, { ...object, metadata: { ...object.metadata, resourceVersion: undefined } } as KubeObject, subresource);
+    return this.store.update(
+      type,
+      object.metadata.namespace,
+      object.metadata.name,
+      { ...object, metadata: { ...object.metadata, resourceVersion: undefined } } as KubeObject,
+      subresource,
+    );
   }
 }

@@ -24,7 +24,12 @@ export function writeSandboxKubeconfig(options: SandboxKubeconfigOptions): strin
     kind: 'Config',
     clusters: [{ name: 'sandbox', cluster: { server: options.server, 'insecure-skip-tls-verify': true } }],
     users: [{ name: 'sandbox', user: { token: options.token ?? 'sandbox' } }],
-    contexts: [{ name: 'sandbox', context: { cluster: 'sandbox', user: 'sandbox', namespace: options.namespace ?? 'default' } }],
+    contexts: [
+      {
+        name: 'sandbox',
+        context: { cluster: 'sandbox', user: 'sandbox', namespace: options.namespace ?? 'default' },
+      },
+    ],
     'current-context': 'sandbox',
   };
   writeFileSync(path, stringify(config), { mode: 0o600 });

@@ -95,7 +95,11 @@ export class ObjectStore {
     if (!name) throw new ApiStatusError(422, `${type.kind} is invalid: metadata.name: Required value`);
     const k = key(type, object.metadata.namespace, name);
     if (this.objects.has(k)) {
-      throw new ApiStatusError(409, `${type.plural}.${type.group || 'core'} "${name}" already exists`, { name, group: type.group, kind: type.plural });
+      throw new ApiStatusError(409, `${type.plural}.${type.group || 'core'} "${name}" already exists`, {
+        name,
+        group: type.group,
+        kind: type.plural,
+      });
     }
     const stored = structuredClone(object);
     stored.apiVersion = apiVersionOf(type);
@@ -111,7 +115,13 @@ export class ObjectStore {
    * everything but status; a main write keeps status when the kind has the status subresource.
    * A stale `metadata.resourceVersion` in `next` is a 409.
    */
-  update(type: ResourceType, namespace: string | undefined, name: string, next: KubeObject, subresource?: 'status'): KubeObject {
+  update(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    next: KubeObject,
+    subresource?: 'status',
+  ): KubeObject {
     const k = key(type, namespace, name);
     const current = this.objects.get(k);
     if (!current) throw notFound(type, name);
@@ -128,8 +138,15 @@ export class ObjectStore {
       stored.status = structuredClone(next.status);
     } else {
       const meta = isObject(next.metadata) ? next.metadata : { name };
-      stored.metadata = { ...structuredClone(meta), name, namespace: current.metadata.namespace, uid: current.metadata.uid, creationTimestamp: current.metadata.creationTimestamp };
-      for (const field of Object.keys(stored)) if (!['apiVersion', 'kind', 'metadata', 'status'].includes(field)) delete stored[field];
+      stored.metadata = {
+        ...structuredClone(meta),
+        name,
+        namespace: current.metadata.namespace,
+        uid: current.metadata.uid,
+        creationTimestamp: current.metadata.creationTimestamp,
+      };
+      for (const field of Object.keys(stored))
+        if (!['apiVersion', 'kind', 'metadata', 'status'].includes(field)) delete stored[field];
       for (const [field, value] of Object.entries(next)) {
         if (['apiVersion', 'kind', 'metadata'].includes(field)) continue;
         if (field === 'status' && type.statusSubresource) continue;
@@ -193,7 +210,11 @@ export function kubeTimestamp(): string {
 }
 
 export function notFound(type: ResourceType, name: string): ApiStatusError {
-  return new ApiStatusError(404, `${type.plural}.${type.group || 'core'} "${name}" not found`, { name, group: type.group, kind: type.plural });
+  return new ApiStatusError(404, `${type.plural}.${type.group || 'core'} "${name}" not found`, {
+    name,
+    group: type.group,
+    kind: type.plural,
+  });
 }
 
 function key(type: ResourceType, namespace: string | undefined, name: string): string {

@@ -38,7 +38,10 @@ export function applyJsonPatch(target: unknown, ops: unknown): unknown {
         break;
       case 'test':
         if (JSON.stringify(getAt(doc, op.path)) !== JSON.stringify(op.value)) {
-          throw new ApiStatusError(422, `the server rejected our request due to an error in our request: test failed at ${op.path}`);
+          throw new ApiStatusError(
+            422,
+            `the server rejected our request due to an error in our request: test failed at ${op.path}`,
+          );
         }
         break;
       case 'move': {
@@ -79,7 +82,8 @@ function getAt(doc: unknown, path: string): unknown {
 function setAt(doc: unknown, path: string, value: Json | undefined, mode: 'add' | 'replace'): unknown {
   const keys = pointer(path);
   if (keys.length === 0) return value;
-  const parent = getAt(doc, '/' + keys.slice(0, -1).map(escape).join('/')) as Record<string, unknown> | unknown[];
+  const parent = getAt(doc, '/' + keys.slice(0, -1).map(escape).join('/')) as
+    Record<string, unknown> | unknown[];
   const last = keys[keys.length - 1]!;
   if (Array.isArray(parent)) {
     const index = last === '-' ? parent.length : Number(last);
@@ -96,7 +100,8 @@ function setAt(doc: unknown, path: string, value: Json | undefined, mode: 'add' 
 function removeAt(doc: unknown, path: string): unknown {
   const keys = pointer(path);
   getAt(doc, path);
-  const parent = getAt(doc, '/' + keys.slice(0, -1).map(escape).join('/')) as Record<string, unknown> | unknown[];
+  const parent = getAt(doc, '/' + keys.slice(0, -1).map(escape).join('/')) as
+    Record<string, unknown> | unknown[];
   const last = keys[keys.length - 1]!;
   if (Array.isArray(parent)) parent.splice(Number(last), 1);
   else delete (parent as Record<string, unknown>)[last];
@@ -104,7 +109,11 @@ function removeAt(doc: unknown, path: string): unknown {
 }
 
 const escape = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
-const missing = (path: string) => new ApiStatusError(422, `the server rejected our request due to an error in our request: no value at ${path}`);
+const missing = (path: string) =>
+  new ApiStatusError(
+    422,
+    `the server rejected our request due to an error in our request: no value at ${path}`,
+  );
 
 export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -36,7 +36,9 @@ export class RbacRules {
     );
   }
 
-  /** The API server's wording, e.g. `kustomizations.kustomize.toolkit.fluxcd.io "podinfo" is forbidden: ...`. */
+  /**
+   * The API server's wording, e.g. `kustomizations.kustomize.toolkit.fluxcd.io "podinfo" is forbidden: ...`.
+   */
   describeDenial(req: AccessRequest): string {
     const resource = req.group ? `${req.resource}.${req.group}` : req.resource;
     const what = req.name ? `${resource} "${req.name}"` : resource;

@@ -21,8 +21,24 @@ export interface ResourceType {
 const ALL_VERBS = ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'];
 
 const BUILTIN: ResourceType[] = [
-  { group: '', version: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true, statusSubresource: false, verbs: ALL_VERBS },
-  { group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', plural: 'leases', namespaced: true, statusSubresource: false, verbs: ALL_VERBS },
+  {
+    group: '',
+    version: 'v1',
+    kind: 'ConfigMap',
+    plural: 'configmaps',
+    namespaced: true,
+    statusSubresource: false,
+    verbs: ALL_VERBS,
+  },
+  {
+    group: 'coordination.k8s.io',
+    version: 'v1',
+    kind: 'Lease',
+    plural: 'leases',
+    namespaced: true,
+    statusSubresource: false,
+    verbs: ALL_VERBS,
+  },
   {
     group: 'authorization.k8s.io',
     version: 'v1',
@@ -42,7 +58,12 @@ interface CrdDocument {
     group: string;
     names: { kind: string; plural: string };
     scope: string;
-    versions: { name: string; served: boolean; subresources?: { status?: unknown }; schema?: { openAPIV3Schema?: Record<string, unknown> } }[];
+    versions: {
+      name: string;
+      served: boolean;
+      subresources?: { status?: unknown };
+      schema?: { openAPIV3Schema?: Record<string, unknown> };
+    }[];
   };
 }
 
@@ -52,7 +73,9 @@ export function loadCrdTypes(dir = join(packageRoot(), 'service', 'sandbox', 'cr
   const cached = crdCache.get(dir);
   if (cached) return cached;
   const types: ResourceType[] = [];
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()) {
     const doc = parse(readFileSync(join(dir, file), 'utf8')) as CrdDocument;
     if (doc.kind !== 'CustomResourceDefinition' || !doc.spec) continue;
     for (const v of doc.spec.versions.filter((v) => v.served)) {
@@ -78,7 +101,10 @@ export function apiVersionOf(type: ResourceType): string {
 }
 
 /** `obj` with the apiVersion and kind of `type`, as the API server sees it when validating. */
-export function stamped<T extends object>(obj: T, type: ResourceType): T & { apiVersion: string; kind: string } {
+export function stamped<T extends object>(
+  obj: T,
+  type: ResourceType,
+): T & { apiVersion: string; kind: string } {
   return { ...obj, apiVersion: apiVersionOf(type), kind: type.kind };
 }
 

@@ -4,7 +4,10 @@ import { ApiStatusError } from './status.js';
 /** A label selector (`a=b`, `a==b`, `a!=b`, `a`, `!a`, comma-joined) as a predicate. */
 export function labelSelector(selector: string | null): (obj: KubeObject) => boolean {
   if (!selector) return () => true;
-  const terms = selector.split(',').map((t) => t.trim()).filter(Boolean);
+  const terms = selector
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
   return (obj) => {
     const labels = obj.metadata.labels ?? {};
     return terms.every((term) => {
@@ -21,11 +24,15 @@ export function labelSelector(selector: string | null): (obj: KubeObject) => boo
 /** A field selector on `metadata.name` / `metadata.namespace` (`=`, `==`, `!=`). */
 export function fieldSelector(selector: string | null): (obj: KubeObject) => boolean {
   if (!selector) return () => true;
-  const terms = selector.split(',').map((t) => t.trim()).filter(Boolean).map((term) => {
-    const m = /^(metadata\.name|metadata\.namespace)(!=|==|=)(.*)$/.exec(term);
-    if (!m) throw new ApiStatusError(400, `field label not supported: ${term.split(/[!=]/)[0]}`);
-    return { field: m[1] as 'metadata.name' | 'metadata.namespace', negate: m[2] === '!=', value: m[3]! };
-  });
+  const terms = selector
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean)
+    .map((term) => {
+      const m = /^(metadata\.name|metadata\.namespace)(!=|==|=)(.*)$/.exec(term);
+      if (!m) throw new ApiStatusError(400, `field label not supported: ${term.split(/[!=]/)[0]}`);
+      return { field: m[1] as 'metadata.name' | 'metadata.namespace', negate: m[2] === '!=', value: m[3]! };
+    });
   return (obj) =>
     terms.every((t) => {
       const actual = t.field === 'metadata.name' ? obj.metadata.name : obj.metadata.namespace;

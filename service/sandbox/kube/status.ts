@@ -42,5 +42,14 @@ export class ApiStatusError extends Error {
 }
 
 export function statusBody(code: number, message: string, details: StatusBody['details'] = {}): StatusBody {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: REASONS[code] ?? 'Unknown', details, code };
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason: REASONS[code] ?? 'Unknown',
+    details,
+    code,
+  };
 }

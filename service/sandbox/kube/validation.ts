@@ -20,11 +20,17 @@ export class SchemaValidator {
     }
     if ((fn as (data: unknown) => boolean)(object)) return;
     const meta = (object.metadata ?? {}) as { name?: string };
-    const problems = (fn.errors ?? []).slice(0, 5).map((e) => `${e.instancePath || '<root>'}: ${e.message ?? 'invalid'}`);
-    throw new ApiStatusError(422, `${type.kind}.${type.group} "${meta.name ?? ''}" is invalid: ${problems.join(', ')}`, {
-      name: meta.name,
-      group: type.group,
-      kind: type.kind,
-    });
+    const problems = (fn.errors ?? [])
+      .slice(0, 5)
+      .map((e) => `${e.instancePath || '<root>'}: ${e.message ?? 'invalid'}`);
+    throw new ApiStatusError(
+      422,
+      `${type.kind}.${type.group} "${meta.name ?? ''}" is invalid: ${problems.join(', ')}`,
+      {
+        name: meta.name,
+        group: type.group,
+        kind: type.kind,
+      },
+    );
   }
 }

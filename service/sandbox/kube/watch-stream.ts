@@ -49,7 +49,8 @@ export class WatchStream {
       for (const event of backlog) this.forward(event);
     }
     this.unsubscribe = this.store.subscribe((event) => this.forward(event));
-    if (this.params.timeoutSeconds) this.timer = setTimeout(() => this.close(), this.params.timeoutSeconds * 1000);
+    if (this.params.timeoutSeconds)
+      this.timer = setTimeout(() => this.close(), this.params.timeoutSeconds * 1000);
   }
 
   close(): void {
@@ -63,7 +64,8 @@ export class WatchStream {
 
   private forward(event: StoreEvent): void {
     if (event.resourceType !== this.params.type) return;
-    if (this.params.namespace !== undefined && event.object.metadata.namespace !== this.params.namespace) return;
+    if (this.params.namespace !== undefined && event.object.metadata.namespace !== this.params.namespace)
+      return;
     if (!this.params.filter(event.object)) return;
     this.write(event.type, event.object);
   }

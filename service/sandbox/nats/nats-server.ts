@@ -10,8 +10,8 @@ export interface NatsServerOptions {
 }
 
 /**
- * A real `nats-server` (the Debian package, on the PATH; tests and the demo use it) on 127.0.0.1 and a free port. `restart()`
- * brings it back on the same port (and the same JetStream store), for outage tests.
+ * A real `nats-server` (the Debian package, on the PATH; tests and the demo use it) on 127.0.0.1 and a free
+ * port. `restart()` brings it back on the same port (and the same JetStream store), for outage tests.
  */
 export class NatsServer {
   private child?: ChildProcess;
@@ -63,8 +63,12 @@ export class NatsServer {
     const child = spawn('nats-server', args, { stdio: 'ignore' });
     this.child = child;
     const failed = new Promise<never>((_, reject) => {
-      child.once('error', (err) => reject(new Error(`cannot start nats-server (is it installed?): ${err.message}`)));
-      child.once('exit', (code) => reject(new Error(`nats-server exited with ${code} before accepting connections`)));
+      child.once('error', (err) =>
+        reject(new Error(`cannot start nats-server (is it installed?): ${err.message}`)),
+      );
+      child.once('exit', (code) =>
+        reject(new Error(`nats-server exited with ${code} before accepting connections`)),
+      );
     });
     await Promise.race([waitForPort(this.port, 10_000), failed]);
   }

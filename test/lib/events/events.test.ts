@@ -28,7 +28,9 @@ describe('Keptn event model', () => {
   });
 
   it('accepts contenttype and datacontenttype and fills in the other spelling', () => {
-    const a = parseKeptnEvent(JSON.stringify(readFixture('keptn', '09-webhook.triggered-with-subscriptionID.json')));
+    const a = parseKeptnEvent(
+      JSON.stringify(readFixture('keptn', '09-webhook.triggered-with-subscriptionID.json')),
+    );
     const b = parseKeptnEvent(JSON.stringify(readFixture('keptn', '01-spec-deployment.triggered.json')));
     if (!a.ok || !b.ok) throw new Error('fixtures must parse');
     expect(a.event.datacontenttype).to.equal('application/json');
@@ -64,9 +66,13 @@ describe('Keptn event model', () => {
   it('builds a .started that matches the real trace where the contract requires it', () => {
     const expected = readFixture<KeptnEvent>('keptn', '06-trace-deployment.started.json');
     const started = createStartedEvent(trigger(), 'helm-service');
-    for (const key of ['type', 'shkeptncontext', 'triggeredid', 'specversion', 'source'] as const) expect(started[key], key).to.equal(expected[key]);
-    for (const key of ['project', 'stage', 'service'] as const) expect(started.data[key]).to.equal(expected.data[key]);
-    expect(started.id).to.match(/^[0-9a-f-]{36}$/).and.not.equal(trigger().id);
+    for (const key of ['type', 'shkeptncontext', 'triggeredid', 'specversion', 'source'] as const)
+      expect(started[key], key).to.equal(expected[key]);
+    for (const key of ['project', 'stage', 'service'] as const)
+      expect(started.data[key]).to.equal(expected.data[key]);
+    expect(started.id)
+      .to.match(/^[0-9a-f-]{36}$/)
+      .and.not.equal(trigger().id);
     expect(started.shkeptnspecversion).to.equal('0.2.4');
     expect(started.contenttype).to.equal('application/json');
     expect(started.datacontenttype).to.equal('application/json');
@@ -76,15 +82,25 @@ describe('Keptn event model', () => {
 
   it('builds a .finished that matches the real trace where the contract requires it', () => {
     const expected = readFixture<KeptnEvent>('keptn', '07-trace-deployment.finished.json');
-    const finished = createFinishedEvent(trigger(), 'helm-service', { message: 'Successfully deployed', deployment: expected.data.deployment });
-    for (const key of ['type', 'shkeptncontext', 'triggeredid'] as const) expect(finished[key], key).to.equal(expected[key]);
+    const finished = createFinishedEvent(trigger(), 'helm-service', {
+      message: 'Successfully deployed',
+      deployment: expected.data.deployment,
+    });
+    for (const key of ['type', 'shkeptncontext', 'triggeredid'] as const)
+      expect(finished[key], key).to.equal(expected[key]);
     expect(finished.data).to.deep.equal(expected.data);
   });
 
   it('defaults .finished to succeeded/pass and keeps the trigger labels and scope', () => {
     const parent = { ...trigger(), gitcommitid: 'abc1234', data: { ...trigger().data, labels: { a: '1' } } };
     const f = createFinishedEvent(parent, 'x', { project: 'other', labels: { a: '2', b: '3' } });
-    expect(f.data).to.include({ status: 'succeeded', result: 'pass', project: 'sockshop', stage: 'dev', service: 'carts' });
+    expect(f.data).to.include({
+      status: 'succeeded',
+      result: 'pass',
+      project: 'sockshop',
+      stage: 'dev',
+      service: 'carts',
+    });
     expect(f.data.labels).to.deep.equal({ a: '1', b: '3' });
     expect(f.gitcommitid).to.equal('abc1234');
     const s = createStartedEvent(parent, 'x');
@@ -96,12 +112,25 @@ describe('Keptn event model', () => {
     const log = createErrorLogEvent(trigger(), 'x', 'boom', { integrationId: 'i1' });
     expect(log.type).to.equal('sh.keptn.log.error');
     expect(log.data).to.include({ message: 'boom', task: 'deployment', integrationid: 'i1' });
-    const seq = createSequenceTriggeredEvent({ stage: 'dev', sequence: 'delivery', source: 'gitops-service', data: { project: 'p', service: 's' } });
+    const seq = createSequenceTriggeredEvent({
+      stage: 'dev',
+      sequence: 'delivery',
+      source: 'gitops-service',
+      data: { project: 'p', service: 's' },
+    });
     expect(seq.type).to.equal('sh.keptn.event.dev.delivery.triggered');
     expect(seq.data).to.include({ project: 'p', stage: 'dev', service: 's' });
     expect(seq.shkeptncontext).to.match(/^[0-9a-f-]{36}$/);
     expect(seq).to.not.have.property('triggeredid');
-    expect(createSequenceTriggeredEvent({ stage: 'dev', sequence: 'd', source: 's', data: { project: 'p', service: 's' }, shkeptncontext: 'c' }).shkeptncontext).to.equal('c');
+    expect(
+      createSequenceTriggeredEvent({
+        stage: 'dev',
+        sequence: 'd',
+        source: 's',
+        data: { project: 'p', service: 's' },
+        shkeptncontext: 'c',
+      }).shkeptncontext,
+    ).to.equal('c');
   });
 
   it('classifies event types by their parts', () => {
@@ -111,7 +140,10 @@ describe('Keptn event model', () => {
     expect(isSequenceEventType('sh.keptn.event.x.status.changed')).to.equal(true);
     expect(isTaskEventType('sh.keptn.event..triggered')).to.equal(false);
     expect(isTaskEventType('sh.keptn.log.error')).to.equal(false);
-    expect(parseTaskEventType('sh.keptn.event.deliver.finished')).to.deep.equal({ task: 'deliver', kind: 'finished' });
+    expect(parseTaskEventType('sh.keptn.event.deliver.finished')).to.deep.equal({
+      task: 'deliver',
+      kind: 'finished',
+    });
     expect(taskEventType('deliver', 'started')).to.equal('sh.keptn.event.deliver.started');
   });
 });

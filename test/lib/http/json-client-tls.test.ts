@@ -10,7 +10,10 @@ describe('JsonClient over TLS', () => {
   let client: JsonClient | undefined;
 
   beforeEach(async () => {
-    server = await startHttpsServer({ cert: suite.pki.serverCert, key: suite.pki.serverKey }, answerJson({ keptnversion: '1.0.0' }));
+    server = await startHttpsServer(
+      { cert: suite.pki.serverCert, key: suite.pki.serverKey },
+      answerJson({ keptnversion: '1.0.0' }),
+    );
   });
   afterEach(async () => {
     client?.close();
@@ -22,7 +25,9 @@ describe('JsonClient over TLS', () => {
     client = new JsonClient({ token: TOKEN, sslVerify: false, timeoutMs: 5_000 });
     const res = await client.expectOk(`GET`, `${server.url}/api/v1/metadata`);
     expect(res).to.deep.equal({ status: 200, body: { keptnversion: '1.0.0' } });
-    expect(server.seen.map((s) => [s.method, s.url, s.headers['x-token']])).to.deep.equal([['GET', '/api/v1/metadata', TOKEN]]);
+    expect(server.seen.map((s) => [s.method, s.url, s.headers['x-token']])).to.deep.equal([
+      ['GET', '/api/v1/metadata', TOKEN],
+    ]);
   });
 
   it('refuses a certificate from an unknown CA by default, as a terminal error, without sending or printing the token', async () => {

@@ -22,7 +22,11 @@ describe('EventLoop over NATS with the simulated control plane', () => {
     const [reg] = h.sim.registrations();
     expect(reg!.name).to.equal('gitops-service');
     expect(reg!.metadata.distributorversion).to.equal('0.15.0');
-    expect(reg!.metadata.kubernetesmetadata).to.deep.equal({ namespace: 'keptn', podname: 'pod-1', deploymentname: 'gitops-service' });
+    expect(reg!.metadata.kubernetesmetadata).to.deep.equal({
+      namespace: 'keptn',
+      podname: 'pod-1',
+      deploymentname: 'gitops-service',
+    });
     const firstSeen = reg!.metadata.lastseen!;
     await eventually(() => Date.parse(h.sim.registrations()[0]!.metadata.lastseen!) > Date.parse(firstSeen));
 
@@ -33,13 +37,25 @@ describe('EventLoop over NATS with the simulated control plane', () => {
     expect(started!.shkeptncontext).to.equal(t.shkeptncontext);
     expect(started!.gitcommitid).to.equal('f00dcafe');
     expect(started!.source).to.equal('gitops-service');
-    expect(finished!.data).to.deep.include({ project: 'sockshop', stage: 'dev', service: 'carts', status: 'succeeded', result: 'pass', message: 'deployed' });
-    expect((seen!.data.temporaryData as { distributor: { subscriptionID: string } }).distributor.subscriptionID).to.equal(reg!.subscriptions[0]!.id);
+    expect(finished!.data).to.deep.include({
+      project: 'sockshop',
+      stage: 'dev',
+      service: 'carts',
+      status: 'succeeded',
+      result: 'pass',
+      message: 'deployed',
+    });
+    expect(
+      (seen!.data.temporaryData as { distributor: { subscriptionID: string } }).distributor.subscriptionID,
+    ).to.equal(reg!.subscriptions[0]!.id);
   });
 
   it('sends started within milliseconds, before the handler is done', async () => {
     const gate = new Gate();
-    await h.integration().handle('deliver', () => gate.wait()).start();
+    await h
+      .integration()
+      .handle('deliver', () => gate.wait())
+      .start();
     const t = taskTrigger('deliver');
     const sentAt = Date.now();
     await h.publish(t);
@@ -59,9 +75,20 @@ describe('EventLoop over NATS with the simulated control plane', () => {
     const t = taskTrigger('deliver');
     await h.publish(t);
     await eventually(() => expect(h.kinds(t.id)).to.deep.equal(['started', 'finished']));
-    expect(h.answers(t.id)[1]!.data).to.include({ status: 'errored', result: 'fail', message: 'argocd sync refused: 403' });
+    expect(h.answers(t.id)[1]!.data).to.include({
+      status: 'errored',
+      result: 'fail',
+      message: 'argocd sync refused: 403',
+    });
     await eventually(() => expect(h.sim.logs()).to.have.length(1));
-    expect(h.sim.logs()[0]).to.include({ integrationid: i.integrationId, message: 'argocd sync refused: 403', shkeptncontext: t.shkeptncontext, task: 'deliver', triggeredid: t.id, gitcommitid: 'f00dcafe' });
+    expect(h.sim.logs()[0]).to.include({
+      integrationid: i.integrationId,
+      message: 'argocd sync refused: 403',
+      shkeptncontext: t.shkeptncontext,
+      task: 'deliver',
+      triggeredid: t.id,
+      gitcommitid: 'f00dcafe',
+    });
   });
 
   it('answers a trigger delivered twice only once', async () => {
@@ -72,7 +99,11 @@ describe('EventLoop over NATS with the simulated control plane', () => {
     await h.publish(t);
     await h.publish(t);
     await eventually(() => expect(h.kinds(t.id)).to.deep.equal(['started', 'finished']));
-    await eventually(async () => (await i.registry.getSingleMetricAsString('keptn_events_rejected_total')).includes('reason="duplicate"} 1'));
+    await eventually(async () =>
+      (await i.registry.getSingleMetricAsString('keptn_events_rejected_total')).includes(
+        'reason="duplicate"} 1',
+      ),
+    );
     expect(calls).to.equal(1);
     expect(h.kinds(t.id)).to.deep.equal(['started', 'finished']);
   });
@@ -86,7 +117,9 @@ describe('EventLoop over NATS with the simulated control plane', () => {
     await h.publish(good);
     await eventually(() => expect(h.kinds(good.id)).to.deep.equal(['started', 'finished']));
     expect(h.answers(bad.id)).to.deep.equal([]);
-    expect(await i.registry.getSingleMetricAsString('keptn_events_rejected_total')).to.include('reason="missing-scope"} 1');
+    expect(await i.registry.getSingleMetricAsString('keptn_events_rejected_total')).to.include(
+      'reason="missing-scope"} 1',
+    );
   });
 
   it('handles only the projects its per-project subscriptions name', async () => {
@@ -101,7 +134,8 @@ describe('EventLoop over NATS with the simulated control plane', () => {
     const mine = [taskTrigger('deliver'), taskTrigger('deliver', { project: 'podtato', stage: 'prod' })];
     const others = [taskTrigger('deliver', { project: 'other' }), taskTrigger('deliver', { stage: 'prod' })];
     for (const t of [...others, ...mine]) await h.publish(t);
-    for (const t of mine) await eventually(() => expect(h.kinds(t.id)).to.deep.equal(['started', 'finished']));
+    for (const t of mine)
+      await eventually(() => expect(h.kinds(t.id)).to.deep.equal(['started', 'finished']));
     for (const t of others) expect(h.answers(t.id)).to.deep.equal([]);
     expect(h.answers(mine[1]!.id)[0]).to.exist;
     expect(subs.map((s) => s.filter?.projects)).to.deep.equal([['sockshop'], ['podtato']]);
@@ -188,7 +222,11 @@ describe('EventLoop over NATS with the simulated control plane', () => {
     await eventually(() => h.kinds(t.id).length === 1);
     await i.stop({ deadlineMs: 50 });
     await eventually(() => expect(h.kinds(t.id)).to.deep.equal(['started', 'finished']));
-    expect(h.answers(t.id)[1]!.data).to.include({ status: 'errored', result: 'fail', message: SHUTDOWN_MESSAGE });
+    expect(h.answers(t.id)[1]!.data).to.include({
+      status: 'errored',
+      result: 'fail',
+      message: SHUTDOWN_MESSAGE,
+    });
   });
 
   it('still delivers the finished when nats-server restarts mid-handler', async () => {
@@ -196,7 +234,10 @@ describe('EventLoop over NATS with the simulated control plane', () => {
     await h.dispose();
     h = await NatsHarness.start({ jetstream: true });
     const gate = new Gate();
-    await h.integration().handle('deliver', () => gate.wait()).start();
+    await h
+      .integration()
+      .handle('deliver', () => gate.wait())
+      .start();
     const t = taskTrigger('deliver');
     await h.publish(t);
     await eventually(() => gate.entered === 1 && h.kinds(t.id).length === 1);
@@ -211,7 +252,17 @@ describe('EventLoop over NATS with the simulated control plane', () => {
     const i = h.integration().handle('deliver', async () => ({}));
     await i.start();
     const valid: KeptnEvent[] = [];
-    const junk = ['', '{', '[]', '42', '{"data":{}}', '{"type":7}', 'null', '\u0000\u00ff', '{"type":"sh.keptn.event.deliver.triggered","data":"x"}'];
+    const junk = [
+      '',
+      '{',
+      '[]',
+      '42',
+      '{"data":{}}',
+      '{"type":7}',
+      'null',
+      '\u0000\u00ff',
+      '{"type":"sh.keptn.event.deliver.triggered","data":"x"}',
+    ];
     for (let n = 0; n < 1000; n++) {
       h.nc.publish('sh.keptn.event.deliver.triggered', junk[n % junk.length]!);
       if (n % 50 === 0) {
@@ -236,7 +287,14 @@ describe('EventLoop over NATS with the simulated control plane', () => {
     expect(await health.json()).to.deep.equal({ status: 'OK' });
     expect((await fetch(`${base}/ready`)).status).to.equal(200);
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    for (const m of ['keptn_events_received_total', 'keptn_events_rejected_total', 'keptn_events_handled_total', 'keptn_handler_duration_seconds', 'keptn_handlers_active']) expect(metrics).to.include(m);
+    for (const m of [
+      'keptn_events_received_total',
+      'keptn_events_rejected_total',
+      'keptn_events_handled_total',
+      'keptn_handler_duration_seconds',
+      'keptn_handlers_active',
+    ])
+      expect(metrics).to.include(m);
     h.sim.setSubscriptions(i.integrationId!, []);
     await eventually(async () => (await fetch(`${base}/ready`)).status === 503);
     expect((await fetch(`${base}/health`)).status).to.equal(200);
@@ -258,10 +316,21 @@ describe('EventLoop over NATS with the simulated control plane', () => {
     const i = h.integration().handle('deliver', async () => ({}));
     await i.start();
     const t = taskTrigger('deliver');
-    await i.eventLoop!.finishAdopted({ type: t.type, id: t.id, shkeptncontext: t.shkeptncontext, gitcommitid: t.gitcommitid, data: { project: 'sockshop', stage: 'dev', service: 'carts' } }, async () => ({ message: 'adopted' }));
+    await i.eventLoop!.finishAdopted(
+      {
+        type: t.type,
+        id: t.id,
+        shkeptncontext: t.shkeptncontext,
+        gitcommitid: t.gitcommitid,
+        data: { project: 'sockshop', stage: 'dev', service: 'carts' },
+      },
+      async () => ({ message: 'adopted' }),
+    );
     await eventually(() => expect(h.kinds(t.id)).to.deep.equal(['finished']));
     await h.publish(t);
-    await eventually(async () => (await i.registry.getSingleMetricAsString('keptn_events_rejected_total')).includes('duplicate'));
+    await eventually(async () =>
+      (await i.registry.getSingleMetricAsString('keptn_events_rejected_total')).includes('duplicate'),
+    );
     expect(h.kinds(t.id)).to.deep.equal(['finished']);
   });
 

@@ -1,5 +1,12 @@
 import { expect } from 'chai';
-import { EventLoop, HttpTransport, KeptnIntegration, silentLogger, UniformClient, type IncomingMessage } from '../../../lib/index.js';
+import {
+  EventLoop,
+  HttpTransport,
+  KeptnIntegration,
+  silentLogger,
+  UniformClient,
+  type IncomingMessage,
+} from '../../../lib/index.js';
 import { ControlPlaneSimulator } from '../../../service/sandbox/controlplane/control-plane-simulator.js';
 import { eventually } from '../../support/eventually.js';
 import { metadata, taskTrigger } from '../harness.js';
@@ -41,14 +48,27 @@ describe('HTTP mode (remote execution plane)', () => {
     await eventually(() => expect(kinds(t.id)).to.deep.equal(['started', 'finished']));
     expect(calls).to.equal(1);
     const finished = sim.events({ triggeredid: t.id })[1]!;
-    expect(finished.data).to.include({ status: 'succeeded', result: 'pass', message: 'ok', project: 'sockshop' });
+    expect(finished.data).to.include({
+      status: 'succeeded',
+      result: 'pass',
+      message: 'ok',
+      project: 'sockshop',
+    });
     expect(finished.shkeptncontext).to.equal(t.shkeptncontext);
-    const after = (await (await fetch(`${sim.url}/v1/event/triggered/sh.keptn.event.deliver.triggered`)).json()) as { events: unknown[] };
+    const after = (await (
+      await fetch(`${sim.url}/v1/event/triggered/sh.keptn.event.deliver.triggered`)
+    ).json()) as { events: unknown[] };
     expect(after.events).to.deep.equal([]);
   });
 
   it('pages through open triggers and sends x-token', async () => {
-    const transport = new HttpTransport({ apiEndpoint: sim.apiUrl, token: TOKEN, logger: silentLogger, pollIntervalMs: 20, pageSize: 3 });
+    const transport = new HttpTransport({
+      apiEndpoint: sim.apiUrl,
+      token: TOKEN,
+      logger: silentLogger,
+      pollIntervalMs: 20,
+      pageSize: 3,
+    });
     const got: IncomingMessage[] = [];
     await transport.setSubscriptions([{ id: 's1', event: 'sh.keptn.event.deliver.triggered' }]);
     await transport.start((m) => got.push(m));
@@ -63,9 +83,20 @@ describe('HTTP mode (remote execution plane)', () => {
   });
 
   it('delivers only the open triggers that match every value of the subscription filter', async () => {
-    const transport = new HttpTransport({ apiEndpoint: sim.apiUrl, token: TOKEN, logger: silentLogger, pollIntervalMs: 20 });
+    const transport = new HttpTransport({
+      apiEndpoint: sim.apiUrl,
+      token: TOKEN,
+      logger: silentLogger,
+      pollIntervalMs: 20,
+    });
     const got: IncomingMessage[] = [];
-    await transport.setSubscriptions([{ id: 's1', event: 'sh.keptn.event.deliver.triggered', filter: { projects: ['sockshop'], stages: ['dev', 'prod'] } }]);
+    await transport.setSubscriptions([
+      {
+        id: 's1',
+        event: 'sh.keptn.event.deliver.triggered',
+        filter: { projects: ['sockshop'], stages: ['dev', 'prod'] },
+      },
+    ]);
     await transport.start((m) => got.push(m));
     stops.push(() => transport.close());
     const dev = taskTrigger('deliver', { stage: 'dev' });
@@ -78,7 +109,12 @@ describe('HTTP mode (remote execution plane)', () => {
   });
 
   it('forgets a seen trigger only when it is gone from the latest poll', async () => {
-    const transport = new HttpTransport({ apiEndpoint: sim.apiUrl, token: TOKEN, logger: silentLogger, pollIntervalMs: 20 });
+    const transport = new HttpTransport({
+      apiEndpoint: sim.apiUrl,
+      token: TOKEN,
+      logger: silentLogger,
+      pollIntervalMs: 20,
+    });
     const loopless: string[] = [];
     await transport.setSubscriptions([{ id: 's1', event: 'sh.keptn.event.deliver.triggered' }]);
     await transport.start((m) => loopless.push(JSON.parse(String(m.data)).id));
@@ -88,7 +124,12 @@ describe('HTTP mode (remote execution plane)', () => {
     await eventually(() => loopless.length === 1);
     await new Promise((r) => setTimeout(r, 150));
     expect(loopless).to.deep.equal([t.id]);
-    await transport.publish({ ...taskTrigger('deliver'), type: 'sh.keptn.event.deliver.finished', triggeredid: t.id, data: { project: 'sockshop', stage: 'dev', service: 'carts', status: 'succeeded', result: 'pass' } });
+    await transport.publish({
+      ...taskTrigger('deliver'),
+      type: 'sh.keptn.event.deliver.finished',
+      triggeredid: t.id,
+      data: { project: 'sockshop', stage: 'dev', service: 'carts', status: 'succeeded', result: 'pass' },
+    });
     await new Promise((r) => setTimeout(r, 100));
     expect(loopless).to.have.length(1);
     sim.injectTriggered(t);
@@ -96,21 +137,50 @@ describe('HTTP mode (remote execution plane)', () => {
   });
 
   it('retries sends on 5xx and rejects a wrong token with 401', async () => {
-    const transport = new HttpTransport({ apiEndpoint: sim.apiUrl, token: TOKEN, logger: silentLogger, retry: { initialMs: 10, maxMs: 20 } });
+    const transport = new HttpTransport({
+      apiEndpoint: sim.apiUrl,
+      token: TOKEN,
+      logger: silentLogger,
+      retry: { initialMs: 10, maxMs: 20 },
+    });
     stops.push(() => transport.close());
     sim.failNext(2, 503);
     const t = taskTrigger('deliver');
     await transport.publish({ ...t, type: 'sh.keptn.event.deliver.started', triggeredid: t.id });
     expect(sim.events({ triggeredid: t.id })).to.have.length(1);
     const wrong = new UniformClient({ baseUrl: `${sim.apiUrl}/controlPlane`, token: 'nope' });
-    const err = await wrong.register({ name: 'x', metadata: { hostname: 'h', integrationversion: '', distributorversion: '', location: '', kubernetesmetadata: { namespace: 'n', podname: '', deploymentname: '' } }, subscriptions: [] }).catch((e: Error) => e);
+    const err = await wrong
+      .register({
+        name: 'x',
+        metadata: {
+          hostname: 'h',
+          integrationversion: '',
+          distributorversion: '',
+          location: '',
+          kubernetesmetadata: { namespace: 'n', podname: '', deploymentname: '' },
+        },
+        subscriptions: [],
+      })
+      .catch((e: Error) => e);
     wrong.close();
-    expect((err as Error).message).to.include('401').and.not.include('nope');
+    expect((err as Error).message)
+      .to.include('401')
+      .and.not.include('nope');
   });
 
   it('answers triggers end to end with a bare EventLoop on the HTTP transport', async () => {
-    const transport = new HttpTransport({ apiEndpoint: sim.apiUrl, token: TOKEN, logger: silentLogger, pollIntervalMs: 20 });
-    const loop = new EventLoop({ name: 'x', source: transport, sink: transport, logger: silentLogger }).handle('*', async () => {
+    const transport = new HttpTransport({
+      apiEndpoint: sim.apiUrl,
+      token: TOKEN,
+      logger: silentLogger,
+      pollIntervalMs: 20,
+    });
+    const loop = new EventLoop({
+      name: 'x',
+      source: transport,
+      sink: transport,
+      logger: silentLogger,
+    }).handle('*', async () => {
       throw new Error('nope');
     });
     await loop.setSubscriptions([{ id: 'a', event: 'sh.keptn.event.test.triggered' }]);
@@ -119,6 +189,10 @@ describe('HTTP mode (remote execution plane)', () => {
     const t = taskTrigger('test');
     sim.injectTriggered(t);
     await eventually(() => expect(kinds(t.id)).to.deep.equal(['started', 'finished']));
-    expect(sim.events({ triggeredid: t.id })[1]!.data).to.include({ status: 'errored', result: 'fail', message: 'nope' });
+    expect(sim.events({ triggeredid: t.id })[1]!.data).to.include({
+      status: 'errored',
+      result: 'fail',
+      message: 'nope',
+    });
   });
 });

@@ -14,7 +14,15 @@ describe('JetStreamSource', () => {
   });
 
   it('handles triggers published while the service was stopped once it starts again', async () => {
-    const first = h.integration({ mode: { kind: 'nats', servers: h.nats.url, shipyardController: h.sim.url, jetstream: 'auto', reconnectTimeWaitMs: 50 } });
+    const first = h.integration({
+      mode: {
+        kind: 'nats',
+        servers: h.nats.url,
+        shipyardController: h.sim.url,
+        jetstream: 'auto',
+        reconnectTimeWaitMs: 50,
+      },
+    });
     await first.handle('deliver', async () => ({})).start();
     const live = taskTrigger('deliver');
     await h.publish(live);
@@ -23,12 +31,24 @@ describe('JetStreamSource', () => {
 
     const missed = [taskTrigger('deliver'), taskTrigger('deliver')];
     for (const t of missed) await h.publish(t);
-    const second = h.integration({ mode: { kind: 'nats', servers: h.nats.url, shipyardController: h.sim.url, jetstream: 'auto', reconnectTimeWaitMs: 50 } });
+    const second = h.integration({
+      mode: {
+        kind: 'nats',
+        servers: h.nats.url,
+        shipyardController: h.sim.url,
+        jetstream: 'auto',
+        reconnectTimeWaitMs: 50,
+      },
+    });
     await second.handle('deliver', async () => ({})).start();
-    for (const t of missed) await eventually(() => expect(h.kinds(t.id)).to.deep.equal(['started', 'finished']));
+    for (const t of missed)
+      await eventually(() => expect(h.kinds(t.id)).to.deep.equal(['started', 'finished']));
     expect(h.kinds(live.id)).to.deep.equal(['started', 'finished']);
     const jsm = await jetstreamManager(h.nc);
-    const info = await jsm.consumers.info('keptn', JetStreamSource.durableName('gitops-service', 'sh.keptn.event.deliver.triggered'));
+    const info = await jsm.consumers.info(
+      'keptn',
+      JetStreamSource.durableName('gitops-service', 'sh.keptn.event.deliver.triggered'),
+    );
     await eventually(async () => (await jsm.consumers.info('keptn', info.name)).num_ack_pending === 0);
   });
 
@@ -38,7 +58,15 @@ describe('JetStreamSource', () => {
       claim: () => new Promise((resolve) => (decide = () => resolve('ours'))),
       handle: async () => ({}),
     };
-    const integration = h.integration({ mode: { kind: 'nats', servers: h.nats.url, shipyardController: h.sim.url, jetstream: 'auto', reconnectTimeWaitMs: 50 } });
+    const integration = h.integration({
+      mode: {
+        kind: 'nats',
+        servers: h.nats.url,
+        shipyardController: h.sim.url,
+        jetstream: 'auto',
+        reconnectTimeWaitMs: 50,
+      },
+    });
     await integration.handle('deliver', handler).start();
     const trigger = taskTrigger('deliver');
     await h.publish(trigger);
@@ -56,61 +84,107 @@ describe('JetStreamSource', () => {
 
   it('acknowledges a trigger another instance has claimed, and sends nothing for it', async () => {
     const handler: TaskHandler = { claim: async () => 'taken', handle: async () => ({}) };
-    const integration = h.integration({ mode: { kind: 'nats', servers: h.nats.url, shipyardController: h.sim.url, jetstream: 'auto', reconnectTimeWaitMs: 50 } });
+    const integration = h.integration({
+      mode: {
+        kind: 'nats',
+        servers: h.nats.url,
+        shipyardController: h.sim.url,
+        jetstream: 'auto',
+        reconnectTimeWaitMs: 50,
+      },
+    });
     await integration.handle('deliver', handler).start();
     const trigger = taskTrigger('deliver');
     await h.publish(trigger);
     const jsm = await jetstreamManager(h.nc);
     const consumer = JetStreamSource.durableName('gitops-service', 'sh.keptn.event.deliver.triggered');
-    await eventually(async () => expect((await jsm.consumers.info('keptn', consumer)).num_ack_pending).to.equal(0));
-    await eventually(async () => expect((await jsm.consumers.info('keptn', consumer)).delivered.consumer_seq).to.equal(1));
+    await eventually(async () =>
+      expect((await jsm.consumers.info('keptn', consumer)).num_ack_pending).to.equal(0),
+    );
+    await eventually(async () =>
+      expect((await jsm.consumers.info('keptn', consumer)).delivered.consumer_seq).to.equal(1),
+    );
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(h.kinds(trigger.id)).to.deep.equal([]);
   });
 
   it('acknowledges the trigger of any other handler once its .started is sent', async () => {
     let finish = () => {};
-    const integration = h.integration({ mode: { kind: 'nats', servers: h.nats.url, shipyardController: h.sim.url, jetstream: 'auto', reconnectTimeWaitMs: 50 } });
+    const integration = h.integration({
+      mode: {
+        kind: 'nats',
+        servers: h.nats.url,
+        shipyardController: h.sim.url,
+        jetstream: 'auto',
+        reconnectTimeWaitMs: 50,
+      },
+    });
     await integration.handle('deliver', () => new Promise((resolve) => (finish = () => resolve({})))).start();
     const trigger = taskTrigger('deliver');
     await h.publish(trigger);
     await eventually(() => expect(h.kinds(trigger.id)).to.deep.equal(['started']));
     const jsm = await jetstreamManager(h.nc);
     const consumer = JetStreamSource.durableName('gitops-service', 'sh.keptn.event.deliver.triggered');
-    await eventually(async () => expect((await jsm.consumers.info('keptn', consumer)).num_ack_pending).to.equal(0));
+    await eventually(async () =>
+      expect((await jsm.consumers.info('keptn', consumer)).num_ack_pending).to.equal(0),
+    );
     finish();
     await eventually(() => expect(h.kinds(trigger.id)).to.deep.equal(['started', 'finished']));
   });
 
   it('deletes the durable consumer of a removed subscription, so its backlog is not handed over if it comes back', async () => {
     const { silentLogger } = await import('../../../lib/index.js');
-    const source = (await JetStreamSource.create('auto', { connection: h.nc, name: 'gitops-service', logger: silentLogger }))!;
+    const source = (await JetStreamSource.create('auto', {
+      connection: h.nc,
+      name: 'gitops-service',
+      logger: silentLogger,
+    }))!;
     const received: string[] = [];
     await source.start((m) => void received.push(m.subject));
-    await source.setSubscriptions([{ event: 'sh.keptn.event.deliver.triggered' }, { event: 'sh.keptn.event.rollback.triggered' }]);
+    await source.setSubscriptions([
+      { event: 'sh.keptn.event.deliver.triggered' },
+      { event: 'sh.keptn.event.rollback.triggered' },
+    ]);
     const jsm = await jetstreamManager(h.nc);
     const rollback = JetStreamSource.durableName('gitops-service', 'sh.keptn.event.rollback.triggered');
-    const exists = (name: string) => jsm.consumers.info('keptn', name).then(() => true, () => false);
+    const exists = (name: string) =>
+      jsm.consumers.info('keptn', name).then(
+        () => true,
+        () => false,
+      );
     expect(await exists(rollback)).to.equal(true);
 
     await source.setSubscriptions([{ event: 'sh.keptn.event.deliver.triggered' }]);
     expect(await exists(rollback)).to.equal(false);
     await h.publish(taskTrigger('rollback'));
-    await source.setSubscriptions([{ event: 'sh.keptn.event.deliver.triggered' }, { event: 'sh.keptn.event.rollback.triggered' }]);
+    await source.setSubscriptions([
+      { event: 'sh.keptn.event.deliver.triggered' },
+      { event: 'sh.keptn.event.rollback.triggered' },
+    ]);
     await h.publish(taskTrigger('rollback'));
     await eventually(() => expect(received).to.deep.equal(['sh.keptn.event.rollback.triggered']));
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(received, 'only the trigger published while subscribed').to.have.length(1);
-    expect(await exists(JetStreamSource.durableName('gitops-service', 'sh.keptn.event.deliver.triggered'))).to.equal(true);
+    expect(
+      await exists(JetStreamSource.durableName('gitops-service', 'sh.keptn.event.deliver.triggered')),
+    ).to.equal(true);
     await source.stop();
   });
 
   it('uses core NATS in auto mode when the server has no keptn stream', async () => {
     const jsm = await jetstreamManager(h.nc);
     await jsm.streams.delete('keptn');
-    const source = await JetStreamSource.create('auto', { connection: h.nc, name: 'x', logger: (await import('../../../lib/index.js')).silentLogger });
+    const source = await JetStreamSource.create('auto', {
+      connection: h.nc,
+      name: 'x',
+      logger: (await import('../../../lib/index.js')).silentLogger,
+    });
     expect(source).to.equal(undefined);
-    const forced = await JetStreamSource.create('true', { connection: h.nc, name: 'x', logger: (await import('../../../lib/index.js')).silentLogger });
+    const forced = await JetStreamSource.create('true', {
+      connection: h.nc,
+      name: 'x',
+      logger: (await import('../../../lib/index.js')).silentLogger,
+    });
     expect(forced?.kind).to.equal('jetstream');
     expect((await jsm.streams.info('keptn')).config.subjects).to.deep.equal(['sh.keptn.>']);
   });

@@ -41,9 +41,15 @@ describe('UniformRegistration', () => {
     expect(applied).to.deep.equal([['sh.keptn.event.deliver.triggered']]);
 
     failNext = true;
-    sim.setSubscriptions(registration.id!, [{ event: 'sh.keptn.event.deliver.triggered' }, { event: 'sh.keptn.event.rollback.triggered' }]);
+    sim.setSubscriptions(registration.id!, [
+      { event: 'sh.keptn.event.deliver.triggered' },
+      { event: 'sh.keptn.event.rollback.triggered' },
+    ]);
     await eventually(() => expect(applied).to.have.length(2));
-    expect(applied[1]).to.deep.equal(['sh.keptn.event.deliver.triggered', 'sh.keptn.event.rollback.triggered']);
+    expect(applied[1]).to.deep.equal([
+      'sh.keptn.event.deliver.triggered',
+      'sh.keptn.event.rollback.triggered',
+    ]);
     await new Promise((resolve) => setTimeout(resolve, 150));
     expect(applied, 'applied once, not on every ping').to.have.length(2);
   });

@@ -34,7 +34,8 @@ export class ApplicationStream {
 
   /** The views whose operation fields differ from the one before (the transitions). */
   transitions(): OperationView[] {
-    const key = (v: OperationView) => JSON.stringify([v.requested, v.phase, v.message, v.automated, v.triggeredid, v.startedAt]);
+    const key = (v: OperationView) =>
+      JSON.stringify([v.requested, v.phase, v.message, v.automated, v.triggeredid, v.startedAt]);
     return this.views.filter((v, i) => i === 0 || key(v) !== key(this.views[i - 1]!));
   }
 
@@ -49,7 +50,10 @@ export class ApplicationStream {
   }
 
   private async read(server: string, token: string, name: string): Promise<void> {
-    const res = await fetch(`${server}/api/v1/stream/applications?name=${encodeURIComponent(name)}`, { headers: { authorization: `Bearer ${token}` }, signal: this.abort.signal });
+    const res = await fetch(`${server}/api/v1/stream/applications?name=${encodeURIComponent(name)}`, {
+      headers: { authorization: `Bearer ${token}` },
+      signal: this.abort.signal,
+    });
     if (!res.ok || !res.body) throw new Error(`stream answered ${res.status}`);
     const decoder = new TextDecoder();
     let rest = '';
@@ -68,7 +72,8 @@ export class ApplicationStream {
 
 function viewOf(type: string, app: Application): OperationView {
   const state = app.status?.operationState ?? undefined;
-  const triggeredid = (op: { info?: { name: string; value: string }[] } | null | undefined) => op?.info?.find((i) => i.name === 'triggeredid')?.value;
+  const triggeredid = (op: { info?: { name: string; value: string }[] } | null | undefined) =>
+    op?.info?.find((i) => i.name === 'triggeredid')?.value;
   return {
     type,
     requested: Boolean(app.operation),

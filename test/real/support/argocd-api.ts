@@ -2,7 +2,11 @@ import type { Application } from '../../../service/deployers/argocd/application.
 
 /** An Argo CD API answer that was not 2xx, with its status and body as the server sent them. */
 export class ArgoCdApiError extends Error {
-  constructor(readonly status: number, readonly body: string, what: string) {
+  constructor(
+    readonly status: number,
+    readonly body: string,
+    what: string,
+  ) {
     super(`${what}: ${status} ${body}`);
   }
 }
@@ -13,17 +17,27 @@ export class ArgoCdApiError extends Error {
  * for checking what the service did, not a second client for the service.
  */
 export class ArgoCdApi {
-  private constructor(readonly server: string, readonly token: string) {}
+  private constructor(
+    readonly server: string,
+    readonly token: string,
+  ) {}
 
   /** `POST /api/v1/session` (`argocd login`). */
   static async login(server: string, username: string, password: string): Promise<ArgoCdApi> {
-    const { token } = await call<{ token: string }>(server, undefined, 'POST', '/api/v1/session', { username, password });
+    const { token } = await call<{ token: string }>(server, undefined, 'POST', '/api/v1/session', {
+      username,
+      password,
+    });
     return new ArgoCdApi(server, token);
   }
 
   /** `argocd account generate-token --account <name>`: a token of an account with the apiKey capability. */
   async createToken(account: string, id: string): Promise<string> {
-    const { token } = await this.call<{ token: string }>('POST', `/api/v1/account/${account}/token`, { name: account, id, expiresIn: 0 });
+    const { token } = await this.call<{ token: string }>('POST', `/api/v1/account/${account}/token`, {
+      name: account,
+      id,
+      expiresIn: 0,
+    });
     return token;
   }
 
@@ -52,11 +66,21 @@ export class ArgoCdApi {
 }
 
 /** One REST call; a non-2xx answer throws ArgoCdApiError with the raw body. */
-export async function call<T>(server: string, token: string | undefined, method: string, path: string, body?: unknown): Promise<T> {
+export async function call<T>(
+  server: string,
+  token: string | undefined,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${server}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(`${server}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await res.text();
   if (!res.ok) throw new ArgoCdApiError(res.status, text, `${method} ${path}`);
   return (text ? JSON.parse(text) : {}) as T;

@@ -26,7 +26,12 @@ export function deployment(spec: DeploymentSpec): string {
   return stringify({
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name: spec.name, namespace: WORKLOAD_NAMESPACE, labels, ...(Object.keys(annotations).length ? { annotations } : {}) },
+    metadata: {
+      name: spec.name,
+      namespace: WORKLOAD_NAMESPACE,
+      labels,
+      ...(Object.keys(annotations).length ? { annotations } : {}),
+    },
     spec: {
       replicas: 1,
       ...(spec.progressDeadlineSeconds ? { progressDeadlineSeconds: spec.progressDeadlineSeconds } : {}),
@@ -53,9 +58,16 @@ export interface ApplicationSpec {
 
 const SUBSCRIBED_TRIGGERS = ['on-out-of-sync', 'on-deployed', 'on-sync-failed', 'on-health-degraded'];
 
-/** An Argo CD Application in the default project, deploying `path` of the repository to the cluster it runs in. */
+/**
+ * An Argo CD Application in the default project, deploying `path` of the repository to the cluster it runs
+ * in.
+ */
 export function application(spec: ApplicationSpec): object {
-  const annotations = spec.notifications ? Object.fromEntries(SUBSCRIBED_TRIGGERS.map((t) => [`notifications.argoproj.io/subscribe.${t}.keptn-gitops`, ''])) : undefined;
+  const annotations = spec.notifications
+    ? Object.fromEntries(
+        SUBSCRIBED_TRIGGERS.map((t) => [`notifications.argoproj.io/subscribe.${t}.keptn-gitops`, '']),
+      )
+    : undefined;
   return {
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'Application',
@@ -68,4 +80,3 @@ export function application(spec: ApplicationSpec): object {
     },
   };
 }
-

@@ -19,7 +19,11 @@ import { StallingProxy } from './stalling-proxy.js';
 export const API_ACCOUNT = 'keptn';
 export const LOGIN_ACCOUNT = 'keptn-login';
 const RBAC = [API_ACCOUNT, LOGIN_ACCOUNT]
-  .flatMap((account) => [`p, ${account}, applications, get, default/*, allow`, `p, ${account}, applications, sync, default/*, allow`, `p, ${account}, applications, action/*, default/*, deny`])
+  .flatMap((account) => [
+    `p, ${account}, applications, get, default/*, allow`,
+    `p, ${account}, applications, sync, default/*, allow`,
+    `p, ${account}, applications, action/*, default/*, deny`,
+  ])
   .join('\n');
 
 /**
@@ -51,7 +55,9 @@ export class ArgoCdTier {
   static async start(): Promise<ArgoCdTier> {
     const cluster = await sharedCluster();
     // The run's chart grants its RBAC in flux-system, which Flux creates when its part runs first.
-    await cluster.apply(JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: FLUX_NAMESPACE } }));
+    await cluster.apply(
+      JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: FLUX_NAMESPACE } }),
+    );
     const tier = new ArgoCdTier(cluster, await sharedChart());
     try {
       await tier.launch();
@@ -72,8 +78,13 @@ export class ArgoCdTier {
     const admin = await this.argocd.admin();
     this.apiToken = await admin.createToken(API_ACCOUNT, `keptn-gitops-${randomUUID()}`);
     await admin.updatePassword(LOGIN_ACCOUNT, this.argocd.adminPassword, this.loginPassword);
-    this.proxy = await new StallingProxy({ host: '127.0.0.1', port: Number(new URL(this.argocd.serverUrl).port) }).start();
-    await this.cluster.apply(JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: WORKLOAD_NAMESPACE } }));
+    this.proxy = await new StallingProxy({
+      host: '127.0.0.1',
+      port: Number(new URL(this.argocd.serverUrl).port),
+    }).start();
+    await this.cluster.apply(
+      JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: WORKLOAD_NAMESPACE } }),
+    );
     this.git = new GitServer(join(this.argocd.dir, 'git'));
     await this.git.start(await freePort());
     this.repo = this.git.createRepository('shop');
@@ -86,11 +97,21 @@ export class ArgoCdTier {
    * and the token in argocd-notifications-secret.
    */
   private async installNotifications(): Promise<void> {
-    const doc = parse(readFileSync(join(repoRoot, 'docs', 'argocd', 'argocd-notifications-cm.yaml'), 'utf8')) as { data: Record<string, string> };
+    const doc = parse(
+      readFileSync(join(repoRoot, 'docs', 'argocd', 'argocd-notifications-cm.yaml'), 'utf8'),
+    ) as { data: Record<string, string> };
     const service = parse(doc.data['service.webhook.keptn-gitops']!) as { url: string };
-    const data = { ...doc.data, 'service.webhook.keptn-gitops': stringify({ ...service, url: `http://127.0.0.1:${this.webhookPort}/webhooks/argocd` }) };
+    const data = {
+      ...doc.data,
+      'service.webhook.keptn-gitops': stringify({
+        ...service,
+        url: `http://127.0.0.1:${this.webhookPort}/webhooks/argocd`,
+      }),
+    };
     await this.argocd.patchConfigMap('argocd-notifications-cm', data);
-    await this.argocd.patchSecret('argocd-notifications-secret', { 'keptn-gitops-webhook-token': this.webhookToken });
+    await this.argocd.patchSecret('argocd-notifications-secret', {
+      'keptn-gitops-webhook-token': this.webhookToken,
+    });
   }
 
   get serverUrl(): string {

@@ -19,8 +19,8 @@ export interface RealArgoCdOptions {
 }
 
 /** The four components the tier runs, each the role ARGOCD_BINARY_NAME gives the one binary. */
-const COMPONENTS = ['argocd-repo-server', 'argocd-server', 'argocd-application-controller', 'argocd-notifications'] as const;
-type Component = (typeof COMPONENTS)[number];
+type Component =
+  'argocd-repo-server' | 'argocd-server' | 'argocd-application-controller' | 'argocd-notifications';
 
 /**
  * A real Argo CD as local processes, as its own local development runs it (its Procfile):
@@ -37,7 +37,14 @@ export class RealArgoCd {
   readonly dir: string;
   private readonly processes = new Map<Component, RunningProcess>();
   private redisDb?: RedisDatabase;
-  private readonly ports = { server: 0, serverMetrics: 0, repo: 0, repoMetrics: 0, controllerMetrics: 0, notificationsMetrics: 0 };
+  private readonly ports = {
+    server: 0,
+    serverMetrics: 0,
+    repo: 0,
+    repoMetrics: 0,
+    controllerMetrics: 0,
+    notificationsMetrics: 0,
+  };
 
   private constructor(
     readonly cluster: RealCluster,
@@ -67,48 +74,114 @@ export class RealArgoCd {
   }
 
   private async launch(): Promise<void> {
-    for (const sub of ['tmp', 'home', 'tls', 'ssh', 'gpg/keys', 'gpg/source', 'plugins']) mkdirSync(join(this.dir, sub), { recursive: true, mode: 0o700 });
-    for (const key of Object.keys(this.ports) as (keyof typeof this.ports)[]) this.ports[key] = await freePort();
+    for (const sub of ['tmp', 'home', 'tls', 'ssh', 'gpg/keys', 'gpg/source', 'plugins'])
+      mkdirSync(join(this.dir, sub), { recursive: true, mode: 0o700 });
+    for (const key of Object.keys(this.ports) as (keyof typeof this.ports)[])
+      this.ports[key] = await freePort();
     this.serverUrl = `http://127.0.0.1:${this.ports.server}`;
     this.redisDb = await RedisDatabase.lease();
     await this.installResources();
     await this.startComponent('argocd-repo-server', `http://127.0.0.1:${this.ports.repoMetrics}/healthz`);
     await this.startComponent('argocd-server', `${this.serverUrl}/healthz`);
-    await this.startComponent('argocd-application-controller', `http://127.0.0.1:${this.ports.controllerMetrics}/healthz`);
-    await this.startComponent('argocd-notifications', `http://127.0.0.1:${this.ports.notificationsMetrics}/metrics`);
-    this.adminPassword = await eventually(() => this.readSecret('argocd-initial-admin-secret', 'password'), 60_000, 500);
+    await this.startComponent(
+      'argocd-application-controller',
+      `http://127.0.0.1:${this.ports.controllerMetrics}/healthz`,
+    );
+    await this.startComponent(
+      'argocd-notifications',
+      `http://127.0.0.1:${this.ports.notificationsMetrics}/metrics`,
+    );
+    this.adminPassword = await eventually(
+      () => this.readSecret('argocd-initial-admin-secret', 'password'),
+      60_000,
+      500,
+    );
   }
 
   /** The CRDs, the namespace, upstream's base ConfigMaps and Secrets with this tier's settings merged in. */
   private async installResources(): Promise<void> {
     const manifests = built().manifests;
-    const read = (file: string) => parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS() as { kind?: string; metadata: { name: string }; data?: Record<string, string> } | null);
+    const read = (file: string) =>
+      parseAllDocuments(readFileSync(file, 'utf8')).map(
+        (d) =>
+          d.toJS() as { kind?: string; metadata: { name: string }; data?: Record<string, string> } | null,
+      );
     const crds = readdirSync(join(manifests, 'crds')).filter((f) => f.endsWith('-crd.yaml'));
-    await this.cluster.apply(crds.map((f) => readFileSync(join(manifests, 'crds', f), 'utf8')).join('\n---\n'));
+    await this.cluster.apply(
+      crds.map((f) => readFileSync(join(manifests, 'crds', f), 'utf8')).join('\n---\n'),
+    );
     // Right after the apply a CRD may have no conditions yet, which `kubectl wait` takes for an error.
-    await eventually(() => this.cluster.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', 'applications.argoproj.io', 'appprojects.argoproj.io', 'applicationsets.argoproj.io']), 120_000, 1000);
-    await this.cluster.apply(JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ARGOCD_NAMESPACE } }));
-    const extra: Record<string, Record<string, string> | undefined> = { 'argocd-cm': this.options.argocdCm, 'argocd-rbac-cm': this.options.rbac };
+    await eventually(
+      () =>
+        this.cluster.kubectl([
+          'wait',
+          '--for=condition=Established',
+          '--timeout=60s',
+          'crd',
+          'applications.argoproj.io',
+          'appprojects.argoproj.io',
+          'applicationsets.argoproj.io',
+        ]),
+      120_000,
+      1000,
+    );
+    await this.cluster.apply(
+      JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ARGOCD_NAMESPACE } }),
+    );
+    const extra: Record<string, Record<string, string> | undefined> = {
+      'argocd-cm': this.options.argocdCm,
+      'argocd-rbac-cm': this.options.rbac,
+    };
     const objects = ['config', 'notification']
       .flatMap((sub) => readdirSync(join(manifests, 'base', sub)).map((f) => join(manifests, 'base', sub, f)))
       .flatMap(read)
       .filter((o) => o?.kind === 'ConfigMap' || o?.kind === 'Secret')
-      .map((o) => ({ ...o!, metadata: { ...o!.metadata, namespace: ARGOCD_NAMESPACE }, ...(extra[o!.metadata.name] ? { data: { ...o!.data, ...extra[o!.metadata.name] } } : {}) }));
+      .map((o) => ({
+        ...o!,
+        metadata: { ...o!.metadata, namespace: ARGOCD_NAMESPACE },
+        ...(extra[o!.metadata.name] ? { data: { ...o!.data, ...extra[o!.metadata.name] } } : {}),
+      }));
     await this.cluster.apply(objects.map((o) => JSON.stringify(o)).join('\n'));
   }
 
   /** Merges `data` into a ConfigMap of the Argo CD namespace (the components watch them). */
   async patchConfigMap(name: string, data: Record<string, string>): Promise<void> {
-    await this.cluster.kubectl(['patch', 'configmap', name, '-n', ARGOCD_NAMESPACE, '--type=merge', '-p', JSON.stringify({ data })]);
+    await this.cluster.kubectl([
+      'patch',
+      'configmap',
+      name,
+      '-n',
+      ARGOCD_NAMESPACE,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ data }),
+    ]);
   }
 
   /** Merges `stringData` into a Secret of the Argo CD namespace. */
   async patchSecret(name: string, stringData: Record<string, string>): Promise<void> {
-    await this.cluster.kubectl(['patch', 'secret', name, '-n', ARGOCD_NAMESPACE, '--type=merge', '-p', JSON.stringify({ stringData })]);
+    await this.cluster.kubectl([
+      'patch',
+      'secret',
+      name,
+      '-n',
+      ARGOCD_NAMESPACE,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ stringData }),
+    ]);
   }
 
   async readSecret(name: string, key: string): Promise<string> {
-    const value = await this.cluster.kubectl(['get', 'secret', name, '-n', ARGOCD_NAMESPACE, '-o', `jsonpath={.data.${key}}`]);
+    const value = await this.cluster.kubectl([
+      'get',
+      'secret',
+      name,
+      '-n',
+      ARGOCD_NAMESPACE,
+      '-o',
+      `jsonpath={.data.${key}}`,
+    ]);
     if (!value.trim()) throw new Error(`Secret ${ARGOCD_NAMESPACE}/${name} has no ${key}`);
     return Buffer.from(value.trim(), 'base64').toString('utf8');
   }
@@ -120,13 +193,52 @@ export class RealArgoCd {
     const log = ['--loglevel', 'info'];
     switch (component) {
       case 'argocd-repo-server':
-        return [...log, ...redis, '--address', '127.0.0.1', '--port', String(this.ports.repo), '--metrics-address', '127.0.0.1', '--metrics-port', String(this.ports.repoMetrics)];
+        return [
+          ...log,
+          ...redis,
+          '--address',
+          '127.0.0.1',
+          '--port',
+          String(this.ports.repo),
+          '--metrics-address',
+          '127.0.0.1',
+          '--metrics-port',
+          String(this.ports.repoMetrics),
+        ];
       case 'argocd-server':
-        return [...log, ...redis, ...kube, '--insecure', '--address', '127.0.0.1', '--port', String(this.ports.server), '--metrics-port', String(this.ports.serverMetrics), '--repo-server', repoServer];
+        return [
+          ...log,
+          ...redis,
+          ...kube,
+          '--insecure',
+          '--address',
+          '127.0.0.1',
+          '--port',
+          String(this.ports.server),
+          '--metrics-port',
+          String(this.ports.serverMetrics),
+          '--repo-server',
+          repoServer,
+        ];
       case 'argocd-application-controller':
-        return [...log, ...redis, ...kube, '--repo-server', repoServer, '--metrics-port', String(this.ports.controllerMetrics)];
+        return [
+          ...log,
+          ...redis,
+          ...kube,
+          '--repo-server',
+          repoServer,
+          '--metrics-port',
+          String(this.ports.controllerMetrics),
+        ];
       case 'argocd-notifications':
-        return [...log, ...kube, '--argocd-repo-server', repoServer, '--metrics-port', String(this.ports.notificationsMetrics)];
+        return [
+          ...log,
+          ...kube,
+          '--argocd-repo-server',
+          repoServer,
+          '--metrics-port',
+          String(this.ports.notificationsMetrics),
+        ];
     }
   }
 
@@ -152,7 +264,13 @@ export class RealArgoCd {
   }
 
   private async startComponent(component: Component, healthUrl: string): Promise<void> {
-    const proc = this.cluster.processes.start({ name: component, command: binary(built(), 'argocd'), args: this.args(component), env: this.env(component), cwd: join(this.dir, 'tmp') });
+    const proc = this.cluster.processes.start({
+      name: component,
+      command: binary(built(), 'argocd'),
+      args: this.args(component),
+      env: this.env(component),
+      cwd: join(this.dir, 'tmp'),
+    });
     this.processes.set(component, proc);
     await whileRunning([proc], async () => {
       const res = await fetch(healthUrl);
@@ -163,7 +281,9 @@ export class RealArgoCd {
 
   /** Components that exited although nobody stopped them. */
   crashed(): string[] {
-    return [...this.processes.values()].filter((p) => p.exitCode() !== null).map((p) => `${p.name} exited with ${p.exitCode()} (log: ${p.logFile})`);
+    return [...this.processes.values()]
+      .filter((p) => p.exitCode() !== null)
+      .map((p) => `${p.name} exited with ${p.exitCode()} (log: ${p.logFile})`);
   }
 
   async stop(): Promise<void> {
@@ -175,6 +295,7 @@ export class RealArgoCd {
 /** Argo CD as tools/build.sh built it. */
 function built(): NonNullable<ReturnType<typeof binaries>['argocd']> {
   const argocd = binaries().argocd;
-  if (!argocd) throw new Error('Argo CD was not built (KEPTN_GITOPS_REAL_ARGOCD=0): run tools/build.sh without it');
+  if (!argocd)
+    throw new Error('Argo CD was not built (KEPTN_GITOPS_REAL_ARGOCD=0): run tools/build.sh without it');
   return argocd;
 }

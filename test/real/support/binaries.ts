@@ -8,9 +8,13 @@ interface Built {
   dir: string;
 }
 
-type FluxController = 'source-controller' | 'kustomize-controller' | 'helm-controller' | 'notification-controller';
+type FluxController =
+  'source-controller' | 'kustomize-controller' | 'helm-controller' | 'notification-controller';
 
-/** What `tools/build.sh` built: the binaries' directories and versions, and the upstream module files the tier uses. */
+/**
+ * What `tools/build.sh` built: the binaries' directories and versions, and the upstream module files the tier
+ * uses.
+ */
 export interface Binaries {
   kubernetes: Built;
   kubectl: Built;
@@ -18,7 +22,10 @@ export interface Binaries {
   kwok: Built & { stages: string };
   helm: Built;
   flux: Record<FluxController, Built & { crds: string }>;
-  /** One binary for every Argo CD component; `manifests` is the module's manifests/ directory. Absent when built with KEPTN_GITOPS_REAL_ARGOCD=0. */
+  /**
+   * One binary for every Argo CD component; `manifests` is the module's manifests/ directory. Absent when
+   * built with KEPTN_GITOPS_REAL_ARGOCD=0.
+   */
   argocd?: Built & { manifests: string };
 }
 
@@ -29,7 +36,10 @@ let loaded: Binaries | undefined;
 /** The binaries `tools/build.sh` built (npm run test:real runs it first). */
 export function binaries(): Binaries {
   if (loaded) return loaded;
-  if (!existsSync(BUILT_FILE)) throw new Error(`${BUILT_FILE} is missing: run tools/build.sh (npm run test:real does) to build the real systems`);
+  if (!existsSync(BUILT_FILE))
+    throw new Error(
+      `${BUILT_FILE} is missing: run tools/build.sh (npm run test:real does) to build the real systems`,
+    );
   loaded = JSON.parse(readFileSync(BUILT_FILE, 'utf8')) as Binaries;
   return loaded;
 }
@@ -44,6 +54,8 @@ export function binary(component: Built, name: string): string {
 /** One line naming every version, printed at the start of a run and quoted in the README. */
 export function versionsLine(): string {
   const b = binaries();
-  const flux = Object.entries(b.flux).map(([name, c]) => `${name} ${c.version}`).join(', ');
+  const flux = Object.entries(b.flux)
+    .map(([name, c]) => `${name} ${c.version}`)
+    .join(', ');
   return `Kubernetes ${b.kubernetes.version}, etcd ${b.etcd.version}, kwok ${b.kwok.version}, helm ${b.helm.version}, Flux ${flux}${b.argocd ? `, Argo CD ${b.argocd.version}` : ''}`;
 }

@@ -8,7 +8,9 @@ export const CHART_DIR = join(repoRoot, 'chart');
 export const RELEASE = 'keptn-gitops';
 export const RELEASE_NAMESPACE = 'keptn';
 
-/** What `helm install` of the project's chart left on the real cluster, and how to act as its ServiceAccount. */
+/**
+ * What `helm install` of the project's chart left on the real cluster, and how to act as its ServiceAccount.
+ */
 export interface InstalledChart {
   /** The ServiceAccount the chart created and its RBAC binds. */
   serviceAccount: string;
@@ -29,22 +31,49 @@ export function clusterHelm(cluster: RealCluster, args: string[]): Promise<strin
  * `helm install` (or upgrade) of the chart with `values`, waiting until its Deployment is available
  * (kwok runs the Pods); then a token of the chart's ServiceAccount and the targets file from its ConfigMap.
  */
-export async function installChart(cluster: RealCluster, values: Record<string, unknown>): Promise<InstalledChart> {
+export async function installChart(
+  cluster: RealCluster,
+  values: Record<string, unknown>,
+): Promise<InstalledChart> {
   const valuesFile = join(cluster.dir, 'chart-values.json');
   writeFileSync(valuesFile, JSON.stringify(values, null, 2));
   await clusterHelm(cluster, [
-    'upgrade', '--install', RELEASE, CHART_DIR,
-    '--namespace', RELEASE_NAMESPACE, '--create-namespace',
-    '--values', valuesFile,
-    '--wait', '--timeout', '3m',
+    'upgrade',
+    '--install',
+    RELEASE,
+    CHART_DIR,
+    '--namespace',
+    RELEASE_NAMESPACE,
+    '--create-namespace',
+    '--values',
+    valuesFile,
+    '--wait',
+    '--timeout',
+    '3m',
   ]);
   const selector = `app.kubernetes.io/instance=${RELEASE}`;
-  const serviceAccount = (await cluster.kubectl(['get', 'serviceaccount', '-n', RELEASE_NAMESPACE, '-l', selector, '-o', 'jsonpath={.items[0].metadata.name}'])).trim();
-  const configMap = JSON.parse(await cluster.kubectl(['get', 'configmap', '-n', RELEASE_NAMESPACE, '-l', selector, '-o', 'json'])) as {
+  const serviceAccount = (
+    await cluster.kubectl([
+      'get',
+      'serviceaccount',
+      '-n',
+      RELEASE_NAMESPACE,
+      '-l',
+      selector,
+      '-o',
+      'jsonpath={.items[0].metadata.name}',
+    ])
+  ).trim();
+  const configMap = JSON.parse(
+    await cluster.kubectl(['get', 'configmap', '-n', RELEASE_NAMESPACE, '-l', selector, '-o', 'json']),
+  ) as {
     items: { data?: Record<string, string> }[];
   };
-  const targets = configMap.items.map((item) => item.data?.['config.yaml']).find((data) => data !== undefined);
-  if (targets === undefined) throw new Error(`the chart made no ConfigMap with config.yaml in ${RELEASE_NAMESPACE}`);
+  const targets = configMap.items
+    .map((item) => item.data?.['config.yaml'])
+    .find((data) => data !== undefined);
+  if (targets === undefined)
+    throw new Error(`the chart made no ConfigMap with config.yaml in ${RELEASE_NAMESPACE}`);
   return {
     serviceAccount,
     kubeconfig: await cluster.serviceAccountKubeconfig(RELEASE_NAMESPACE, serviceAccount),

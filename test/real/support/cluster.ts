@@ -49,7 +49,10 @@ export class RealCluster {
     } catch (err) {
       const tails = cluster.processes.tails();
       await cluster.stop({ keepLogs: true });
-      throw new Error(`the real cluster did not start (logs in ${cluster.logDir}): ${(err as Error).message}\n${tails}`);
+      throw new Error(
+        `the real cluster did not start (logs in ${cluster.logDir}): ${(err as Error).message}\n${tails}`,
+        { cause: err },
+      );
     }
   }
 
@@ -67,10 +70,26 @@ export class RealCluster {
     });
     const apiserver = this.startApiServer(etcdUrl, port);
     await whileRunning([apiserver], () => this.kubectl(['get', '--raw', '/readyz'], { timeoutMs: 10_000 }));
-    const components = [apiserver, await this.startControllerManager(), await this.startScheduler(), await this.startKwok()];
+    const components = [
+      apiserver,
+      await this.startControllerManager(),
+      await this.startScheduler(),
+      await this.startKwok(),
+    ];
     await this.addNode('kwok-node-0');
-    await whileRunning(components, async () => (await this.kubectl(['get', 'node', 'kwok-node-0', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])) === 'True');
-    // The service-account controller of kube-controller-manager creates `default` in each namespace; Pods need it.
+    await whileRunning(
+      components,
+      async () =>
+        (await this.kubectl([
+          'get',
+          'node',
+          'kwok-node-0',
+          '-o',
+          'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+        ])) === 'True',
+    );
+    // The service-account controller of kube-controller-manager creates `default` in each namespace; Pods
+    // need it.
     await whileRunning(components, () => this.kubectl(['get', 'serviceaccount', 'default', '-n', 'default']));
   }
 
@@ -190,8 +209,15 @@ export class RealCluster {
     const node = {
       apiVersion: 'v1',
       kind: 'Node',
-      metadata: { name, annotations: { 'kwok.x-k8s.io/node': 'fake' }, labels: { 'kubernetes.io/hostname': name, type: 'kwok', ...labels } },
-      status: { allocatable: { cpu: '32', memory: '256Gi', pods: '110' }, capacity: { cpu: '32', memory: '256Gi', pods: '110' } },
+      metadata: {
+        name,
+        annotations: { 'kwok.x-k8s.io/node': 'fake' },
+        labels: { 'kubernetes.io/hostname': name, type: 'kwok', ...labels },
+      },
+      status: {
+        allocatable: { cpu: '32', memory: '256Gi', pods: '110' },
+        capacity: { cpu: '32', memory: '256Gi', pods: '110' },
+      },
     };
     // create, not apply: a Node's status may be set on create, while server-side apply resets it.
     await this.kubectl(['create', '-f', '-'], { input: JSON.stringify(node) });
@@ -204,7 +230,11 @@ export class RealCluster {
       const child = execFile(
         binary(binaries().kubectl, 'kubectl'),
         [`--kubeconfig=${kubeconfig}`, ...args],
-        { timeout: options.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024, env: { PATH: process.env.PATH ?? '', HOME: this.dir } },
+        {
+          timeout: options.timeoutMs ?? 60_000,
+          maxBuffer: 64 * 1024 * 1024,
+          env: { PATH: process.env.PATH ?? '', HOME: this.dir },
+        },
         (err, stdout, stderr) => {
           if (err) reject(new Error(`kubectl ${args.join(' ')}: ${stderr.trim() || err.message}`));
           else resolve(stdout);
@@ -216,14 +246,29 @@ export class RealCluster {
 
   /** `kubectl apply --server-side` of YAML or JSON manifests. */
   async apply(manifests: string, options: Omit<KubectlOptions, 'input'> = {}): Promise<void> {
-    await this.kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], { ...options, input: manifests });
+    await this.kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], {
+      ...options,
+      input: manifests,
+    });
   }
 
-  /** A kubeconfig whose user is a ServiceAccount's token (TokenRequest), so the RBAC authorizer judges each call by that account's roles. */
-  async serviceAccountKubeconfig(namespace: string, name: string, options: { path?: string; namespace?: string } = {}): Promise<string> {
+  /**
+   * A kubeconfig whose user is a ServiceAccount's token (TokenRequest), so the RBAC authorizer judges each
+   * call by that account's roles.
+   */
+  async serviceAccountKubeconfig(
+    namespace: string,
+    name: string,
+    options: { path?: string; namespace?: string } = {},
+  ): Promise<string> {
     const token = (await this.kubectl(['create', 'token', name, '-n', namespace, '--duration=2h'])).trim();
     const path = options.path ?? join(this.dir, `${namespace}-${name}.kubeconfig`);
-    return writeKubeconfig(path, { server: this.server, caCert: this.pki.caCert, user: { token }, namespace: options.namespace ?? namespace });
+    return writeKubeconfig(path, {
+      server: this.server,
+      caCert: this.pki.caCert,
+      user: { token },
+      namespace: options.namespace ?? namespace,
+    });
   }
 
   /** A file in the cluster's temporary directory (removed with it). */
@@ -241,7 +286,11 @@ export class RealCluster {
 }
 
 /** Waits for `check` like eventually(), but fails at once when one of `processes` exits. */
-export async function whileRunning<T>(processes: RunningProcess[], check: () => T | Promise<T>, timeoutMs = STARTUP_TIMEOUT_MS): Promise<T> {
+export async function whileRunning<T>(
+  processes: RunningProcess[],
+  check: () => T | Promise<T>,
+  timeoutMs = STARTUP_TIMEOUT_MS,
+): Promise<T> {
   let settled = false;
   const exits = processes.map((proc) =>
     proc.exited.then((code) => {

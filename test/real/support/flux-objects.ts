@@ -13,7 +13,10 @@ export function gitRepository(name: string, url: string): object {
   };
 }
 
-export function kustomization(name: string, options: { repository: string; targetNamespace: string; timeout?: string; suspend?: boolean }): object {
+export function kustomization(
+  name: string,
+  options: { repository: string; targetNamespace: string; timeout?: string; suspend?: boolean },
+): object {
   return {
     apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
     kind: 'Kustomization',
@@ -40,7 +43,10 @@ export function helmRepository(name: string, url: string): object {
   };
 }
 
-export function helmRelease(name: string, options: { chart: string; version: string; repository: string; targetNamespace: string }): object {
+export function helmRelease(
+  name: string,
+  options: { chart: string; version: string; repository: string; targetNamespace: string },
+): object {
   return {
     apiVersion: 'helm.toolkit.fluxcd.io/v2',
     kind: 'HelmRelease',
@@ -49,12 +55,22 @@ export function helmRelease(name: string, options: { chart: string; version: str
       interval: IDLE_INTERVAL,
       targetNamespace: options.targetNamespace,
       timeout: '1m',
-      chart: { spec: { chart: options.chart, version: options.version, interval: IDLE_INTERVAL, sourceRef: { kind: 'HelmRepository', name: options.repository } } },
+      chart: {
+        spec: {
+          chart: options.chart,
+          version: options.version,
+          interval: IDLE_INTERVAL,
+          sourceRef: { kind: 'HelmRepository', name: options.repository },
+        },
+      },
     },
   };
 }
 
-/** A Deployment as a commit to a Git repository holds it (`deployment.yaml`); `nodeSelector` can keep its Pods from ever being scheduled. */
+/**
+ * A Deployment as a commit to a Git repository holds it (`deployment.yaml`); `nodeSelector` can keep its Pods
+ * from ever being scheduled.
+ */
 export function deploymentYaml(name: string, image: string, nodeSelector?: Record<string, string>): string {
   return stringify({
     apiVersion: 'apps/v1',

@@ -25,7 +25,12 @@ export interface FluxStatusObject {
   };
 }
 
-const CONTROLLERS = ['source-controller', 'kustomize-controller', 'helm-controller', 'notification-controller'] as const;
+const CONTROLLERS = [
+  'source-controller',
+  'kustomize-controller',
+  'helm-controller',
+  'notification-controller',
+] as const;
 
 /**
  * Flux on the real cluster: the CRDs from each controller's own module, the four controllers as local
@@ -61,13 +66,19 @@ export class RealFlux {
       await this.cluster.apply(crds.join('\n---\n'));
     }
     await this.cluster.kubectl(['wait', '--for=condition=Established', '--timeout=120s', 'crd', '--all']);
-    await this.cluster.apply(JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: FLUX_NAMESPACE } }));
+    await this.cluster.apply(
+      JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: FLUX_NAMESPACE } }),
+    );
 
     const storageDir = join(this.cluster.dir, 'flux', 'artifacts');
     mkdirSync(storageDir);
     const [eventsPort, receiverPort, storagePort] = [await freePort(), await freePort(), await freePort()];
     const eventsUrl = `http://127.0.0.1:${eventsPort}/`;
-    const common = async () => [`--metrics-addr=127.0.0.1:${await freePort()}`, `--health-addr=127.0.0.1:${await freePort()}`, '--log-level=info'];
+    const common = async () => [
+      `--metrics-addr=127.0.0.1:${await freePort()}`,
+      `--health-addr=127.0.0.1:${await freePort()}`,
+      '--log-level=info',
+    ];
     const start = async (controller: (typeof CONTROLLERS)[number], args: string[]) => {
       const proc = this.cluster.processes.start({
         name: controller,
@@ -78,7 +89,11 @@ export class RealFlux {
       this.controllers.push(proc);
       return proc;
     };
-    await start('notification-controller', [`--events-addr=127.0.0.1:${eventsPort}`, `--receiverAddr=127.0.0.1:${receiverPort}`, '--watch-all-namespaces=true']);
+    await start('notification-controller', [
+      `--events-addr=127.0.0.1:${eventsPort}`,
+      `--receiverAddr=127.0.0.1:${receiverPort}`,
+      '--watch-all-namespaces=true',
+    ]);
     await start('source-controller', [
       `--events-addr=${eventsUrl}`,
       '--watch-all-namespaces=true',
@@ -92,45 +107,76 @@ export class RealFlux {
     await whileRunning(this.controllers, async () => {
       const log = (proc: RunningProcess) => readFileSync(proc.logFile, 'utf8');
       const waiting = this.controllers.filter((proc) => !/Starting workers/.test(log(proc)));
-      if (waiting.length > 0) throw new Error(`still starting: ${waiting.map((proc) => proc.name).join(', ')}`);
+      if (waiting.length > 0)
+        throw new Error(`still starting: ${waiting.map((proc) => proc.name).join(', ')}`);
     });
   }
 
-  /** A Flux object in flux-system as the API server has it now (kind as kubectl names it, e.g. `kustomization`). */
+  /**
+   * A Flux object in flux-system as the API server has it now (kind as kubectl names it, e.g.
+   * `kustomization`).
+   */
   async get<T = FluxStatusObject>(kind: string, name: string): Promise<T> {
-    return JSON.parse(await this.cluster.kubectl(['get', kind, name, '-n', FLUX_NAMESPACE, '-o', 'json'])) as T;
+    return JSON.parse(
+      await this.cluster.kubectl(['get', kind, name, '-n', FLUX_NAMESPACE, '-o', 'json']),
+    ) as T;
   }
 
   /** Asks a controller to reconcile now, as `flux reconcile` does: the requestedAt annotation. */
   async requestReconcile(kind: string, name: string): Promise<string> {
     const token = new Date().toISOString();
-    await this.cluster.kubectl(['annotate', '--overwrite', kind, name, '-n', FLUX_NAMESPACE, `reconcile.fluxcd.io/requestedAt=${token}`]);
+    await this.cluster.kubectl([
+      'annotate',
+      '--overwrite',
+      kind,
+      name,
+      '-n',
+      FLUX_NAMESPACE,
+      `reconcile.fluxcd.io/requestedAt=${token}`,
+    ]);
     return token;
   }
 
   /** Waits until the object has handled the reconcile request `token` and is Ready; returns it. */
-  async reconciled(kind: string, name: string, token: string, timeoutMs = 120_000): Promise<FluxStatusObject> {
-    return eventually(async () => {
-      const obj = await this.get(kind, name);
-      const ready = obj.status?.conditions?.find((c) => c.type === 'Ready');
-      if (obj.status?.lastHandledReconcileAt !== token || ready?.status !== 'True') throw new Error(`${kind}/${name} not reconciled yet: ${JSON.stringify(obj.status ?? {})}`);
-      return obj;
-    }, timeoutMs, 500);
+  async reconciled(
+    kind: string,
+    name: string,
+    token: string,
+    timeoutMs = 120_000,
+  ): Promise<FluxStatusObject> {
+    return eventually(
+      async () => {
+        const obj = await this.get(kind, name);
+        const ready = obj.status?.conditions?.find((c) => c.type === 'Ready');
+        if (obj.status?.lastHandledReconcileAt !== token || ready?.status !== 'True')
+          throw new Error(`${kind}/${name} not reconciled yet: ${JSON.stringify(obj.status ?? {})}`);
+        return obj;
+      },
+      timeoutMs,
+      500,
+    );
   }
 
   /** Waits until the object is Ready=True; returns it. */
   async ready(kind: string, name: string, timeoutMs = 120_000): Promise<FluxStatusObject> {
-    return eventually(async () => {
-      const obj = await this.get(kind, name);
-      const ready = obj.status?.conditions?.find((c) => c.type === 'Ready');
-      if (ready?.status !== 'True' || obj.status?.observedGeneration !== obj.metadata.generation) throw new Error(`${kind}/${name} not ready: ${JSON.stringify(obj.status ?? {})}`);
-      return obj;
-    }, timeoutMs, 500);
+    return eventually(
+      async () => {
+        const obj = await this.get(kind, name);
+        const ready = obj.status?.conditions?.find((c) => c.type === 'Ready');
+        if (ready?.status !== 'True' || obj.status?.observedGeneration !== obj.metadata.generation)
+          throw new Error(`${kind}/${name} not ready: ${JSON.stringify(obj.status ?? {})}`);
+        return obj;
+      },
+      timeoutMs,
+      500,
+    );
   }
 
   /** The controllers' versions, e.g. for a report. */
   static versions(): Record<string, string> {
-    return Object.fromEntries(CONTROLLERS.map((controller) => [controller, binaries().flux[controller].version]));
+    return Object.fromEntries(
+      CONTROLLERS.map((controller) => [controller, binaries().flux[controller].version]),
+    );
   }
 
   async stop(): Promise<void> {

@@ -49,7 +49,9 @@ export class GitServer {
         CONTENT_TYPE: req.headers['content-type'] ?? '',
         REMOTE_ADDR: '127.0.0.1',
         ...(req.headers['content-length'] ? { CONTENT_LENGTH: req.headers['content-length'] } : {}),
-        ...(req.headers['content-encoding'] ? { HTTP_CONTENT_ENCODING: req.headers['content-encoding'] } : {}),
+        ...(req.headers['content-encoding']
+          ? { HTTP_CONTENT_ENCODING: req.headers['content-encoding'] }
+          : {}),
         ...(req.headers['git-protocol'] ? { GIT_PROTOCOL: String(req.headers['git-protocol']) } : {}),
       },
       stdio: ['pipe', 'pipe', 'inherit'],
@@ -104,7 +106,18 @@ export class GitWorkingCopy {
     }
     for (const path of remove) git(this.dir, 'rm', '--quiet', '-r', path);
     git(this.dir, 'add', '--all');
-    git(this.dir, '-c', 'user.name=keptn-gitops-real', '-c', 'user.email=real@keptn-gitops.invalid', 'commit', '--quiet', '--allow-empty', '-m', message);
+    git(
+      this.dir,
+      '-c',
+      'user.name=keptn-gitops-real',
+      '-c',
+      'user.email=real@keptn-gitops.invalid',
+      'commit',
+      '--quiet',
+      '--allow-empty',
+      '-m',
+      message,
+    );
     git(this.dir, 'push', '--quiet', 'origin', 'main');
     return git(this.dir, 'rev-parse', 'HEAD').trim();
   }

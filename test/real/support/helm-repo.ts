@@ -6,12 +6,20 @@ import { basename, join } from 'node:path';
 import { binaries, binary } from './binaries.js';
 
 /** Runs the real helm with its cache and configuration under `home`; resolves with its standard output. */
-export function helm(args: string[], options: { home: string; cwd?: string; env?: Record<string, string> }): Promise<string> {
+export function helm(
+  args: string[],
+  options: { home: string; cwd?: string; env?: Record<string, string> },
+): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
       binary(binaries().helm, 'helm'),
       args,
-      { cwd: options.cwd, maxBuffer: 64 * 1024 * 1024, timeout: 120_000, env: { PATH: process.env.PATH ?? '', HOME: options.home, ...options.env } },
+      {
+        cwd: options.cwd,
+        maxBuffer: 64 * 1024 * 1024,
+        timeout: 120_000,
+        env: { PATH: process.env.PATH ?? '', HOME: options.home, ...options.env },
+      },
       (err, stdout, stderr) => {
         if (err) reject(new Error(`helm ${args.join(' ')}: ${stderr.trim() || err.message}`));
         else resolve(stdout);
@@ -20,7 +28,10 @@ export function helm(args: string[], options: { home: string; cwd?: string; env?
   });
 }
 
-/** A Helm chart repository over HTTP on 127.0.0.1: `index.yaml` and the packaged charts, made by the real helm. */
+/**
+ * A Helm chart repository over HTTP on 127.0.0.1: `index.yaml` and the packaged charts, made by the real
+ * helm.
+ */
 export class HelmRepository {
   private server?: Server;
   readonly root: string;
@@ -39,7 +50,9 @@ export class HelmRepository {
       const name = basename(new URL(req.url ?? '/', 'http://127.0.0.1').pathname);
       try {
         const body = readFileSync(join(this.root, name));
-        res.writeHead(200, { 'content-type': name.endsWith('.yaml') ? 'text/yaml' : 'application/gzip' }).end(body);
+        res
+          .writeHead(200, { 'content-type': name.endsWith('.yaml') ? 'text/yaml' : 'application/gzip' })
+          .end(body);
       } catch {
         res.writeHead(404).end();
       }

@@ -100,7 +100,13 @@ export class ProcessGroup {
     const files = new Set(this.started.map((proc) => proc.logFile));
     return [...files]
       .filter((file) => existsSync(file))
-      .map((file) => `--- ${file} (last ${lines} lines)\n${readFileSync(file, 'utf8').split('\n').slice(-lines - 1).join('\n')}`)
+      .map(
+        (file) =>
+          `--- ${file} (last ${lines} lines)\n${readFileSync(file, 'utf8')
+            .split('\n')
+            .slice(-lines - 1)
+            .join('\n')}`,
+      )
       .join('\n');
   }
 }

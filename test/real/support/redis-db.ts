@@ -21,7 +21,10 @@ async function redis(...args: string[]): Promise<string> {
  * cached manifests or app state: leased with SET NX in database 0, emptied before use.
  */
 export class RedisDatabase {
-  private constructor(readonly db: number, private readonly key: string) {}
+  private constructor(
+    readonly db: number,
+    private readonly key: string,
+  ) {}
 
   static async lease(): Promise<RedisDatabase> {
     const owner = `${process.pid}@${Date.now()}`;
@@ -32,7 +35,9 @@ export class RedisDatabase {
         return new RedisDatabase(db, key);
       }
     }
-    throw new Error(`no free Redis database for Argo CD among ${DATABASES.join(', ')} (leases in database 0: keptn-gitops-real:argocd-db:*)`);
+    throw new Error(
+      `no free Redis database for Argo CD among ${DATABASES.join(', ')} (leases in database 0: keptn-gitops-real:argocd-db:*)`,
+    );
   }
 
   async release(): Promise<void> {

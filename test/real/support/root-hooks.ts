@@ -21,7 +21,9 @@ export const mochaHooks = {
     const cluster = await startedCluster();
     if (!cluster) return;
     if (failures > 0) {
-      console.log(`\n  real tier: ${failures} failure(s); logs kept in ${cluster.logDir}\n${cluster.processes.tails()}`);
+      console.log(
+        `\n  real tier: ${failures} failure(s); logs kept in ${cluster.logDir}\n${cluster.processes.tails()}`,
+      );
     }
     await cluster.stop({ keepLogs: failures > 0 });
   },

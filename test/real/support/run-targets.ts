@@ -8,13 +8,21 @@ export const WEBHOOK_SECRET = 'keptn-gitops-webhooks';
 export const RUN_TARGETS = {
   webhooks: { fluxHmacKeyEnv: 'FLUX_WEBHOOK_HMAC_KEY' },
   targets: [
-    { match: { project: 'shop', stage: 'dev', service: 'podinfo' }, flux: { kind: 'Kustomization', name: 'podinfo', namespace: 'flux-system' }, timeout: '3m' },
+    {
+      match: { project: 'shop', stage: 'dev', service: 'podinfo' },
+      flux: { kind: 'Kustomization', name: 'podinfo', namespace: 'flux-system' },
+      timeout: '3m',
+    },
     {
       match: { project: 'shop', stage: 'dev', service: 'podinfo-fresh' },
       flux: { kind: 'Kustomization', name: 'podinfo', namespace: 'flux-system', withSource: true },
       timeout: '3m',
     },
-    { match: { project: 'shop', stage: 'dev', service: 'web' }, flux: { kind: 'HelmRelease', name: 'web', namespace: 'flux-system', withSource: true }, timeout: '3m' },
+    {
+      match: { project: 'shop', stage: 'dev', service: 'web' },
+      flux: { kind: 'HelmRelease', name: 'web', namespace: 'flux-system', withSource: true },
+      timeout: '3m',
+    },
     {
       match: { project: 'shop', stage: 'dev', service: ['stuck', 'broken', 'late', 'paused', 'ghost'] },
       flux: { kind: 'Kustomization', name: '${service}', namespace: 'flux-system', withSource: true },

@@ -24,11 +24,22 @@ export function sharedFlux(): Promise<RealFlux> {
 export function sharedChart(): Promise<InstalledChart> {
   chart ??= (async () => {
     const c = await sharedCluster();
-    await c.apply(JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: RELEASE_NAMESPACE } }));
     await c.apply(
-      JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: WEBHOOK_SECRET, namespace: RELEASE_NAMESPACE }, stringData: { FLUX_WEBHOOK_HMAC_KEY: E2E_FLUX_HMAC_KEY } }),
+      JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: RELEASE_NAMESPACE } }),
     );
-    return installChart(c, { targets: { config: RUN_TARGETS }, webhooks: { existingSecret: WEBHOOK_SECRET }, rbac: { namespaces: ['flux-system'] } });
+    await c.apply(
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: WEBHOOK_SECRET, namespace: RELEASE_NAMESPACE },
+        stringData: { FLUX_WEBHOOK_HMAC_KEY: E2E_FLUX_HMAC_KEY },
+      }),
+    );
+    return installChart(c, {
+      targets: { config: RUN_TARGETS },
+      webhooks: { existingSecret: WEBHOOK_SECRET },
+      rbac: { namespaces: ['flux-system'] },
+    });
   })();
   return chart;
 }

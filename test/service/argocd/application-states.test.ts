@@ -38,13 +38,17 @@ describe('ArgoCdDeployer on each application state', () => {
     h.sim.addApplication({ name: 'carts-dev', script: { outcome: 'error' } });
     const result = await h.deployer.deploy(deliverRequest(h, 'carts-dev'));
     expect(result.result).to.equal('fail');
-    expect(result.message).to.contain('sync Error: rpc error: code = Unknown desc = Manifest generation error');
+    expect(result.message).to.contain(
+      'sync Error: rpc error: code = Unknown desc = Manifest generation error',
+    );
   });
 
-  it('waits through Terminating and sends fail when someone terminates the delivery\'s operation', async () => {
+  it("waits through Terminating and sends fail when someone terminates the delivery's operation", async () => {
     h.sim.addApplication({ name: 'carts-dev', script: { hold: true } });
     const pending = h.deployer.deploy(deliverRequest(h, 'carts-dev', { timeoutMs: 10_000 }));
-    await eventually(() => expect(h.sim.application('carts-dev').app.status.operationState?.phase).to.equal('Running'));
+    await eventually(() =>
+      expect(h.sim.application('carts-dev').app.status.operationState?.phase).to.equal('Running'),
+    );
     expect(h.sim.terminateOperation('carts-dev')).to.equal(true);
     expect(h.sim.application('carts-dev').app.status.operationState.phase).to.equal('Terminating');
     const result = await pending;
@@ -55,7 +59,9 @@ describe('ArgoCdDeployer on each application state', () => {
   it('times out saying the operation still runs when it never finishes', async () => {
     h.sim.addApplication({ name: 'carts-dev', script: { hold: true } });
     const pending = h.deployer.deploy(deliverRequest(h, 'carts-dev', { timeoutMs: 1500 }));
-    await eventually(() => expect(h.sim.application('carts-dev').app.status.operationState?.phase).to.equal('Running'));
+    await eventually(() =>
+      expect(h.sim.application('carts-dev').app.status.operationState?.phase).to.equal('Running'),
+    );
     const err = await deployError(pending);
     expect(err.kind).to.equal('timeout');
     expect(err.message).to.contain('it stood at: operation Running');
@@ -65,7 +71,10 @@ describe('ArgoCdDeployer on each application state', () => {
     it(`keeps waiting while health is ${health} after the sync, and times out saying so`, async () => {
       h.sim.addApplication({ name: 'carts-dev', script: { health } });
       const err = await deployError(h.deployer.deploy(deliverRequest(h, 'carts-dev', { timeoutMs: 1500 })));
-      expect(h.sim.application('carts-dev').app.status.health.status, 'the simulator reached the state').to.equal(health);
+      expect(
+        h.sim.application('carts-dev').app.status.health.status,
+        'the simulator reached the state',
+      ).to.equal(health);
       expect(err.kind).to.equal('timeout');
       expect(err.message).to.contain(`operation Succeeded`).and.contain(`health ${health}`);
     });
@@ -73,8 +82,12 @@ describe('ArgoCdDeployer on each application state', () => {
 
   it('passes once an application that was Missing becomes Healthy', async () => {
     h.sim.addApplication({ name: 'carts-dev', script: { health: 'Missing' } });
-    const pending = h.deployer.deploy(deliverRequest(h, 'carts-dev', { requestedRevision: WANTED, timeoutMs: 10_000 }));
-    await eventually(() => expect(h.sim.application('carts-dev').app.status.health.status).to.equal('Missing'));
+    const pending = h.deployer.deploy(
+      deliverRequest(h, 'carts-dev', { requestedRevision: WANTED, timeoutMs: 10_000 }),
+    );
+    await eventually(() =>
+      expect(h.sim.application('carts-dev').app.status.health.status).to.equal('Missing'),
+    );
     h.sim.markHealthy('carts-dev');
     expect(await pending).to.include({ result: 'pass', revision: WANTED });
   });

@@ -13,7 +13,10 @@ describe('ArgoCdClient over TLS', () => {
   let client: ArgoCdClient | undefined;
 
   beforeEach(async () => {
-    server = await startHttpsServer({ cert: suite.pki.serverCert, key: suite.pki.serverKey }, answerJson({ items: [] }));
+    server = await startHttpsServer(
+      { cert: suite.pki.serverCert, key: suite.pki.serverKey },
+      answerJson({ items: [] }),
+    );
   });
   afterEach(async () => {
     await client?.close();
@@ -22,15 +25,27 @@ describe('ArgoCdClient over TLS', () => {
   });
 
   function argocd(tls: Pick<ArgoInstance, 'insecure' | 'caFile'>): ArgoCdClient {
-    const instance: ArgoInstance = { name: 'prod', server: server.url, ...tls, auth: { kind: 'token', token: new Secret(TOKEN) } };
-    client = new ArgoCdClient({ instance, logger: silentLogger, retry: { baseMs: 5, maxMs: 10 }, requestTimeoutMs: 5_000 });
+    const instance: ArgoInstance = {
+      name: 'prod',
+      server: server.url,
+      ...tls,
+      auth: { kind: 'token', token: new Secret(TOKEN) },
+    };
+    client = new ArgoCdClient({
+      instance,
+      logger: silentLogger,
+      retry: { baseMs: 5, maxMs: 10 },
+      requestTimeoutMs: 5_000,
+    });
     return client;
   }
 
   it('verifies the server against caFile, lists applications and sends the bearer token', async () => {
     const apps = await argocd({ insecure: false, caFile: suite.pki.caFile }).listApplications();
     expect(apps).to.deep.equal([]);
-    expect(server.seen.map((s) => [s.method, s.url, s.authorization])).to.deep.equal([['GET', '/api/v1/applications', `Bearer ${TOKEN}`]]);
+    expect(server.seen.map((s) => [s.method, s.url, s.authorization])).to.deep.equal([
+      ['GET', '/api/v1/applications', `Bearer ${TOKEN}`],
+    ]);
   });
 
   it('fails fast, without retrying, on a server it cannot verify and never prints the token', async () => {
@@ -41,7 +56,9 @@ describe('ArgoCdClient over TLS', () => {
     expect(err).to.be.instanceOf(ArgoApiError);
     const apiError = err as ArgoApiError;
     expect(apiError.transient, 'a TLS failure is not transient').to.equal(false);
-    expect(apiError.message).to.match(/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/).and.not.contain(TOKEN);
+    expect(apiError.message)
+      .to.match(/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/)
+      .and.not.contain(TOKEN);
     expect(server.seen, 'no request got through').to.deep.equal([]);
     expect(server.connections, 'one connection attempt, no retries').to.equal(1);
     expect(Date.now() - started).to.be.below(2_000);

@@ -1,6 +1,12 @@
 import { expect } from 'chai';
 import type { Application, OperationState } from '../../../service/deployers/argocd/application.js';
-import { degradedResources, failedResources, judgeFinished, operationFinished, whereItStood } from '../../../service/deployers/argocd/completion.js';
+import {
+  degradedResources,
+  failedResources,
+  judgeFinished,
+  operationFinished,
+  whereItStood,
+} from '../../../service/deployers/argocd/completion.js';
 
 const SHA = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
 const OTHER = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';
@@ -8,7 +14,11 @@ const FINISHED = '2026-05-01T10:00:10Z';
 const OURS = { info: [{ name: 'triggeredid', value: 'tid-1' }] };
 
 /** An application whose operation finished as `state` says, re-compared after it, with `health`. */
-function app(state: Partial<OperationState> = {}, health = 'Healthy', extra: Partial<Application> = {}): Application {
+function app(
+  state: Partial<OperationState> = {},
+  health = 'Healthy',
+  extra: Partial<Application> = {},
+): Application {
   return {
     metadata: { name: 'carts', namespace: 'argocd' },
     ...extra,
@@ -16,7 +26,15 @@ function app(state: Partial<OperationState> = {}, health = 'Healthy', extra: Par
       sync: { status: 'Synced', revision: SHA },
       health: { status: health },
       reconciledAt: '2026-05-01T10:00:11Z',
-      operationState: { operation: OURS, phase: 'Succeeded', message: 'successfully synced (all tasks run)', startedAt: '2026-05-01T10:00:00Z', finishedAt: FINISHED, syncResult: { revision: SHA }, ...state },
+      operationState: {
+        operation: OURS,
+        phase: 'Succeeded',
+        message: 'successfully synced (all tasks run)',
+        startedAt: '2026-05-01T10:00:00Z',
+        finishedAt: FINISHED,
+        syncResult: { revision: SHA },
+        ...state,
+      },
       ...extra.status,
     },
   };
@@ -43,12 +61,16 @@ describe('Argo CD completion', () => {
     it('is false without an operation state, or before the status was re-compared', () => {
       expect(operationFinished(app({}, 'Healthy', { status: { operationState: null } }))).to.equal(false);
       expect(operationFinished(app({}, 'Healthy', { status: { reconciledAt: undefined } }))).to.equal(false);
-      expect(operationFinished(app({}, 'Healthy', { status: { reconciledAt: '2026-05-01T10:00:09Z' } }))).to.equal(false);
+      expect(
+        operationFinished(app({}, 'Healthy', { status: { reconciledAt: '2026-05-01T10:00:09Z' } })),
+      ).to.equal(false);
     });
 
     it('is false for an operation that is not ours when a trigger id is given', () => {
       expect(operationFinished(app(), 'tid-2')).to.equal(false);
-      expect(operationFinished(app({ operation: { initiatedBy: { automated: true } } }), 'tid-1')).to.equal(false);
+      expect(operationFinished(app({ operation: { initiatedBy: { automated: true } } }), 'tid-1')).to.equal(
+        false,
+      );
     });
   });
 
@@ -60,34 +82,87 @@ describe('Argo CD completion', () => {
     });
 
     it('fails on phase Failed with the message and the resources that failed', () => {
-      const failed = app({ phase: 'Failed', message: 'one or more objects failed to apply', syncResult: { revision: SHA, resources: [{ kind: 'Deployment', name: 'carts', status: 'SyncFailed', message: 'invalid image' }, { kind: 'Service', name: 'carts', status: 'Synced' }, { kind: 'Job', name: 'migrate', status: 'SyncFailed' }] } });
-      expect(judgeFinished(failed, undefined)).to.include({ kind: 'fail', reason: 'sync Failed: one or more objects failed to apply; Deployment/carts: invalid image; Job/migrate: SyncFailed' });
+      const failed = app({
+        phase: 'Failed',
+        message: 'one or more objects failed to apply',
+        syncResult: {
+          revision: SHA,
+          resources: [
+            { kind: 'Deployment', name: 'carts', status: 'SyncFailed', message: 'invalid image' },
+            { kind: 'Service', name: 'carts', status: 'Synced' },
+            { kind: 'Job', name: 'migrate', status: 'SyncFailed' },
+          ],
+        },
+      });
+      expect(judgeFinished(failed, undefined)).to.include({
+        kind: 'fail',
+        reason:
+          'sync Failed: one or more objects failed to apply; Deployment/carts: invalid image; Job/migrate: SyncFailed',
+      });
     });
 
     it('fails on phase Error, even without a message', () => {
-      expect(judgeFinished(app({ phase: 'Error', message: 'Manifest generation error' }), undefined)).to.include({ kind: 'fail', reason: 'sync Error: Manifest generation error' });
-      expect(judgeFinished(app({ phase: 'Error', message: undefined }), undefined)).to.include({ kind: 'fail', reason: 'sync Error: ' });
+      expect(
+        judgeFinished(app({ phase: 'Error', message: 'Manifest generation error' }), undefined),
+      ).to.include({ kind: 'fail', reason: 'sync Error: Manifest generation error' });
+      expect(judgeFinished(app({ phase: 'Error', message: undefined }), undefined)).to.include({
+        kind: 'fail',
+        reason: 'sync Error: ',
+      });
     });
 
     it('waits on any other phase', () => {
-      for (const phase of ['Running', 'Terminating', undefined]) expect(judgeFinished(app({ phase }), undefined), String(phase)).to.deep.equal({ kind: 'waiting' });
+      for (const phase of ['Running', 'Terminating', undefined])
+        expect(judgeFinished(app({ phase }), undefined), String(phase)).to.deep.equal({ kind: 'waiting' });
     });
 
     it('fails naming both revisions when another revision was synced, whatever the health', () => {
-      expect(judgeFinished(app({ syncResult: { revision: OTHER } }), SHA)).to.include({ kind: 'fail', revision: OTHER, reason: `synced revision ${OTHER} but ${SHA} was requested` });
-      expect(judgeFinished(app({ syncResult: { revision: OTHER } }, 'Progressing'), SHA)).to.include({ kind: 'fail' });
-      expect(judgeFinished(app({ syncResult: undefined }), SHA)).to.include({ kind: 'fail', reason: `synced revision (none) but ${SHA} was requested` });
+      expect(judgeFinished(app({ syncResult: { revision: OTHER } }), SHA)).to.include({
+        kind: 'fail',
+        revision: OTHER,
+        reason: `synced revision ${OTHER} but ${SHA} was requested`,
+      });
+      expect(judgeFinished(app({ syncResult: { revision: OTHER } }, 'Progressing'), SHA)).to.include({
+        kind: 'fail',
+      });
+      expect(judgeFinished(app({ syncResult: undefined }), SHA)).to.include({
+        kind: 'fail',
+        reason: `synced revision (none) but ${SHA} was requested`,
+      });
     });
 
     it('fails on Degraded with the health message and the degraded resources', () => {
-      const degraded = app({}, 'Degraded', { status: { health: { status: 'Degraded', message: 'rollout stuck' }, resources: [{ kind: 'Deployment', name: 'carts', health: { status: 'Degraded', message: 'exceeded its progress deadline' } }, { kind: 'Service', name: 'carts', health: { status: 'Healthy' } }, { kind: 'StatefulSet', name: 'db', health: { status: 'Degraded' } }] } });
-      expect(judgeFinished(degraded, undefined)).to.include({ kind: 'fail', reason: 'health Degraded: rollout stuck; Deployment/carts: exceeded its progress deadline; StatefulSet/db: Degraded' });
-      expect(judgeFinished(app({}, 'Degraded'), undefined)).to.include({ kind: 'fail', reason: 'health Degraded' });
+      const degraded = app({}, 'Degraded', {
+        status: {
+          health: { status: 'Degraded', message: 'rollout stuck' },
+          resources: [
+            {
+              kind: 'Deployment',
+              name: 'carts',
+              health: { status: 'Degraded', message: 'exceeded its progress deadline' },
+            },
+            { kind: 'Service', name: 'carts', health: { status: 'Healthy' } },
+            { kind: 'StatefulSet', name: 'db', health: { status: 'Degraded' } },
+          ],
+        },
+      });
+      expect(judgeFinished(degraded, undefined)).to.include({
+        kind: 'fail',
+        reason:
+          'health Degraded: rollout stuck; Deployment/carts: exceeded its progress deadline; StatefulSet/db: Degraded',
+      });
+      expect(judgeFinished(app({}, 'Degraded'), undefined)).to.include({
+        kind: 'fail',
+        reason: 'health Degraded',
+      });
     });
 
     it('waits on Progressing, Missing, Suspended, Unknown and no health at all', () => {
-      for (const health of ['Progressing', 'Missing', 'Suspended', 'Unknown']) expect(judgeFinished(app({}, health), SHA), health).to.deep.equal({ kind: 'waiting' });
-      expect(judgeFinished(app({}, 'Healthy', { status: { health: undefined } }), SHA)).to.deep.equal({ kind: 'waiting' });
+      for (const health of ['Progressing', 'Missing', 'Suspended', 'Unknown'])
+        expect(judgeFinished(app({}, health), SHA), health).to.deep.equal({ kind: 'waiting' });
+      expect(judgeFinished(app({}, 'Healthy', { status: { health: undefined } }), SHA)).to.deep.equal({
+        kind: 'waiting',
+      });
     });
   });
 
@@ -102,15 +177,25 @@ describe('Argo CD completion', () => {
     });
 
     it('says phase, message, sync and health', () => {
-      expect(whereItStood(app({ phase: 'Running', message: 'one or more tasks are running' }, 'Progressing'))).to.equal('operation Running (one or more tasks are running), sync Synced, health Progressing');
-      const sick = app({ message: undefined }, 'Degraded', { status: { health: { status: 'Degraded', message: 'rollout stuck' } } });
-      expect(whereItStood(sick)).to.equal('operation Succeeded, sync Synced, health Degraded (rollout stuck)');
+      expect(
+        whereItStood(app({ phase: 'Running', message: 'one or more tasks are running' }, 'Progressing')),
+      ).to.equal('operation Running (one or more tasks are running), sync Synced, health Progressing');
+      const sick = app({ message: undefined }, 'Degraded', {
+        status: { health: { status: 'Degraded', message: 'rollout stuck' } },
+      });
+      expect(whereItStood(sick)).to.equal(
+        'operation Succeeded, sync Synced, health Degraded (rollout stuck)',
+      );
     });
 
     it('says an operation was requested but not yet started, and Unknown for what is missing', () => {
       const requested: Application = { metadata: { name: 'carts' }, operation: { sync: {} }, status: {} };
-      expect(whereItStood(requested)).to.equal('operation requested, not yet started, sync Unknown, health Unknown');
-      expect(whereItStood({ metadata: { name: 'carts' } })).to.equal('operation none, sync Unknown, health Unknown');
+      expect(whereItStood(requested)).to.equal(
+        'operation requested, not yet started, sync Unknown, health Unknown',
+      );
+      expect(whereItStood({ metadata: { name: 'carts' } })).to.equal(
+        'operation none, sync Unknown, health Unknown',
+      );
     });
   });
 });

@@ -11,7 +11,11 @@ describe('ArgoCdDeployer under load', () => {
     const apps = 200;
     h = await startHarness({ simulator: { validate: false } });
     for (let i = 0; i < apps; i++) h.sim.addApplication({ name: `svc-${i}-dev` });
-    const results = await Promise.all(Array.from({ length: apps }, (_, i) => h.deployer.deploy(deliverRequest(h, `svc-${i}-dev`, { timeoutMs: 10_000 }))));
+    const results = await Promise.all(
+      Array.from({ length: apps }, (_, i) =>
+        h.deployer.deploy(deliverRequest(h, `svc-${i}-dev`, { timeoutMs: 10_000 })),
+      ),
+    );
     expect(results.filter((r) => r.result === 'pass')).to.have.length(apps);
     // One sync and one watch stream per delivery.
     expect(h.sim.requests.get('POST sync')).to.equal(apps);

@@ -40,7 +40,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     name,
     server: sim.url,
     insecure: false,
-    auth: auth === 'token' ? { kind: 'token', token: new Secret(TOKEN) } : { kind: 'login', username: new Secret(USER.username), password: new Secret(USER.password) },
+    auth:
+      auth === 'token'
+        ? { kind: 'token', token: new Secret(TOKEN) }
+        : { kind: 'login', username: new Secret(USER.username), password: new Secret(USER.password) },
   };
   const registry = new Registry();
   const metrics = createServiceMetrics(registry);
@@ -73,7 +76,11 @@ export interface RequestOptions extends Partial<ArgoTargetSpec> {
   triggeredid?: string;
 }
 
-export function deliverRequest(h: Harness, application: string, options: RequestOptions = {}): DeployRequest<ResolvedArgoTarget> {
+export function deliverRequest(
+  h: Harness,
+  application: string,
+  options: RequestOptions = {},
+): DeployRequest<ResolvedArgoTarget> {
   const { requestedRevision, timeoutMs = 3000, triggeredid = randomUUID(), ...spec } = options;
   return {
     target: {
@@ -81,7 +88,14 @@ export function deliverRequest(h: Harness, application: string, options: Request
       rule: 0,
       timeoutMs,
       deploymentName: 'direct',
-      argocd: { application, instance: 'default', prune: false, syncOptions: [], onRunningOperation: 'wait', ...spec },
+      argocd: {
+        application,
+        instance: 'default',
+        prune: false,
+        syncOptions: [],
+        onRunningOperation: 'wait',
+        ...spec,
+      },
     },
     delivery: {
       project: 'sockshop',
@@ -101,7 +115,13 @@ export function deliverRequest(h: Harness, application: string, options: Request
 }
 
 /** The value of a counter for some labels (0 when never incremented). */
-export async function counterValue(h: Harness, metric: string, labels: Record<string, string>): Promise<number> {
+export async function counterValue(
+  h: Harness,
+  metric: string,
+  labels: Record<string, string>,
+): Promise<number> {
   const json = await h.registry.getSingleMetric(metric)!.get();
-  return json.values.filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val)).reduce((sum, v) => sum + v.value, 0);
+  return json.values
+    .filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val))
+    .reduce((sum, v) => sum + v.value, 0);
 }

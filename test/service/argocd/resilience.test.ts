@@ -59,7 +59,9 @@ describe('ArgoCdDeployer resilience', () => {
     expect(result.result).to.equal('pass');
     expect(h.sim.syncCount('carts-dev')).to.equal(1);
     expect(await counterValue(h, 'gitops_api_retries_total', { tool: 'argocd', reason: '5xx' })).to.equal(3);
-    expect(await counterValue(h, 'gitops_api_requests_total', { tool: 'argocd' })).to.equal(h.sim.totalRequests);
+    expect(await counterValue(h, 'gitops_api_requests_total', { tool: 'argocd' })).to.equal(
+      h.sim.totalRequests,
+    );
   });
 
   it('resumes an operation an earlier instance started without syncing again', async () => {
@@ -71,7 +73,22 @@ describe('ArgoCdDeployer resilience', () => {
     h.deployer.close();
     await first;
     const { ArgoCdDeployer } = await import('../../../service/deployers/argocd/index.js');
-    const restarted = new ArgoCdDeployer({ instances: () => new Map([['default', { name: 'default', server: h.sim.url, insecure: false, auth: (h.deployer.client('default').instance.auth) }]]), logger: (await import('../../../lib/log.js')).silentLogger, retry: { baseMs: 5, maxMs: 20 } });
+    const restarted = new ArgoCdDeployer({
+      instances: () =>
+        new Map([
+          [
+            'default',
+            {
+              name: 'default',
+              server: h.sim.url,
+              insecure: false,
+              auth: h.deployer.client('default').instance.auth,
+            },
+          ],
+        ]),
+      logger: (await import('../../../lib/log.js')).silentLogger,
+      retry: { baseMs: 5, maxMs: 20 },
+    });
     try {
       const resumed = restarted.resume(request);
       await eventually(() => expect(h.sim.requests.get('GET application')).to.equal(1));

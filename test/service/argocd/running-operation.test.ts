@@ -48,7 +48,9 @@ describe('ArgoCdDeployer with an operation already running', () => {
       h = await startHarness();
       h.sim.addApplication({ name: 'carts-dev', script: { outcome: 'success', healthyAfterMs: 100 } });
       h.sim.loseSyncResponses(1, 500);
-      const result = await h.deployer.deploy(deliverRequest(h, 'carts-dev', { requestedRevision: WANTED, onRunningOperation: mode }));
+      const result = await h.deployer.deploy(
+        deliverRequest(h, 'carts-dev', { requestedRevision: WANTED, onRunningOperation: mode }),
+      );
       expect(result).to.include({ result: 'pass', revision: WANTED });
       expect(h.sim.syncCount('carts-dev'), 'one sync applied').to.equal(1);
       expect(h.sim.requests.get('DELETE operation') ?? 0, 'its own operation not terminated').to.equal(0);
@@ -59,7 +61,9 @@ describe('ArgoCdDeployer with an operation already running', () => {
     h = await startHarness();
     h.sim.addApplication({ name: 'carts-dev' });
     h.sim.startOperation('carts-dev', { revision: OTHER, durationMs: 60_000 });
-    const result = await h.deployer.deploy(deliverRequest(h, 'carts-dev', { requestedRevision: WANTED, onRunningOperation: 'terminate' }));
+    const result = await h.deployer.deploy(
+      deliverRequest(h, 'carts-dev', { requestedRevision: WANTED, onRunningOperation: 'terminate' }),
+    );
     expect(result).to.include({ result: 'pass', revision: WANTED });
     expect(h.sim.requests.get('DELETE operation')).to.equal(1);
     expect(h.sim.syncCount('carts-dev')).to.equal(1);
@@ -69,10 +73,14 @@ describe('ArgoCdDeployer with an operation already running', () => {
     h = await startHarness();
     h.sim.addApplication({ name: 'carts-dev' });
     h.sim.startOperation('carts-dev', { username: 'alice', durationMs: 60_000 });
-    const err = await h.deployer.deploy(deliverRequest(h, 'carts-dev', { onRunningOperation: 'fail' })).catch((e: unknown) => e);
+    const err = await h.deployer
+      .deploy(deliverRequest(h, 'carts-dev', { onRunningOperation: 'fail' }))
+      .catch((e: unknown) => e);
     expect(err).to.be.instanceOf(DeployError);
     expect((err as DeployError).kind).to.equal('refused');
-    expect((err as DeployError).message).to.contain('another operation is already in progress, started by alice');
+    expect((err as DeployError).message).to.contain(
+      'another operation is already in progress, started by alice',
+    );
     expect(h.sim.syncCount('carts-dev')).to.equal(0);
   });
 
@@ -80,7 +88,9 @@ describe('ArgoCdDeployer with an operation already running', () => {
     h = await startHarness();
     h.sim.addApplication({ name: 'carts-dev', automated: true });
     h.sim.startOperation('carts-dev', { durationMs: 60_000 });
-    const err = (await h.deployer.deploy(deliverRequest(h, 'carts-dev', { onRunningOperation: 'fail' })).catch((e: unknown) => e)) as DeployError;
+    const err = (await h.deployer
+      .deploy(deliverRequest(h, 'carts-dev', { onRunningOperation: 'fail' }))
+      .catch((e: unknown) => e)) as DeployError;
     expect(err.message).to.contain('started by automated sync');
   });
 

@@ -37,7 +37,10 @@ describe('readEnv', () => {
       INTEGRATION_NAME: 'gitops',
     });
     expect(env.tasks).to.deep.equal(['deliver', 'deployment']);
-    expect(env.pubsubTopics).to.deep.equal(['sh.keptn.event.test.triggered', 'sh.keptn.event.rollback.triggered']);
+    expect(env.pubsubTopics).to.deep.equal([
+      'sh.keptn.event.test.triggered',
+      'sh.keptn.event.rollback.triggered',
+    ]);
     expect(env.webhookPort).to.equal(9000);
     expect(env.keptnApiEndpoint).to.equal('https://keptn.example.com/api');
     expect(env.location).to.equal('remote-execution-plane');
@@ -50,9 +53,23 @@ describe('readEnv', () => {
   });
 
   it('names every bad variable and what is wrong', () => {
-    const err = envError(() => readEnv({ WEBHOOK_PORT: 'eighty', HEALTH_ENDPOINT_PORT: '70000', LOG_LEVEL: 'verbose', KEPTN_API_ENDPOINT: 'keptn.example.com', TASKS: ' , ' }));
+    const err = envError(() =>
+      readEnv({
+        WEBHOOK_PORT: 'eighty',
+        HEALTH_ENDPOINT_PORT: '70000',
+        LOG_LEVEL: 'verbose',
+        KEPTN_API_ENDPOINT: 'keptn.example.com',
+        TASKS: ' , ',
+      }),
+    );
     const names = err.problems.map((p) => p.split(':')[0]);
-    expect(names).to.have.members(['WEBHOOK_PORT', 'HEALTH_ENDPOINT_PORT', 'LOG_LEVEL', 'KEPTN_API_ENDPOINT', 'TASKS']);
+    expect(names).to.have.members([
+      'WEBHOOK_PORT',
+      'HEALTH_ENDPOINT_PORT',
+      'LOG_LEVEL',
+      'KEPTN_API_ENDPOINT',
+      'TASKS',
+    ]);
   });
 
   it('does not show the Keptn API token when something else is wrong', () => {
@@ -85,7 +102,8 @@ describe('durations', () => {
   });
 
   it('refuses what is not a duration', () => {
-    for (const text of ['', '10', 'ten', '10d', 'm', '1.5h']) expect(parseDuration(text), text).to.equal(undefined);
+    for (const text of ['', '10', 'ten', '10d', 'm', '1.5h'])
+      expect(parseDuration(text), text).to.equal(undefined);
   });
 
   it('formats milliseconds for messages', () => {

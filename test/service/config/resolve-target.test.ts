@@ -14,7 +14,9 @@ describe('resolveTarget', () => {
     expect(target!.tool === 'argocd' && target!.argocd.application).to.equal('carts-dev');
     const flux = resolveTarget(c, { project: 'podtato', stage: 'dev', service: 'helloservice' });
     expect(flux).to.deep.include({ tool: 'flux', rule: 1, onChange: { sequence: 'delivery' } });
-    expect(resolveTarget(c, { project: 'podtato', stage: 'prod', service: 'helloservice' })).to.equal(undefined);
+    expect(resolveTarget(c, { project: 'podtato', stage: 'prod', service: 'helloservice' })).to.equal(
+      undefined,
+    );
   });
 
   it('takes the first matching rule', () => {
@@ -33,7 +35,9 @@ targets:
   });
 
   it('matches any value of a list', () => {
-    const c = config('targets:\n  - match: {project: shop, stage: [dev, staging]}\n    flux: {kind: Kustomization, name: a}\n');
+    const c = config(
+      'targets:\n  - match: {project: shop, stage: [dev, staging]}\n    flux: {kind: Kustomization, name: a}\n',
+    );
     expect(resolveTarget(c, { project: 'shop', stage: 'staging', service: 'x' })).not.to.equal(undefined);
     expect(resolveTarget(c, { project: 'shop', stage: 'prod', service: 'x' })).to.equal(undefined);
   });

@@ -7,10 +7,20 @@ const rule = (match: string) => `  - match: ${match}\n    flux: {kind: Kustomiza
 
 describe('deriveSubscriptions', () => {
   it('subscribes per project with the union of its stages and services', () => {
-    const c = config(rule('{project: shop, stage: dev, service: carts}') + rule('{project: shop, stage: [staging, dev], service: orders}') + rule('{project: pod, stage: prod, service: hello}'));
+    const c = config(
+      rule('{project: shop, stage: dev, service: carts}') +
+        rule('{project: shop, stage: [staging, dev], service: orders}') +
+        rule('{project: pod, stage: prod, service: hello}'),
+    );
     expect(deriveSubscriptions(c, ['deliver'], [])).to.deep.equal([
-      { event: 'sh.keptn.event.deliver.triggered', filter: { projects: ['shop'], stages: ['dev', 'staging'], services: ['carts', 'orders'] } },
-      { event: 'sh.keptn.event.deliver.triggered', filter: { projects: ['pod'], stages: ['prod'], services: ['hello'] } },
+      {
+        event: 'sh.keptn.event.deliver.triggered',
+        filter: { projects: ['shop'], stages: ['dev', 'staging'], services: ['carts', 'orders'] },
+      },
+      {
+        event: 'sh.keptn.event.deliver.triggered',
+        filter: { projects: ['pod'], stages: ['prod'], services: ['hello'] },
+      },
     ]);
   });
 
@@ -23,13 +33,25 @@ describe('deriveSubscriptions', () => {
   });
 
   it('leaves out the stage filter when a rule of the project has no stage, and then the services too', () => {
-    const c = config(rule('{project: shop, stage: dev, service: carts}') + rule('{project: shop, service: orders}'));
-    expect(deriveSubscriptions(c, ['deliver'], [])[0]!.filter).to.deep.equal({ projects: ['shop'], stages: [], services: [] });
+    const c = config(
+      rule('{project: shop, stage: dev, service: carts}') + rule('{project: shop, service: orders}'),
+    );
+    expect(deriveSubscriptions(c, ['deliver'], [])[0]!.filter).to.deep.equal({
+      projects: ['shop'],
+      stages: [],
+      services: [],
+    });
   });
 
   it('leaves out the service filter when a rule of the project has no service', () => {
-    const c = config(rule('{project: shop, stage: dev, service: carts}') + rule('{project: shop, stage: prod}'));
-    expect(deriveSubscriptions(c, ['deliver'], [])[0]!.filter).to.deep.equal({ projects: ['shop'], stages: ['dev', 'prod'], services: [] });
+    const c = config(
+      rule('{project: shop, stage: dev, service: carts}') + rule('{project: shop, stage: prod}'),
+    );
+    expect(deriveSubscriptions(c, ['deliver'], [])[0]!.filter).to.deep.equal({
+      projects: ['shop'],
+      stages: ['dev', 'prod'],
+      services: [],
+    });
   });
 
   it('never sends services without stages, which Keptn refuses', () => {
@@ -48,7 +70,13 @@ describe('deriveSubscriptions', () => {
 
   it('subscribes to no task when there are no rules (it would claim tasks it cannot serve)', () => {
     expect(deriveSubscriptions(parseTargetsFile('', 'f', {}), ['deliver'], [])).to.deep.equal([]);
-    expect(deriveSubscriptions(parseTargetsFile('targets: []', 'f', {}), ['deliver', 'deployment'], ['sh.keptn.event.test.triggered'])).to.deep.equal([
+    expect(
+      deriveSubscriptions(
+        parseTargetsFile('targets: []', 'f', {}),
+        ['deliver', 'deployment'],
+        ['sh.keptn.event.test.triggered'],
+      ),
+    ).to.deep.equal([
       { event: 'sh.keptn.event.test.triggered', filter: { projects: [], stages: [], services: [] } },
     ]);
   });
@@ -63,7 +91,11 @@ describe('deriveSubscriptions', () => {
 
   it('adds an unfiltered subscription for each PUBSUB_TOPIC subject', () => {
     const c = config(rule('{project: shop, stage: dev}'));
-    const subs = deriveSubscriptions(c, ['deliver'], ['sh.keptn.event.rollback.triggered', 'sh.keptn.event.test.triggered']);
+    const subs = deriveSubscriptions(
+      c,
+      ['deliver'],
+      ['sh.keptn.event.rollback.triggered', 'sh.keptn.event.test.triggered'],
+    );
     expect(subs.slice(1)).to.deep.equal([
       { event: 'sh.keptn.event.rollback.triggered', filter: { projects: [], stages: [], services: [] } },
       { event: 'sh.keptn.event.test.triggered', filter: { projects: [], stages: [], services: [] } },

@@ -9,7 +9,12 @@ import type { ObjectListener, WatchHub } from '../../../service/kube/watch-hub.j
 type Watched = FluxObject & { metadata: { name: string } };
 
 const TOKEN = '2026-05-01T10:00:00.123456001Z';
-const CTX: FollowContext = { kind: 'Kustomization', target: 'Kustomization/flux-system/podinfo', token: TOKEN, previousHandled: '2026-05-01T09:00:00Z' };
+const CTX: FollowContext = {
+  kind: 'Kustomization',
+  target: 'Kustomization/flux-system/podinfo',
+  token: TOKEN,
+  previousHandled: '2026-05-01T09:00:00Z',
+};
 
 /** The shared watch of one namespace, reduced to what a follower uses. */
 class FakeHub {
@@ -30,11 +35,26 @@ class FakeHub {
   }
 }
 
-function state(handled: string | undefined, ready: 'True' | 'False' | 'Unknown', spec: FluxObject['spec'] = {}): Watched {
+function state(
+  handled: string | undefined,
+  ready: 'True' | 'False' | 'Unknown',
+  spec: FluxObject['spec'] = {},
+): Watched {
   return {
     metadata: { name: 'podinfo', namespace: 'flux-system', generation: 1 },
     spec,
-    status: { observedGeneration: 1, lastHandledReconcileAt: handled, lastAppliedRevision: 'main@sha1:1111111', conditions: [{ type: 'Ready', status: ready, message: ready === 'Unknown' ? 'Reconciliation in progress' : 'Applied revision' }] },
+    status: {
+      observedGeneration: 1,
+      lastHandledReconcileAt: handled,
+      lastAppliedRevision: 'main@sha1:1111111',
+      conditions: [
+        {
+          type: 'Ready',
+          status: ready,
+          message: ready === 'Unknown' ? 'Reconciliation in progress' : 'Applied revision',
+        },
+      ],
+    },
   };
 }
 const DONE = state(TOKEN, 'True');
@@ -61,7 +81,9 @@ describe('Flux Follower', () => {
   it('is decided by the patched object itself', async () => {
     const follower = new Follower(hub.asHub(), 'podinfo');
     follower.start(CTX, DONE);
-    expect(await follower.wait(later(1000), new AbortController().signal, systemClock)).to.include({ result: 'pass' });
+    expect(await follower.wait(later(1000), new AbortController().signal, systemClock)).to.include({
+      result: 'pass',
+    });
     expect(hub.listeners.size, 'unsubscribed').to.equal(0);
   });
 
@@ -69,7 +91,9 @@ describe('Flux Follower', () => {
     hub.latest = DONE;
     const follower = new Follower(hub.asHub(), 'podinfo');
     follower.start(CTX, RUNNING);
-    expect(await follower.wait(later(1000), new AbortController().signal, systemClock)).to.include({ result: 'pass' });
+    expect(await follower.wait(later(1000), new AbortController().signal, systemClock)).to.include({
+      result: 'pass',
+    });
   });
 
   it('ignores states seen before it knows its token, and decides on a later one', async () => {
@@ -89,7 +113,9 @@ describe('Flux Follower', () => {
     hub.emit(state(undefined, 'Unknown', {}));
     const err = await rejection(follower.wait(later(50), new AbortController().signal, systemClock));
     expect(err.kind).to.equal('timeout');
-    expect(err.message).to.equal('Kustomization/flux-system/podinfo did not finish reconciling before the deadline; last Ready message: Reconciliation in progress');
+    expect(err.message).to.equal(
+      'Kustomization/flux-system/podinfo did not finish reconciling before the deadline; last Ready message: Reconciliation in progress',
+    );
     expect(hub.listeners.size).to.equal(0);
   });
 
@@ -107,7 +133,9 @@ describe('Flux Follower', () => {
     first.start(CTX, RUNNING);
     const before = await rejection(first.wait(later(10_000), aborted.signal, systemClock));
     expect(before.kind).to.equal('timeout');
-    expect(before.message).to.equal('Kustomization/flux-system/podinfo: stopped following (shutting down); last Ready message: Reconciliation in progress');
+    expect(before.message).to.equal(
+      'Kustomization/flux-system/podinfo: stopped following (shutting down); last Ready message: Reconciliation in progress',
+    );
 
     const stopping = new AbortController();
     const second = new Follower(hub.asHub(), 'podinfo');
@@ -124,7 +152,9 @@ describe('Flux Follower', () => {
     hub.emit(RUNNING, 'DELETED');
     const early = await rejection(first.wait(later(10_000), new AbortController().signal, systemClock));
     expect(early.kind).to.equal('not-found');
-    expect(early.message).to.equal('Kustomization/flux-system/podinfo was deleted while the delivery followed it');
+    expect(early.message).to.equal(
+      'Kustomization/flux-system/podinfo was deleted while the delivery followed it',
+    );
 
     const second = new Follower(hub.asHub(), 'podinfo');
     second.start(CTX, RUNNING);
@@ -141,7 +171,9 @@ describe('Flux Follower', () => {
     hub.emit(DONE);
     const err = await rejection(waiting);
     expect(err.kind).to.equal('suspended');
-    expect(err.message).to.equal('Kustomization flux-system/podinfo is suspended (spec.suspend: true); resume it with flux resume kustomization podinfo -n flux-system');
+    expect(err.message).to.equal(
+      'Kustomization flux-system/podinfo is suspended (spec.suspend: true); resume it with flux resume kustomization podinfo -n flux-system',
+    );
   });
 
   it('keeps a decision once made, whatever comes after', async () => {
@@ -149,6 +181,8 @@ describe('Flux Follower', () => {
     follower.start(CTX, DONE);
     hub.emit(state(TOKEN, 'False', { suspend: true }));
     hub.emit(DONE, 'DELETED');
-    expect(await follower.wait(later(1000), new AbortController().signal, systemClock)).to.include({ result: 'pass' });
+    expect(await follower.wait(later(1000), new AbortController().signal, systemClock)).to.include({
+      result: 'pass',
+    });
   });
 });

@@ -4,7 +4,12 @@ import { loadKubeConfig } from '../../../service/kube/kube-config.js';
 import { eventually } from '../../support/eventually.js';
 import { startKubeSandbox, type KubeSandbox } from '../../support/kube.js';
 
-const KS: ResourceRef = { group: 'kustomize.toolkit.fluxcd.io', version: 'v1', plural: 'kustomizations', kind: 'Kustomization' };
+const KS: ResourceRef = {
+  group: 'kustomize.toolkit.fluxcd.io',
+  version: 'v1',
+  plural: 'kustomizations',
+  kind: 'Kustomization',
+};
 
 describe('KubeApi connections', () => {
   let sandbox: KubeSandbox;
@@ -25,7 +30,11 @@ describe('KubeApi connections', () => {
   it('keeps answering calls while more watches are open than the call pool has connections', async () => {
     // One watch per namespace, as the Flux deployer opens them: each holds its connection.
     for (const namespace of ['team-a', 'team-b', 'team-c']) {
-      void api.watch(KS, namespace, {}, stop.signal)[Symbol.asyncIterator]().next().catch(() => undefined);
+      void api
+        .watch(KS, namespace, {}, stop.signal)
+        [Symbol.asyncIterator]()
+        .next()
+        .catch(() => undefined);
     }
     await eventually(() => expect(sandbox.sim.requestCount({ verb: 'watch' })).to.equal(3));
     await api.create(CONFIGMAPS, 'keptn', { metadata: { name: 'after-the-watches' }, data: {} });

@@ -14,7 +14,13 @@ type Entry = Record<string, unknown>;
 /** Answers every request with the ConfigMap keptn/x, as the API server would. */
 function apiServer(_req: IncomingMessage, res: ServerResponse): void {
   res.writeHead(200, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'keptn', resourceVersion: '1' } }));
+  res.end(
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'x', namespace: 'keptn', resourceVersion: '1' },
+    }),
+  );
 }
 
 /**
@@ -28,7 +34,10 @@ describe('Kubernetes credentials (client-node configuration, KubeApi requests)',
   let dir: string;
   const apis: KubeApi[] = [];
 
-  before(async () => (server = await startHttpsServer({ cert: suite.pki.serverCert, key: suite.pki.serverKey }, apiServer)));
+  before(
+    async () =>
+      (server = await startHttpsServer({ cert: suite.pki.serverCert, key: suite.pki.serverKey }, apiServer)),
+  );
   after(async () => server?.close());
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'kube-credentials-'));
@@ -72,7 +81,11 @@ describe('Kubernetes credentials (client-node configuration, KubeApi requests)',
     return server.seen[before]!.authorization;
   }
 
-  const failure = (promise: Promise<unknown>) => promise.then(() => expect.fail('expected an error'), (err: unknown) => err as KubeApiError);
+  const failure = (promise: Promise<unknown>) =>
+    promise.then(
+      () => expect.fail('expected an error'),
+      (err: unknown) => err as KubeApiError,
+    );
 
   it('sends an inline token as a bearer token, the CA file found relative to the kubeconfig', async () => {
     expect(await authorizationOf(client(kubeconfig({ token: 'abc123' })))).to.equal('Bearer abc123');
@@ -80,15 +93,31 @@ describe('Kubernetes credentials (client-node configuration, KubeApi requests)',
 
   it('sends username and password as basic auth', async () => {
     const basic = Buffer.from('admin:s3cret').toString('base64');
-    expect(await authorizationOf(client(kubeconfig({ username: 'admin', password: 's3cret' })))).to.equal(`Basic ${basic}`);
+    expect(await authorizationOf(client(kubeconfig({ username: 'admin', password: 's3cret' })))).to.equal(
+      `Basic ${basic}`,
+    );
   });
 
   it('merges the files of KUBECONFIG, the first current-context winning as with kubectl', async () => {
-    const first = write('a/config', { contexts: [{ name: 'work', context: { cluster: 'c', user: 'me' } }], 'current-context': 'work' });
+    const first = write('a/config', {
+      contexts: [{ name: 'work', context: { cluster: 'c', user: 'me' } }],
+      'current-context': 'work',
+    });
     write('pki/ca.crt', suite.pki.ca);
     const second = write('b/config', {
-      clusters: [{ name: 'c', cluster: { server: server.url, 'certificate-authority-data': Buffer.from(suite.pki.ca).toString('base64') } }],
-      users: [{ name: 'me', user: { token: 'token-from-b' } }, { name: 'other', user: { token: 'wrong' } }],
+      clusters: [
+        {
+          name: 'c',
+          cluster: {
+            server: server.url,
+            'certificate-authority-data': Buffer.from(suite.pki.ca).toString('base64'),
+          },
+        },
+      ],
+      users: [
+        { name: 'me', user: { token: 'token-from-b' } },
+        { name: 'other', user: { token: 'wrong' } },
+      ],
       contexts: [{ name: 'other', context: { cluster: 'c', user: 'other' } }],
       'current-context': 'other',
     });
@@ -98,15 +127,27 @@ describe('Kubernetes credentials (client-node configuration, KubeApi requests)',
   it('uses the OIDC id-token while it is valid', async () => {
     const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
     const idToken = `${part({ alg: 'none' })}.${part({ sub: 'keptn', exp: Math.floor(Date.now() / 1000) + 3600 })}.sig`;
-    const api = client(kubeconfig({ 'auth-provider': { name: 'oidc', config: { 'id-token': idToken, 'client-id': 'kubernetes' } } }));
+    const api = client(
+      kubeconfig({
+        'auth-provider': { name: 'oidc', config: { 'id-token': idToken, 'client-id': 'kubernetes' } },
+      }),
+    );
     expect(await authorizationOf(api)).to.equal(`Bearer ${idToken}`);
   });
 
   it('says which file and what is wrong when the kubeconfig has no usable current context', () => {
-    const path = write('kubeconfig', { clusters: [{ name: 'c', cluster: { server: server.url } }], contexts: [{ name: 'ctx', context: { cluster: 'c' } }], 'current-context': 'prod' });
-    expect(() => loadKubeConfig(path)).to.throw(`kubeconfig ${path}: the current-context "prod" names no cluster it defines`);
+    const path = write('kubeconfig', {
+      clusters: [{ name: 'c', cluster: { server: server.url } }],
+      contexts: [{ name: 'ctx', context: { cluster: 'c' } }],
+      'current-context': 'prod',
+    });
+    expect(() => loadKubeConfig(path)).to.throw(
+      `kubeconfig ${path}: the current-context "prod" names no cluster it defines`,
+    );
     const noServer = write('no-server', { clusters: [{ name: 'c', cluster: {} }], 'current-context': 'ctx' });
-    expect(() => loadKubeConfig(noServer)).to.throw(`kubeconfig ${noServer}: clusters[0].cluster.server is missing`);
+    expect(() => loadKubeConfig(noServer)).to.throw(
+      `kubeconfig ${noServer}: clusters[0].cluster.server is missing`,
+    );
   });
 
   it('refuses a plain-HTTP server unless insecure-skip-tls-verify says so, before anything is sent', async () => {
@@ -124,7 +165,10 @@ describe('Kubernetes credentials (client-node configuration, KubeApi requests)',
   describe('in a pod (the service account, no KUBECONFIG)', () => {
     const saved = { host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT };
     const restore = () => {
-      for (const [name, value] of [['KUBERNETES_SERVICE_HOST', saved.host], ['KUBERNETES_SERVICE_PORT', saved.port]] as const) {
+      for (const [name, value] of [
+        ['KUBERNETES_SERVICE_HOST', saved.host],
+        ['KUBERNETES_SERVICE_PORT', saved.port],
+      ] as const) {
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
       }
@@ -171,7 +215,9 @@ describe('Kubernetes credentials (client-node configuration, KubeApi requests)',
 
     it('says it is not in a pod when the service variables are not set', () => {
       delete process.env.KUBERNETES_SERVICE_HOST;
-      expect(() => loadKubeConfig(undefined, dir)).to.throw(/KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set/);
+      expect(() => loadKubeConfig(undefined, dir)).to.throw(
+        /KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set/,
+      );
     });
 
     it('says that credentials could not be obtained, naming the token file, when it is missing', async () => {
@@ -179,7 +225,9 @@ describe('Kubernetes credentials (client-node configuration, KubeApi requests)',
       rmSync(join(dir, SA, 'token'));
       const err = await failure(api.get(CONFIGMAPS, 'keptn', 'x'));
       expect(err).to.include({ kind: 'unauthorized' });
-      expect(err.message).to.contain('cannot obtain credentials').and.contain(join(dir, SA, 'token'));
+      expect(err.message)
+        .to.contain('cannot obtain credentials')
+        .and.contain(join(dir, SA, 'token'));
     });
   });
 
@@ -197,13 +245,24 @@ describe('Kubernetes credentials (client-node configuration, KubeApi requests)',
         ].join('\n'),
         0o755,
       );
-      return kubeconfig({ exec: { apiVersion: 'client.authentication.k8s.io/v1', command: script, args: ['exec-token'], env: [{ name: 'EXPIRES', value: expires }] } });
+      return kubeconfig({
+        exec: {
+          apiVersion: 'client.authentication.k8s.io/v1',
+          command: script,
+          args: ['exec-token'],
+          env: [{ name: 'EXPIRES', value: expires }],
+        },
+      });
     }
     const runs = () => Number(readFileSync(join(dir, 'runs'), 'utf8'));
 
     it('sends the token the plugin prints, and runs it once for concurrent requests and while the token is valid', async () => {
       const api = client(plugin(new Date(Date.now() + 3_600_000).toISOString()));
-      await Promise.all([api.get(CONFIGMAPS, 'keptn', 'x'), api.get(CONFIGMAPS, 'keptn', 'x'), api.get(CONFIGMAPS, 'keptn', 'x')]);
+      await Promise.all([
+        api.get(CONFIGMAPS, 'keptn', 'x'),
+        api.get(CONFIGMAPS, 'keptn', 'x'),
+        api.get(CONFIGMAPS, 'keptn', 'x'),
+      ]);
       expect(await authorizationOf(api)).to.equal('Bearer exec-token-1');
       expect(server.seen.map((s) => s.authorization)).to.deep.equal(Array(4).fill('Bearer exec-token-1'));
       expect(runs()).to.equal(1);
@@ -215,11 +274,19 @@ describe('Kubernetes credentials (client-node configuration, KubeApi requests)',
       expect(await authorizationOf(api)).to.equal('Bearer exec-token-2');
     });
 
-    it('says that credentials could not be obtained, with the plugin\'s stderr, and sends nothing', async () => {
-      const script = write('bin/broken', '#!/bin/sh\necho "no credentials for profile prod" >&2\nexit 3\n', 0o755);
-      const err = await failure(client(kubeconfig({ exec: { command: script } })).get(CONFIGMAPS, 'keptn', 'x'));
+    it("says that credentials could not be obtained, with the plugin's stderr, and sends nothing", async () => {
+      const script = write(
+        'bin/broken',
+        '#!/bin/sh\necho "no credentials for profile prod" >&2\nexit 3\n',
+        0o755,
+      );
+      const err = await failure(
+        client(kubeconfig({ exec: { command: script } })).get(CONFIGMAPS, 'keptn', 'x'),
+      );
       expect(err).to.be.instanceOf(KubeApiError).and.include({ kind: 'unauthorized', transient: false });
-      expect(err.message).to.equal('get configmaps "x" in namespace keptn: cannot obtain credentials: no credentials for profile prod');
+      expect(err.message).to.equal(
+        'get configmaps "x" in namespace keptn: cannot obtain credentials: no credentials for profile prod',
+      );
       expect(server.seen).to.deep.equal([]);
     });
   });

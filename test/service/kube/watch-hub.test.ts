@@ -5,7 +5,12 @@ import { KubeClient } from '../../../service/kube/kube-client.js';
 import { WatchHub, type WatchedObject } from '../../../service/kube/watch-hub.js';
 import { startKubeSandbox, type KubeSandbox } from '../../support/kube.js';
 
-const KS: ResourceRef = { group: 'kustomize.toolkit.fluxcd.io', version: 'v1', plural: 'kustomizations', kind: 'Kustomization' };
+const KS: ResourceRef = {
+  group: 'kustomize.toolkit.fluxcd.io',
+  version: 'v1',
+  plural: 'kustomizations',
+  kind: 'Kustomization',
+};
 
 describe('WatchHub', () => {
   let sandbox: KubeSandbox;
@@ -13,7 +18,12 @@ describe('WatchHub', () => {
 
   beforeEach(async () => {
     sandbox = await startKubeSandbox();
-    hub = new WatchHub({ client: new KubeClient({ kube: sandbox.api, logger: silentLogger }), resource: KS, namespace: 'flux-system', logger: silentLogger });
+    hub = new WatchHub({
+      client: new KubeClient({ kube: sandbox.api, logger: silentLogger }),
+      resource: KS,
+      namespace: 'flux-system',
+      logger: silentLogger,
+    });
   });
   afterEach(async () => {
     await hub.close();

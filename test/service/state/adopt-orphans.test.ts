@@ -11,14 +11,29 @@ describe('adopting the deliveries of a dead replica', () => {
 
   const replica = (podName: string) => {
     const lease = ctx.cleanup.add(
-      new ReplicaLease({ kube: ctx.kube.api, namespace: NAMESPACE, integrationName: INTEGRATION, podName, renewMs: 100, leaseDurationSeconds: 1, logger: silentLogger }),
+      new ReplicaLease({
+        kube: ctx.kube.api,
+        namespace: NAMESPACE,
+        integrationName: INTEGRATION,
+        podName,
+        renewMs: 100,
+        leaseDurationSeconds: 1,
+        logger: silentLogger,
+      }),
       (r) => r.stop(),
     );
-    const store = new ConfigMapDeliveryStore({ kube: ctx.kube.api, namespace: NAMESPACE, integrationName: INTEGRATION, owner: podName, logger: silentLogger });
+    const store = new ConfigMapDeliveryStore({
+      kube: ctx.kube.api,
+      namespace: NAMESPACE,
+      integrationName: INTEGRATION,
+      owner: podName,
+      logger: silentLogger,
+    });
     return {
       lease,
       store,
-      adopt: (includeOwn = false, runStartedAt?: number) => adoptOrphanedDeliveries({ store, replicas: lease, logger: silentLogger, includeOwn, runStartedAt }),
+      adopt: (includeOwn = false, runStartedAt?: number) =>
+        adoptOrphanedDeliveries({ store, replicas: lease, logger: silentLogger, includeOwn, runStartedAt }),
     };
   };
 
@@ -55,7 +70,12 @@ describe('adopting the deliveries of a dead replica', () => {
   it('adopts records without an owner and, at start-up, returns its own', async () => {
     const b = replica('pod-b');
     await b.lease.start();
-    await new ConfigMapDeliveryStore({ kube: ctx.kube.api, namespace: NAMESPACE, integrationName: INTEGRATION, logger: silentLogger }).create(deliveryRecord('ownerless'));
+    await new ConfigMapDeliveryStore({
+      kube: ctx.kube.api,
+      namespace: NAMESPACE,
+      integrationName: INTEGRATION,
+      logger: silentLogger,
+    }).create(deliveryRecord('ownerless'));
     await b.store.create(deliveryRecord('own'));
     expect((await b.adopt()).map((r) => r.triggeredid)).to.deep.equal(['ownerless']);
     expect((await b.adopt(true)).map((r) => r.triggeredid).sort()).to.deep.equal(['own', 'ownerless']);
@@ -65,8 +85,14 @@ describe('adopting the deliveries of a dead replica', () => {
     const b = replica('pod-b');
     await b.lease.start();
     const runStartedAt = Date.now();
-    await b.store.create({ ...deliveryRecord('previous-run'), startedAt: new Date(runStartedAt - 60_000).toISOString() });
-    await b.store.create({ ...deliveryRecord('this-run'), startedAt: new Date(runStartedAt + 5).toISOString() });
+    await b.store.create({
+      ...deliveryRecord('previous-run'),
+      startedAt: new Date(runStartedAt - 60_000).toISOString(),
+    });
+    await b.store.create({
+      ...deliveryRecord('this-run'),
+      startedAt: new Date(runStartedAt + 5).toISOString(),
+    });
     expect((await b.adopt(true, runStartedAt)).map((r) => r.triggeredid)).to.deep.equal(['previous-run']);
   });
 });

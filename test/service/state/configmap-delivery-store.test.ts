@@ -2,7 +2,10 @@ import { expect } from 'chai';
 import type { ConfigMap } from '../../../service/kube/objects.js';
 import { silentLogger } from '../../../lib/index.js';
 import { KubeApiError } from '../../../service/kube/kube-errors.js';
-import { ConfigMapDeliveryStore, type ConfigMapDeliveryStoreOptions } from '../../../service/state/configmap-delivery-store.js';
+import {
+  ConfigMapDeliveryStore,
+  type ConfigMapDeliveryStoreOptions,
+} from '../../../service/state/configmap-delivery-store.js';
 import { sandboxKubeApi } from '../../support/kube.js';
 import { freePort } from '../../support/ports.js';
 import { kubeSandboxPerTest, deliveryRecord, INTEGRATION, NAMESPACE } from './harness.js';
@@ -13,36 +16,60 @@ describe('ConfigMapDeliveryStore', () => {
   const ctx = kubeSandboxPerTest();
 
   const store = (options: Partial<ConfigMapDeliveryStoreOptions> = {}) =>
-    new ConfigMapDeliveryStore({ kube: ctx.kube.api, namespace: NAMESPACE, integrationName: INTEGRATION, owner: 'pod-a', logger: silentLogger, ...options });
-  const configMap = (name: string) => ctx.kube.sim.get('ConfigMap', NAMESPACE, name) as unknown as ConfigMap | undefined;
+    new ConfigMapDeliveryStore({
+      kube: ctx.kube.api,
+      namespace: NAMESPACE,
+      integrationName: INTEGRATION,
+      owner: 'pod-a',
+      logger: silentLogger,
+      ...options,
+    });
+  const configMap = (name: string) =>
+    ctx.kube.sim.get('ConfigMap', NAMESPACE, name) as unknown as ConfigMap | undefined;
 
   it('keeps a record in <integration>-delivery-<triggeredid> with the labels and the owner', async () => {
     await store().create(deliveryRecord(ID));
     const cm = configMap(`${INTEGRATION}-delivery-${ID}`);
-    expect(cm?.metadata?.labels).to.deep.equal({ 'app.kubernetes.io/managed-by': 'keptn-gitops-service', 'keptn.sh/integration': INTEGRATION, 'keptn.sh/delivery': 'true' });
+    expect(cm?.metadata?.labels).to.deep.equal({
+      'app.kubernetes.io/managed-by': 'keptn-gitops-service',
+      'keptn.sh/integration': INTEGRATION,
+      'keptn.sh/delivery': 'true',
+    });
     expect(JSON.parse(cm!.data!.record!)).to.deep.equal({ ...deliveryRecord(ID), owner: 'pod-a' });
   });
 
   it('lists what it saved, as saved, after a restart (a new store)', async () => {
     await store().create(deliveryRecord(ID, { requestedRevision: 'abc1234', gitcommitid: 'def5678' }));
-    await store().create(deliveryRecord('second', { tool: 'flux', target: 'Kustomization/flux-system/podinfo' }));
+    await store().create(
+      deliveryRecord('second', { tool: 'flux', target: 'Kustomization/flux-system/podinfo' }),
+    );
     const listed = await store({ owner: 'pod-b' }).list();
     expect(listed.sort((x, y) => x.triggeredid.localeCompare(y.triggeredid))).to.deep.equal([
       { ...deliveryRecord(ID, { requestedRevision: 'abc1234', gitcommitid: 'def5678' }), owner: 'pod-a' },
-      { ...deliveryRecord('second', { tool: 'flux', target: 'Kustomization/flux-system/podinfo' }), owner: 'pod-a' },
+      {
+        ...deliveryRecord('second', { tool: 'flux', target: 'Kustomization/flux-system/podinfo' }),
+        owner: 'pod-a',
+      },
     ]);
   });
 
   it('creates a record only once: a second create, from any replica, finds it taken and changes nothing', async () => {
     expect(await store().create(deliveryRecord(ID))).to.equal(true);
-    expect(await store({ owner: 'pod-b' }).create(deliveryRecord(ID, { token: 'sync-2', claim: 'other' }))).to.equal(false);
+    expect(
+      await store({ owner: 'pod-b' }).create(deliveryRecord(ID, { token: 'sync-2', claim: 'other' })),
+    ).to.equal(false);
     expect(await store().list()).to.deep.equal([{ ...deliveryRecord(ID), owner: 'pod-a' }]);
   });
 
   it('retries a create whose response was lost and recognises its own record by the claim id', async () => {
     ctx.kube.sim.failNext({ status: 503, match: { verb: 'create', resource: 'configmaps' } });
-    expect(await store({ retry: { baseMs: 10, maxMs: 20 } }).create(deliveryRecord(ID, { claim: 'mine' }))).to.equal(true);
-    expect(await store({ retry: { baseMs: 10, maxMs: 20 } }).create(deliveryRecord(ID, { claim: 'mine' })), 'a create of the same claim, retried after its response was lost').to.equal(true);
+    expect(
+      await store({ retry: { baseMs: 10, maxMs: 20 } }).create(deliveryRecord(ID, { claim: 'mine' })),
+    ).to.equal(true);
+    expect(
+      await store({ retry: { baseMs: 10, maxMs: 20 } }).create(deliveryRecord(ID, { claim: 'mine' })),
+      'a create of the same claim, retried after its response was lost',
+    ).to.equal(true);
     expect(await store().create(deliveryRecord(ID, { claim: 'theirs' }))).to.equal(false);
   });
 
@@ -53,14 +80,25 @@ describe('ConfigMapDeliveryStore', () => {
     const [record] = await store().list();
     expect(record).to.include({ phase: 'finished', triggeredid: ID });
     expect(Date.parse(record!.finishedAt!)).to.be.closeTo(Date.now(), 5000);
-    expect(await store().create(deliveryRecord(ID, { claim: 'late duplicate' })), 'a late duplicate finds the tombstone').to.equal(false);
+    expect(
+      await store().create(deliveryRecord(ID, { claim: 'late duplicate' })),
+      'a late duplicate finds the tombstone',
+    ).to.equal(false);
   });
 
   it('lists only its own integration and leaves out records it cannot read', async () => {
     await store().create(deliveryRecord(ID));
     await store({ integrationName: 'other-service' }).create(deliveryRecord('other'));
     ctx.kube.sim.create('ConfigMap', {
-      metadata: { name: `${INTEGRATION}-delivery-broken`, namespace: NAMESPACE, labels: { 'app.kubernetes.io/managed-by': 'keptn-gitops-service', 'keptn.sh/integration': INTEGRATION, 'keptn.sh/delivery': 'true' } },
+      metadata: {
+        name: `${INTEGRATION}-delivery-broken`,
+        namespace: NAMESPACE,
+        labels: {
+          'app.kubernetes.io/managed-by': 'keptn-gitops-service',
+          'keptn.sh/integration': INTEGRATION,
+          'keptn.sh/delivery': 'true',
+        },
+      },
       data: { record: '{"triggeredid": 42' },
     });
     expect((await store().list()).map((r) => r.triggeredid)).to.deep.equal([ID]);
@@ -103,7 +141,10 @@ describe('ConfigMapDeliveryStore', () => {
     await store().create(deliveryRecord(ID));
     for (let round = 0; round < 10; round++) {
       const from = (await store().list())[0]!.owner;
-      const results = await Promise.all([store().claim(ID, `b-${round}`, from), store().claim(ID, `c-${round}`, from)]);
+      const results = await Promise.all([
+        store().claim(ID, `b-${round}`, from),
+        store().claim(ID, `c-${round}`, from),
+      ]);
       expect(results.filter(Boolean)).to.have.length(1);
       const winner = results[0] ? `b-${round}` : `c-${round}`;
       expect((await store().list())[0]?.owner).to.equal(winner);
@@ -118,13 +159,21 @@ describe('ConfigMapDeliveryStore', () => {
   });
 
   it('fails, once its deadline has passed, with a transient KubeApiError naming the call when the API is unreachable', async () => {
-    const s = new ConfigMapDeliveryStore({ kube: sandboxKubeApi(`http://127.0.0.1:${await freePort()}`), namespace: NAMESPACE, integrationName: INTEGRATION, logger: silentLogger, retry: { baseMs: 10, maxMs: 20 } });
+    const s = new ConfigMapDeliveryStore({
+      kube: sandboxKubeApi(`http://127.0.0.1:${await freePort()}`),
+      namespace: NAMESPACE,
+      integrationName: INTEGRATION,
+      logger: silentLogger,
+      retry: { baseMs: 10, maxMs: 20 },
+    });
     const err = await s.create(deliveryRecord(ID), { deadline: Date.now() + 200 }).then(
       () => undefined,
       (e: unknown) => e,
     );
     expect(err).to.be.instanceOf(KubeApiError);
     expect((err as KubeApiError).transient).to.equal(true);
-    expect((err as KubeApiError).message).to.include('create configmaps').and.include(NAMESPACE);
+    expect((err as KubeApiError).message)
+      .to.include('create configmaps')
+      .and.include(NAMESPACE);
   });
 });

@@ -42,7 +42,10 @@ describe('LeaderElection', () => {
     expect(spec?.leaseDurationSeconds).to.equal(1);
     expect(spec?.leaseTransitions).to.equal(0);
     expect(String(spec?.acquireTime)).to.match(/\.\d{6}Z$/);
-    expect(lease()?.metadata?.labels).to.include({ 'app.kubernetes.io/managed-by': 'keptn-gitops-service', 'keptn.sh/integration': INTEGRATION });
+    expect(lease()?.metadata?.labels).to.include({
+      'app.kubernetes.io/managed-by': 'keptn-gitops-service',
+      'keptn.sh/integration': INTEGRATION,
+    });
   });
 
   it('keeps a second replica on standby while the leader renews', async () => {
@@ -117,13 +120,21 @@ describe('LeaderElection', () => {
     const a = election('pod-a', { renewDeadlineMs: 300 });
     const seen = changes(a);
     await a.start();
-    ctx.kube.sim.failNext({ status: 'reset', count: 1000, match: (req) => req.resource === 'leases' && req.verb === 'get' });
+    ctx.kube.sim.failNext({
+      status: 'reset',
+      count: 1000,
+      match: (req) => req.resource === 'leases' && req.verb === 'get',
+    });
     await eventually(() => !a.isLeader(), 3000);
     expect(seen).to.deep.equal([true, false]);
     ctx.kube.sim.clearFaults();
     const b = election('pod-b');
     await b.start();
-    await eventually(() => a.isLeader() !== b.isLeader() && lease()?.spec?.holderIdentity === (a.isLeader() ? 'pod-a' : 'pod-b'), 4000);
+    await eventually(
+      () =>
+        a.isLeader() !== b.isLeader() && lease()?.spec?.holderIdentity === (a.isLeader() ? 'pod-a' : 'pod-b'),
+      4000,
+    );
   });
 
   it('stops telling a listener that was removed', async () => {

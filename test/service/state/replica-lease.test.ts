@@ -13,16 +13,29 @@ describe('ReplicaLease', () => {
 
   const replica = (podName: string, options: Partial<ReplicaLeaseOptions> = {}) =>
     ctx.cleanup.add(
-      new ReplicaLease({ kube: ctx.kube.api, namespace: NAMESPACE, integrationName: INTEGRATION, podName, renewMs: 100, leaseDurationSeconds: 1, logger: silentLogger, ...options }),
+      new ReplicaLease({
+        kube: ctx.kube.api,
+        namespace: NAMESPACE,
+        integrationName: INTEGRATION,
+        podName,
+        renewMs: 100,
+        leaseDurationSeconds: 1,
+        logger: silentLogger,
+        ...options,
+      }),
       (r) => r.stop(),
     );
-  const leaseOf = (name: string) => ctx.kube.sim.get('Lease', NAMESPACE, name) as unknown as Lease | undefined;
+  const leaseOf = (name: string) =>
+    ctx.kube.sim.get('Lease', NAMESPACE, name) as unknown as Lease | undefined;
 
   it('creates <integration>-replica-<pod> with the labels, holder and duration', async () => {
     const r = replica('gitops-service-7d9f-abcde');
     await r.start();
     const lease = leaseOf('gitops-service-replica-gitops-service-7d9f-abcde');
-    expect(lease?.metadata?.labels).to.deep.equal({ 'app.kubernetes.io/managed-by': 'keptn-gitops-service', 'keptn.sh/integration': INTEGRATION });
+    expect(lease?.metadata?.labels).to.deep.equal({
+      'app.kubernetes.io/managed-by': 'keptn-gitops-service',
+      'keptn.sh/integration': INTEGRATION,
+    });
     expect(lease?.spec?.holderIdentity).to.equal('gitops-service-7d9f-abcde');
     expect(lease?.spec?.leaseDurationSeconds).to.equal(1);
     expect(String(lease?.spec?.renewTime)).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
@@ -98,7 +111,13 @@ describe('ReplicaLease', () => {
   });
 
   it('fails start with a KubeApiError naming the lease when the API is unreachable', async () => {
-    const r = new ReplicaLease({ kube: sandboxKubeApi(`http://127.0.0.1:${await freePort()}`), namespace: NAMESPACE, integrationName: INTEGRATION, podName: 'pod-a', logger: silentLogger });
+    const r = new ReplicaLease({
+      kube: sandboxKubeApi(`http://127.0.0.1:${await freePort()}`),
+      namespace: NAMESPACE,
+      integrationName: INTEGRATION,
+      podName: 'pod-a',
+      logger: silentLogger,
+    });
     const err = await r.start().then(
       () => undefined,
       (e: unknown) => e,

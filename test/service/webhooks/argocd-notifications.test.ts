@@ -1,7 +1,16 @@
 import { expect } from 'chai';
 import { validateSequenceTrigger } from '../../../service/webhooks/sequence-trigger.js';
 import { MemorySeenRevisions } from '../../../service/webhooks/seen-revisions.js';
-import { DEPLOYED_SHA, Harness, NEW_SHA, TARGETS_YAML, argoApp, argoBody, outOfSync, testConfig } from './harness.js';
+import {
+  DEPLOYED_SHA,
+  Harness,
+  NEW_SHA,
+  TARGETS_YAML,
+  argoApp,
+  argoBody,
+  outOfSync,
+  testConfig,
+} from './harness.js';
 
 const GUESTBOOK = 'Application/argocd/guestbook';
 
@@ -66,18 +75,26 @@ describe('Argo CD notifications', () => {
   });
 
   it('ignores an app of another known instance', async () => {
-    h = await Harness.start({ config: testConfig(`argocd:\n  instances:\n    - {name: prod, server: argocd.prod.example.com, tokenEnv: ARGOCD_AUTH_TOKEN}\n${TARGETS_YAML}`) });
+    h = await Harness.start({
+      config: testConfig(
+        `argocd:\n  instances:\n    - {name: prod, server: argocd.prod.example.com, tokenEnv: ARGOCD_AUTH_TOKEN}\n${TARGETS_YAML}`,
+      ),
+    });
     await post(argoBody(outOfSync(NEW_SHA), 'on-out-of-sync', 'prod'));
     expect(h.started).to.have.length(0);
   });
 
   it('ignores an app that no onChange target names', async () => {
     h = await Harness.start();
-    await post(argoBody(argoApp((app) => {
-      app.metadata.name = 'carts-dev';
-      app.status.sync.status = 'OutOfSync';
-      app.status.sync.revision = NEW_SHA;
-    })));
+    await post(
+      argoBody(
+        argoApp((app) => {
+          app.metadata.name = 'carts-dev';
+          app.status.sync.status = 'OutOfSync';
+          app.status.sync.revision = NEW_SHA;
+        }),
+      ),
+    );
     expect(h.started).to.have.length(0);
   });
 
@@ -93,11 +110,15 @@ targets:
     h = await Harness.start({ config });
     await post(argoBody(outOfSync(NEW_SHA)));
     expect(h.started).to.have.length(0);
-    await post(argoBody(argoApp((app) => {
-      app.metadata.namespace = 'team-a';
-      app.status.sync.status = 'OutOfSync';
-      app.status.sync.revision = NEW_SHA;
-    })));
+    await post(
+      argoBody(
+        argoApp((app) => {
+          app.metadata.namespace = 'team-a';
+          app.status.sync.status = 'OutOfSync';
+          app.status.sync.revision = NEW_SHA;
+        }),
+      ),
+    );
     expect(h.started).to.have.length(1);
     expect((h.started[0]!.data.gitops as { target: string }).target).to.equal('Application/team-a/guestbook');
   });

@@ -3,30 +3,42 @@ import { Secret } from '../../../service/config/secret.js';
 import { bearerMatches, hmacMatches } from '../../../service/webhooks/auth.js';
 import { fluxMetadata } from '../../../service/webhooks/payloads.js';
 import { sameRevision, seenKey } from '../../../service/webhooks/seen-revisions.js';
-import { buildSequenceTrigger, SequenceTriggerError, validateSequenceTrigger } from '../../../service/webhooks/sequence-trigger.js';
+import {
+  buildSequenceTrigger,
+  SequenceTriggerError,
+  validateSequenceTrigger,
+} from '../../../service/webhooks/sequence-trigger.js';
 
 const change = { tool: 'flux', target: 'Kustomization/flux-system/a', revision: 'main@sha1:abc' } as const;
 
 describe('sequence triggers', () => {
   it('refuses a trigger whose type names another stage than data.stage', () => {
-    expect(() => validateSequenceTrigger({ type: 'sh.keptn.event.prod.delivery.triggered', data: { project: 'p', stage: 'dev', service: 's' } })).to.throw(
-      SequenceTriggerError,
-      /stage in the type \(prod\) differs from data.stage \(dev\)/,
-    );
+    expect(() =>
+      validateSequenceTrigger({
+        type: 'sh.keptn.event.prod.delivery.triggered',
+        data: { project: 'p', stage: 'dev', service: 's' },
+      }),
+    ).to.throw(SequenceTriggerError, /stage in the type \(prod\) differs from data.stage \(dev\)/);
   });
 
   it('refuses a trigger without project, stage or service', () => {
     for (const key of ['project', 'stage', 'service']) {
       const data: Record<string, unknown> = { project: 'p', stage: 'dev', service: 's' };
       delete data[key];
-      expect(() => validateSequenceTrigger({ type: 'sh.keptn.event.dev.delivery.triggered', data }), key).to.throw(SequenceTriggerError, `data.${key}`);
+      expect(
+        () => validateSequenceTrigger({ type: 'sh.keptn.event.dev.delivery.triggered', data }),
+        key,
+      ).to.throw(SequenceTriggerError, `data.${key}`);
     }
   });
 
   it('refuses a task type', () => {
-    expect(() => validateSequenceTrigger({ type: 'sh.keptn.event.deliver.triggered', data: { project: 'p', stage: 'dev', service: 's' } })).to.throw(
-      SequenceTriggerError,
-    );
+    expect(() =>
+      validateSequenceTrigger({
+        type: 'sh.keptn.event.deliver.triggered',
+        data: { project: 'p', stage: 'dev', service: 's' },
+      }),
+    ).to.throw(SequenceTriggerError);
   });
 
   it('builds <stage>.<sequence>.triggered with the scoped gitops data', () => {
@@ -83,9 +95,18 @@ describe('webhook auth', () => {
 
 describe('flux metadata', () => {
   it('reads revision under the plain and the group-prefixed key', () => {
-    const base = { involvedObject: { kind: 'Kustomization', name: 'a' }, severity: 'info', reason: 'x', message: '' };
-    expect(fluxMetadata({ ...base, metadata: { revision: 'r1', originRevision: 'o' } }, 'revision')).to.equal('r1');
-    expect(fluxMetadata({ ...base, metadata: { 'kustomize.toolkit.fluxcd.io/revision': 'r2' } }, 'revision')).to.equal('r2');
+    const base = {
+      involvedObject: { kind: 'Kustomization', name: 'a' },
+      severity: 'info',
+      reason: 'x',
+      message: '',
+    };
+    expect(fluxMetadata({ ...base, metadata: { revision: 'r1', originRevision: 'o' } }, 'revision')).to.equal(
+      'r1',
+    );
+    expect(
+      fluxMetadata({ ...base, metadata: { 'kustomize.toolkit.fluxcd.io/revision': 'r2' } }, 'revision'),
+    ).to.equal('r2');
     expect(fluxMetadata({ ...base, metadata: { originRevision: 'o' } }, 'revision')).to.equal(undefined);
   });
 });

@@ -22,7 +22,8 @@ describe('shipped operator manifests', () => {
     try {
       expect(templates).to.have.length(4);
       for (const [name, value] of templates) {
-        const body = (parse(value) as { webhook: { 'keptn-gitops': { method: string; body: string } } }).webhook['keptn-gitops'];
+        const body = (parse(value) as { webhook: { 'keptn-gitops': { method: string; body: string } } })
+          .webhook['keptn-gitops'];
         expect(body.method, name).to.equal('POST');
         const app = name.includes('out-of-sync') ? outOfSync(NEW_SHA) : argoApp();
         const rendered = JSON.parse(render(body.body, app)) as { instance: string; trigger: string };
@@ -38,7 +39,11 @@ describe('shipped operator manifests', () => {
 
   it('fires each Argo CD trigger once per revision and sends Bearer $keptn-gitops-webhook-token', () => {
     for (const trigger of ['on-out-of-sync', 'on-deployed', 'on-sync-failed', 'on-health-degraded']) {
-      const [rule] = parse(cm.data[`trigger.${trigger}`]!) as { when: string; oncePer?: string; send: string[] }[];
+      const [rule] = parse(cm.data[`trigger.${trigger}`]!) as {
+        when: string;
+        oncePer?: string;
+        send: string[];
+      }[];
       expect(rule!.oncePer, trigger).to.be.a('string');
       expect(rule!.send, trigger).to.have.length(1);
       expect(cm.data[`template.${rule!.send[0]}`], trigger).to.include(`"trigger": "${trigger}"`);
@@ -48,16 +53,28 @@ describe('shipped operator manifests', () => {
   });
 
   it('points the Flux generic-hmac Provider at /webhooks/flux and alerts on sources and deployers', () => {
-    const provider = parse(doc('flux', 'provider.yaml')) as { apiVersion: string; spec: { type: string; address: string; secretRef: { name: string } } };
+    const provider = parse(doc('flux', 'provider.yaml')) as {
+      apiVersion: string;
+      spec: { type: string; address: string; secretRef: { name: string } };
+    };
     expect(provider.apiVersion).to.equal('notification.toolkit.fluxcd.io/v1beta3');
     expect(provider.spec.type).to.equal('generic-hmac');
     expect(provider.spec.address).to.equal('http://keptn-gitops-service.keptn.svc:8090/webhooks/flux');
-    const secret = parseAllDocuments(doc('flux', 'secret.yaml'))[0]!.toJSON() as { metadata: { name: string }; stringData: { token: string } };
+    const secret = parseAllDocuments(doc('flux', 'secret.yaml'))[0]!.toJSON() as {
+      metadata: { name: string };
+      stringData: { token: string };
+    };
     expect(secret.metadata.name).to.equal(provider.spec.secretRef.name);
     expect(secret.stringData.token).to.be.a('string');
-    const alert = parse(doc('flux', 'alert.yaml')) as { spec: { eventSeverity: string; eventSources: { kind: string }[] } };
+    const alert = parse(doc('flux', 'alert.yaml')) as {
+      spec: { eventSeverity: string; eventSources: { kind: string }[] };
+    };
     expect(alert.spec.eventSeverity).to.equal('info');
     // Every source kind whose NewArtifact starts sequences (Bucket too), and the kinds it deploys.
-    expect(alert.spec.eventSources.map((s) => s.kind)).to.have.members([...FLUX_SOURCE_KINDS, 'Kustomization', 'HelmRelease']);
+    expect(alert.spec.eventSources.map((s) => s.kind)).to.have.members([
+      ...FLUX_SOURCE_KINDS,
+      'Kustomization',
+      'HelmRelease',
+    ]);
   });
 });

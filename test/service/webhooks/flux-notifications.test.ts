@@ -21,7 +21,12 @@ function event(change: (e: Event) => void, metadataKey = 'revision'): Event {
 function newArtifact(revision: string, prefixed = false): Event {
   return event(
     (e) => {
-      e.involvedObject = { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', name: 'podinfo', namespace: 'flux-system' };
+      e.involvedObject = {
+        apiVersion: 'source.toolkit.fluxcd.io/v1',
+        kind: 'GitRepository',
+        name: 'podinfo',
+        namespace: 'flux-system',
+      };
       e.severity = 'info';
       e.reason = 'NewArtifact';
       e.message = "stored artifact for commit 'Update podinfo'";
@@ -35,7 +40,12 @@ function newArtifact(revision: string, prefixed = false): Event {
 function kustomizationEvent(revision: string, reason: string, message: string, prefixed = false): Event {
   return event(
     (e) => {
-      e.involvedObject = { apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', name: 'podinfo', namespace: 'flux-system' };
+      e.involvedObject = {
+        apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
+        kind: 'Kustomization',
+        name: 'podinfo',
+        namespace: 'flux-system',
+      };
       e.severity = 'info';
       e.reason = reason;
       e.message = message;
@@ -123,7 +133,18 @@ describe('Flux notifications', () => {
   it('starts the sequence of a HelmRelease with its chart in Git for the new HelmChart, not for the commit', async () => {
     await h.close();
     // podinfo's chart comes from the GitRepository `charts`; the Kustomization uses another repository.
-    const release = { kind: 'HelmRelease', metadata: { name: 'podinfo', namespace: 'default' }, spec: { chart: { spec: { chart: './charts/podinfo', sourceRef: { kind: 'GitRepository', name: 'charts', namespace: 'flux-system' } } } } };
+    const release = {
+      kind: 'HelmRelease',
+      metadata: { name: 'podinfo', namespace: 'default' },
+      spec: {
+        chart: {
+          spec: {
+            chart: './charts/podinfo',
+            sourceRef: { kind: 'GitRepository', name: 'charts', namespace: 'flux-system' },
+          },
+        },
+      },
+    };
     h = await Harness.start({ sources: new StaticFluxSourceLookup({ objects: [release] }) });
     const commit = newArtifact(`main@sha1:${SHA}`);
     commit.involvedObject.name = 'charts';
@@ -132,7 +153,9 @@ describe('Flux notifications', () => {
     const chart = newArtifact('6.3.6');
     chart.involvedObject = { kind: 'HelmChart', name: 'default-podinfo', namespace: 'flux-system' };
     await post(chart);
-    expect(h.started.map((t) => (t.data.gitops as { target: string; revision: string }))).to.deep.equal([{ tool: 'flux', target: 'HelmRelease/default/podinfo', revision: '6.3.6', stage: 'hardening' }]);
+    expect(h.started.map((t) => t.data.gitops as { target: string; revision: string })).to.deep.equal([
+      { tool: 'flux', target: 'HelmRelease/default/podinfo', revision: '6.3.6', stage: 'hardening' },
+    ]);
   });
 
   it('starts the sequence for an applied revision the service did not ask for', async () => {
@@ -144,7 +167,9 @@ describe('Flux notifications', () => {
   it('counts a drift correction at a revision already applied and starts nothing', async () => {
     await post(kustomizationEvent(`main@sha1:${SHA}`, 'ReconciliationSucceeded', PERIODIC));
     expect(h.started).to.have.length(1);
-    await post(kustomizationEvent(`main@sha1:${SHA}`, 'Progressing', 'Deployment/default/podinfo configured'));
+    await post(
+      kustomizationEvent(`main@sha1:${SHA}`, 'Progressing', 'Deployment/default/podinfo configured'),
+    );
     expect(h.started).to.have.length(1);
     expect(await h.count('gitops_drift_total', { tool: 'flux' })).to.equal(1);
   });

@@ -5,7 +5,10 @@ import { parseTargetsFile } from '../../../service/config/targets-loader.js';
 import { createServiceMetrics, type ServiceMetrics } from '../../../service/metrics.js';
 import type { DeliveryTool } from '../../../service/state/delivery-record.js';
 import { StaticFluxSourceLookup, type FluxSourceLookup } from '../../../service/webhooks/flux-sources.js';
-import { NotificationHandler, type NotificationHandlerOptions } from '../../../service/webhooks/notification-handler.js';
+import {
+  NotificationHandler,
+  type NotificationHandlerOptions,
+} from '../../../service/webhooks/notification-handler.js';
 import { MemorySeenRevisions, type SeenRevisionStore } from '../../../service/webhooks/seen-revisions.js';
 import type { SequenceTrigger } from '../../../service/webhooks/sequence-trigger.js';
 import { createWebhookServer, type WebhookServer } from '../../../service/webhooks/webhook-server.js';
@@ -50,14 +53,16 @@ export function testConfig(yaml = TARGETS_YAML, env: Record<string, string> = TE
 
 /** The Kustomization and HelmRelease fixtures, as the source lookup sees them. */
 export function fixtureSources(): FluxSourceLookup {
-  const kustomization = readFixture<{ kind: string; metadata: { name: string; namespace: string }; spec: unknown }>(
-    'gitops',
-    'flux-kustomization-with-status.json',
-  );
-  const helmRelease = readFixture<{ kind: string; metadata: { name: string; namespace: string }; spec: unknown }>(
-    'gitops',
-    'flux-helmrelease-with-status.json',
-  );
+  const kustomization = readFixture<{
+    kind: string;
+    metadata: { name: string; namespace: string };
+    spec: unknown;
+  }>('gitops', 'flux-kustomization-with-status.json');
+  const helmRelease = readFixture<{
+    kind: string;
+    metadata: { name: string; namespace: string };
+    spec: unknown;
+  }>('gitops', 'flux-helmrelease-with-status.json');
   return new StaticFluxSourceLookup({ objects: [kustomization, helmRelease] });
 }
 
@@ -128,10 +133,17 @@ export class Harness {
     });
   }
 
-  async postFlux(body: unknown, auth: { hmacKey?: string; token?: string } = { hmacKey: FLUX_HMAC_KEY }): Promise<Response> {
+  async postFlux(
+    body: unknown,
+    auth: { hmacKey?: string; token?: string } = { hmacKey: FLUX_HMAC_KEY },
+  ): Promise<Response> {
     const text = typeof body === 'string' ? body : JSON.stringify(body);
-    const headers: Record<string, string> = { 'Content-Type': 'application/json', 'Gotk-Component': 'source-controller' };
-    if (auth.hmacKey) headers['X-Signature'] = `sha256=${createHmac('sha256', auth.hmacKey).update(text).digest('hex')}`;
+    const headers: Record<string, string> = {
+      'Content-Type': 'application/json',
+      'Gotk-Component': 'source-controller',
+    };
+    if (auth.hmacKey)
+      headers['X-Signature'] = `sha256=${createHmac('sha256', auth.hmacKey).update(text).digest('hex')}`;
     if (auth.token) headers.Authorization = `Bearer ${auth.token}`;
     return fetch(`${this.server.url}/webhooks/flux`, { method: 'POST', headers, body: text });
   }

@@ -16,16 +16,25 @@ describe('seen revisions and Flux sources in the cluster', () => {
   });
   afterEach(() => kube.sim.stop());
 
-  const store = () => new ConfigMapSeenRevisions({ kube: kube.api, namespace: 'keptn', integrationName: 'gitops-service' });
+  const store = () =>
+    new ConfigMapSeenRevisions({ kube: kube.api, namespace: 'keptn', integrationName: 'gitops-service' });
 
   describe('ConfigMapSeenRevisions', () => {
     it('creates <integration-name>-seen-revisions and reports a revision new only once', async () => {
       const seen = store();
-      expect(await seen.markIfNew('flux.Kustomization_flux-system_podinfo.abc', `main@sha1:${SHA}`)).to.equal(true);
-      expect(await seen.markIfNew('flux.Kustomization_flux-system_podinfo.abc', `main@sha1:${SHA}`)).to.equal(false);
-      expect(await seen.markIfNew('flux.Kustomization_flux-system_podinfo.abc', `main/${SHA}`)).to.equal(false);
+      expect(await seen.markIfNew('flux.Kustomization_flux-system_podinfo.abc', `main@sha1:${SHA}`)).to.equal(
+        true,
+      );
+      expect(await seen.markIfNew('flux.Kustomization_flux-system_podinfo.abc', `main@sha1:${SHA}`)).to.equal(
+        false,
+      );
+      expect(await seen.markIfNew('flux.Kustomization_flux-system_podinfo.abc', `main/${SHA}`)).to.equal(
+        false,
+      );
       const cm = kube.sim.get('ConfigMap', 'keptn', 'gitops-service-seen-revisions') as unknown;
-      expect((cm as { data: Record<string, string> }).data).to.deep.equal({ 'flux.Kustomization_flux-system_podinfo.abc': `main@sha1:${SHA}` });
+      expect((cm as { data: Record<string, string> }).data).to.deep.equal({
+        'flux.Kustomization_flux-system_podinfo.abc': `main@sha1:${SHA}`,
+      });
     });
 
     it('keeps what another replica wrote (re-reads on 409 and retries)', async () => {
@@ -42,7 +51,11 @@ describe('seen revisions and Flux sources in the cluster', () => {
     it('lets concurrent writers each record their key', async () => {
       const seen = [store(), store(), store(), store()];
       await Promise.all(seen.map((s, i) => s.markIfNew(`key-${i}`, `rev-${i}`)));
-      const data = (kube.sim.get('ConfigMap', 'keptn', 'gitops-service-seen-revisions') as unknown as { data: Record<string, string> }).data;
+      const data = (
+        kube.sim.get('ConfigMap', 'keptn', 'gitops-service-seen-revisions') as unknown as {
+          data: Record<string, string>;
+        }
+      ).data;
       expect(Object.keys(data).sort()).to.deep.equal(['key-0', 'key-1', 'key-2', 'key-3']);
     });
 
@@ -57,7 +70,11 @@ describe('seen revisions and Flux sources in the cluster', () => {
       expect(await store().markIfNew(key, `main/${SHA}`), 'A in the legacy spelling').to.equal(false);
       for (let i = 0; i < SEEN_HISTORY; i++) await seen.markIfNew(key, `r-${i}`);
       expect(await seen.markIfNew(key, a), 'dropped once older than the bounded history').to.equal(true);
-      const data = (kube.sim.get('ConfigMap', 'keptn', 'gitops-service-seen-revisions') as unknown as { data: Record<string, string> }).data;
+      const data = (
+        kube.sim.get('ConfigMap', 'keptn', 'gitops-service-seen-revisions') as unknown as {
+          data: Record<string, string>;
+        }
+      ).data;
       expect(data[key]!.split('\n')).to.have.length(SEEN_HISTORY);
     });
 
@@ -106,9 +123,15 @@ describe('seen revisions and Flux sources in the cluster', () => {
       kube.sim.create('Kustomization', k);
       const lookup = new KubeFluxSourceLookup({ kube: kube.api });
       const target = { kind: 'Kustomization', name: 'podinfo', namespace: 'flux-system' };
-      expect(await lookup.usesSource(target, { kind: 'GitRepository', name: 'podinfo', namespace: 'flux-system' })).to.equal(true);
-      expect(await lookup.usesSource(target, { kind: 'GitRepository', name: 'podinfo', namespace: 'default' })).to.equal(false);
-      expect(await lookup.usesSource(target, { kind: 'OCIRepository', name: 'podinfo', namespace: 'flux-system' })).to.equal(false);
+      expect(
+        await lookup.usesSource(target, { kind: 'GitRepository', name: 'podinfo', namespace: 'flux-system' }),
+      ).to.equal(true);
+      expect(
+        await lookup.usesSource(target, { kind: 'GitRepository', name: 'podinfo', namespace: 'default' }),
+      ).to.equal(false);
+      expect(
+        await lookup.usesSource(target, { kind: 'OCIRepository', name: 'podinfo', namespace: 'flux-system' }),
+      ).to.equal(false);
     });
 
     it('finds the generated HelmChart of a HelmRelease (not the chart source) and a chartRef', async () => {
@@ -124,10 +147,24 @@ describe('seen revisions and Flux sources in the cluster', () => {
       const lookup = new KubeFluxSourceLookup({ kube: kube.api });
       const podinfo = { kind: 'HelmRelease', name: 'podinfo', namespace: 'default' };
       // An index update reaches the release only as a new HelmChart artifact.
-      expect(await lookup.usesSource(podinfo, { kind: 'HelmRepository', name: 'podinfo', namespace: 'flux-system' })).to.equal(false);
-      expect(await lookup.usesSource(podinfo, { kind: 'HelmChart', name: 'default-podinfo', namespace: 'flux-system' })).to.equal(true);
+      expect(
+        await lookup.usesSource(podinfo, {
+          kind: 'HelmRepository',
+          name: 'podinfo',
+          namespace: 'flux-system',
+        }),
+      ).to.equal(false);
+      expect(
+        await lookup.usesSource(podinfo, {
+          kind: 'HelmChart',
+          name: 'default-podinfo',
+          namespace: 'flux-system',
+        }),
+      ).to.equal(true);
       const ociApp = { kind: 'HelmRelease', name: 'oci-app', namespace: 'apps' };
-      expect(await lookup.usesSource(ociApp, { kind: 'OCIRepository', name: 'oci-app', namespace: 'apps' })).to.equal(true);
+      expect(
+        await lookup.usesSource(ociApp, { kind: 'OCIRepository', name: 'oci-app', namespace: 'apps' }),
+      ).to.equal(true);
     });
 
     it('reads each object once while its sources are cached', async () => {
@@ -145,7 +182,9 @@ describe('seen revisions and Flux sources in the cluster', () => {
     it('answers false for a target that does not exist', async () => {
       const lookup = new KubeFluxSourceLookup({ kube: kube.api });
       const target = { kind: 'Kustomization', name: 'missing', namespace: 'flux-system' };
-      expect(await lookup.usesSource(target, { kind: 'GitRepository', name: 'x', namespace: 'flux-system' })).to.equal(false);
+      expect(
+        await lookup.usesSource(target, { kind: 'GitRepository', name: 'x', namespace: 'flux-system' }),
+      ).to.equal(false);
     });
 
     const newArtifact = {

@@ -1,7 +1,17 @@
 import { expect } from 'chai';
 import { request } from 'node:http';
 import { readFixture } from '../../support/paths.js';
-import { ARGO_TOKEN, FLUX_HMAC_KEY, FLUX_TOKEN, Harness, NEW_SHA, argoApp, argoBody, outOfSync, testConfig } from './harness.js';
+import {
+  ARGO_TOKEN,
+  FLUX_HMAC_KEY,
+  FLUX_TOKEN,
+  Harness,
+  NEW_SHA,
+  argoApp,
+  argoBody,
+  outOfSync,
+  testConfig,
+} from './harness.js';
 
 const fluxEvent = () => readFixture<Record<string, unknown>>('gitops', 'flux-generic-webhook-event.json');
 
@@ -36,12 +46,17 @@ describe('webhook server', () => {
       expect(res.status).to.equal(401);
       const text = await res.text();
       expect(text).not.to.include(ARGO_TOKEN);
-      expect(await h.count('gitops_webhook_rejected_total', { endpoint: 'argocd', reason: 'unauthorized' })).to.equal(1);
+      expect(
+        await h.count('gitops_webhook_rejected_total', { endpoint: 'argocd', reason: 'unauthorized' }),
+      ).to.equal(1);
       expect(await h.count('gitops_webhook_requests_total', { endpoint: 'argocd', code: '401' })).to.equal(1);
     });
 
     it('answers 401 when the Authorization header is missing', async () => {
-      const res = await fetch(`${h.server.url}/webhooks/argocd`, { method: 'POST', body: JSON.stringify(argoBody(argoApp())) });
+      const res = await fetch(`${h.server.url}/webhooks/argocd`, {
+        method: 'POST',
+        body: JSON.stringify(argoBody(argoApp())),
+      });
       expect(res.status).to.equal(401);
     });
 
@@ -55,7 +70,9 @@ describe('webhook server', () => {
       expect(res.status).to.equal(400);
       const body = (await res.json()) as { problems: string[] };
       expect(body.problems[0]).to.match(/not valid JSON/);
-      expect(await h.count('gitops_webhook_rejected_total', { endpoint: 'argocd', reason: 'malformed' })).to.equal(1);
+      expect(
+        await h.count('gitops_webhook_rejected_total', { endpoint: 'argocd', reason: 'malformed' }),
+      ).to.equal(1);
     });
 
     it('logs the list of problems of a 400, not only "malformed"', async () => {
@@ -73,7 +90,9 @@ describe('webhook server', () => {
       expect(body.problems[0]).to.include("unknown Argo CD instance 'staging'").and.include("'default'");
       const line = h.log.entries.find((e) => e.message === 'webhook request rejected');
       expect(line?.meta.problems).to.deep.equal(body.problems);
-      expect(await h.count('gitops_webhook_rejected_total', { endpoint: 'argocd', reason: 'unknown-sender' })).to.equal(1);
+      expect(
+        await h.count('gitops_webhook_rejected_total', { endpoint: 'argocd', reason: 'unknown-sender' }),
+      ).to.equal(1);
       await h.handler.idle();
       expect(h.started).to.have.length(0);
     });
@@ -82,7 +101,9 @@ describe('webhook server', () => {
       const res = await h.postArgo(argoBody(outOfSync(NEW_SHA), 'on-created'));
       expect(res.status).to.equal(400);
       const body = (await res.json()) as { problems: string[] };
-      expect(body.problems[0]).to.include("unknown trigger 'on-created'").and.include('on-out-of-sync, on-deployed, on-sync-failed, on-health-degraded');
+      expect(body.problems[0])
+        .to.include("unknown trigger 'on-created'")
+        .and.include('on-out-of-sync, on-deployed, on-sync-failed, on-health-degraded');
       await h.handler.idle();
       expect(h.started).to.have.length(0);
     });
@@ -95,23 +116,35 @@ describe('webhook server', () => {
     });
 
     it('answers 400 to the sandbox template output, which is not our body', async () => {
-      const res = await h.postArgo(readFixture('gitops', 'argocd-notification-keptn-outofsync.rendered.json'));
+      const res = await h.postArgo(
+        readFixture('gitops', 'argocd-notification-keptn-outofsync.rendered.json'),
+      );
       expect(res.status).to.equal(400);
     });
 
     it('answers 413 and stops reading when the body is over 1 MiB', async () => {
       const big = Buffer.alloc(1024 * 1024 + 10, 0x20);
-      const code = await rawPost(`${h.server.url}/webhooks/argocd`, { Authorization: `Bearer ${ARGO_TOKEN}`, 'Content-Length': big.length }, big);
+      const code = await rawPost(
+        `${h.server.url}/webhooks/argocd`,
+        { Authorization: `Bearer ${ARGO_TOKEN}`, 'Content-Length': big.length },
+        big,
+      );
       expect(code).to.equal(413);
-      expect(await h.count('gitops_webhook_rejected_total', { endpoint: 'argocd', reason: 'too-large' })).to.equal(1);
+      expect(
+        await h.count('gitops_webhook_rejected_total', { endpoint: 'argocd', reason: 'too-large' }),
+      ).to.equal(1);
     });
 
     it('answers 413 to a chunked body that grows over 1 MiB', async () => {
       const code = await new Promise<number>((resolve, reject) => {
-        const req = request(`${h.server.url}/webhooks/argocd`, { method: 'POST', headers: { Authorization: `Bearer ${ARGO_TOKEN}` } }, (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        });
+        const req = request(
+          `${h.server.url}/webhooks/argocd`,
+          { method: 'POST', headers: { Authorization: `Bearer ${ARGO_TOKEN}` } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
         req.on('error', reject);
         const chunk = Buffer.alloc(64 * 1024, 0x20);
         for (let i = 0; i < 17; i++) req.write(chunk);
@@ -124,7 +157,9 @@ describe('webhook server', () => {
       h.config = testConfig('targets: []', {});
       const res = await h.postArgo(argoBody(argoApp()));
       expect(res.status).to.equal(404);
-      expect(await h.count('gitops_webhook_rejected_total', { endpoint: 'argocd', reason: 'not-configured' })).to.equal(1);
+      expect(
+        await h.count('gitops_webhook_rejected_total', { endpoint: 'argocd', reason: 'not-configured' }),
+      ).to.equal(1);
     });
   });
 
@@ -142,7 +177,9 @@ describe('webhook server', () => {
     it('answers 401 when the signature was made with another key', async () => {
       const res = await h.postFlux(fluxEvent(), { hmacKey: 'another-key' });
       expect(res.status).to.equal(401);
-      expect(await h.count('gitops_webhook_rejected_total', { endpoint: 'flux', reason: 'unauthorized' })).to.equal(1);
+      expect(
+        await h.count('gitops_webhook_rejected_total', { endpoint: 'flux', reason: 'unauthorized' }),
+      ).to.equal(1);
     });
 
     it('answers 401 when the body was changed after signing', async () => {
@@ -172,7 +209,9 @@ describe('webhook server', () => {
       expect(res.status).to.equal(400);
       const body = (await res.json()) as { problems: string[] };
       expect(body.problems.join()).to.include('involvedObject');
-      expect(await h.count('gitops_webhook_rejected_total', { endpoint: 'flux', reason: 'malformed' })).to.equal(1);
+      expect(
+        await h.count('gitops_webhook_rejected_total', { endpoint: 'flux', reason: 'malformed' }),
+      ).to.equal(1);
     });
 
     it('answers 400 when the body is not JSON', async () => {
@@ -184,11 +223,15 @@ describe('webhook server', () => {
       const big = Buffer.alloc(1024 * 1024 + 1, 0x20);
       const code = await rawPost(`${h.server.url}/webhooks/flux`, { 'Content-Length': big.length }, big);
       expect(code).to.equal(413);
-      expect(await h.count('gitops_webhook_rejected_total', { endpoint: 'flux', reason: 'too-large' })).to.equal(1);
+      expect(
+        await h.count('gitops_webhook_rejected_total', { endpoint: 'flux', reason: 'too-large' }),
+      ).to.equal(1);
     });
 
     it('answers 404 when the targets file does not configure it', async () => {
-      h.config = testConfig('webhooks: {argocdTokenEnv: ARGOCD_WEBHOOK_TOKEN}', { ARGOCD_WEBHOOK_TOKEN: ARGO_TOKEN });
+      h.config = testConfig('webhooks: {argocdTokenEnv: ARGOCD_WEBHOOK_TOKEN}', {
+        ARGOCD_WEBHOOK_TOKEN: ARGO_TOKEN,
+      });
       const res = await h.postFlux(fluxEvent());
       expect(res.status).to.equal(404);
     });
@@ -211,7 +254,9 @@ describe('webhook server', () => {
       const res = await fetch(`${h.server.url}/webhooks/argocd`);
       expect(res.status).to.equal(405);
       expect(res.headers.get('allow')).to.equal('POST');
-      expect(await h.count('gitops_webhook_rejected_total', { endpoint: 'argocd', reason: 'method-not-allowed' })).to.equal(1);
+      expect(
+        await h.count('gitops_webhook_rejected_total', { endpoint: 'argocd', reason: 'method-not-allowed' }),
+      ).to.equal(1);
     });
   });
 });

@@ -12,8 +12,12 @@ const TOKEN = 'sim-token';
 describe('ArgoCdSimulator: operation states as the real Argo CD has them', () => {
   let sim: ArgoCdSimulator;
   const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${sim.url}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-    return { status: res.status, body: (await res.json()) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const res = await fetch(`${sim.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, any> };
   };
   const get = async (name: string) => (await call('GET', `/api/v1/applications/${name}`)).body;
 
@@ -28,7 +32,10 @@ describe('ArgoCdSimulator: operation states as the real Argo CD has them', () =>
   it('a sync request records the resolved revision and keeps the previous operationState until the operation runs', async () => {
     sim.addApplication({ name: 'carts', targetRevision: 'main' });
     const before = (await get('carts')).status.operationState;
-    const { status, body } = await call('POST', '/api/v1/applications/carts/sync', { name: 'carts', infos: [{ name: 'triggeredid', value: 't-1' }] });
+    const { status, body } = await call('POST', '/api/v1/applications/carts/sync', {
+      name: 'carts',
+      infos: [{ name: 'triggeredid', value: 't-1' }],
+    });
     expect(status).to.equal(200);
     expect(body.operation.sync.revision).to.equal(resolveRevision('carts', 'main'));
     expect(body.status.operationState).to.deep.equal(before);
@@ -62,6 +69,9 @@ describe('ArgoCdSimulator: operation states as the real Argo CD has them', () =>
     sim.addApplication({ name: 'idle' });
     const { status, body } = await call('DELETE', '/api/v1/applications/idle/operation');
     expect(status).to.equal(400);
-    expect(body).to.include({ code: 3, message: 'Unable to terminate operation. No operation is in progress' });
+    expect(body).to.include({
+      code: 3,
+      message: 'Unable to terminate operation. No operation is in progress',
+    });
   });
 });

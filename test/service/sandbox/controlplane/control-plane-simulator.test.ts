@@ -4,10 +4,19 @@ import { ControlPlaneSimulator } from '../../../../service/sandbox/controlplane/
 import { eventually } from '../../../support/eventually.js';
 import { NatsHarness, metadata, taskTrigger } from '../../../lib/harness.js';
 
-async function call(method: string, url: string, body?: unknown, token?: string): Promise<{ status: number; body: any }> {
+async function call(
+  method: string,
+  url: string,
+  body?: unknown,
+  token?: string,
+): Promise<{ status: number; body: any }> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (token) headers['x-token'] = token;
-  const res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(url, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
@@ -22,69 +31,138 @@ describe('ControlPlaneSimulator', () => {
   });
 
   it('registers with the sha1 id, 201 then 200, and keeps existing subscriptions', async () => {
-    const body = registrationBody('my-service', { ...metadata, namespace: 'keptn', hostname: 'node-1' }, [{ event: 'sh.keptn.event.deliver.triggered' }]);
+    const body = registrationBody('my-service', { ...metadata, namespace: 'keptn', hostname: 'node-1' }, [
+      { event: 'sh.keptn.event.deliver.triggered' },
+    ]);
     const first = await call('POST', `${sim.url}/v1/uniform/registration`, body);
     expect(first).to.deep.equal({ status: 201, body: { id: '88de5cd4774422f6ebed5f0f94bc1bbcd94b6266' } });
-    const again = await call('POST', `${sim.url}/v1/uniform/registration`, registrationBody('my-service', { ...metadata, namespace: 'keptn', hostname: 'node-1' }, [{ event: 'other' }]));
+    const again = await call(
+      'POST',
+      `${sim.url}/v1/uniform/registration`,
+      registrationBody('my-service', { ...metadata, namespace: 'keptn', hostname: 'node-1' }, [
+        { event: 'other' },
+      ]),
+    );
     expect(again).to.deep.equal({ status: 200, body: { id: first.body.id } });
     const ping = await call('PUT', `${sim.url}/v1/uniform/registration/${first.body.id}/ping`);
     expect(ping.status).to.equal(200);
-    expect(ping.body.subscriptions.map((s: { event: string }) => s.event)).to.deep.equal(['sh.keptn.event.deliver.triggered']);
+    expect(ping.body.subscriptions.map((s: { event: string }) => s.event)).to.deep.equal([
+      'sh.keptn.event.deliver.triggered',
+    ]);
     expect(ping.body.metadata.lastseen).to.be.a('string');
     expect((await call('PUT', `${sim.url}/v1/uniform/registration/nope/ping`)).status).to.equal(404);
   });
 
   it('refuses incomplete ids and services without stages', async () => {
-    expect((await call('POST', `${sim.url}/v1/uniform/registration`, registrationBody('x', { ...metadata, hostname: '' }, []))).status).to.equal(400);
+    expect(
+      (
+        await call(
+          'POST',
+          `${sim.url}/v1/uniform/registration`,
+          registrationBody('x', { ...metadata, hostname: '' }, []),
+        )
+      ).status,
+    ).to.equal(400);
     const bad = registrationBody('x', metadata, [{ event: 'e', filter: { services: ['carts'] } }]);
     expect((await call('POST', `${sim.url}/v1/uniform/registration`, bad)).status).to.equal(400);
   });
 
   it('creates, updates, lists and deletes subscriptions', async () => {
-    const { body } = await call('POST', `${sim.url}/v1/uniform/registration`, registrationBody('x', metadata, []));
+    const { body } = await call(
+      'POST',
+      `${sim.url}/v1/uniform/registration`,
+      registrationBody('x', metadata, []),
+    );
     const base = `${sim.url}/v1/uniform/registration/${body.id}/subscription`;
-    const created = await call('POST', base, { event: 'sh.keptn.event.deliver.triggered', filter: { projects: ['p'] } });
+    const created = await call('POST', base, {
+      event: 'sh.keptn.event.deliver.triggered',
+      filter: { projects: ['p'] },
+    });
     expect(created.status).to.equal(201);
-    expect((await call('PUT', `${base}/${created.body.id}`, { event: 'sh.keptn.event.deployment.triggered' })).status).to.equal(201);
-    expect((await call('GET', `${base}/${created.body.id}`)).body.event).to.equal('sh.keptn.event.deployment.triggered');
+    expect(
+      (await call('PUT', `${base}/${created.body.id}`, { event: 'sh.keptn.event.deployment.triggered' }))
+        .status,
+    ).to.equal(201);
+    expect((await call('GET', `${base}/${created.body.id}`)).body.event).to.equal(
+      'sh.keptn.event.deployment.triggered',
+    );
     expect((await call('DELETE', `${base}/${created.body.id}`)).status).to.equal(200);
     expect((await call('GET', base)).body).to.deep.equal([]);
   });
 
   it('guards the gateway paths with x-token', async () => {
     const res = await call('GET', `${sim.apiUrl}/controlPlane/v1/uniform/registration`);
-    expect(res).to.deep.equal({ status: 401, body: { code: 401, message: 'unauthenticated or invalid credentials' } });
-    expect((await call('GET', `${sim.apiUrl}/controlPlane/v1/uniform/registration`, undefined, 't0k')).status).to.equal(200);
+    expect(res).to.deep.equal({
+      status: 401,
+      body: { code: 401, message: 'unauthenticated or invalid credentials' },
+    });
+    expect(
+      (await call('GET', `${sim.apiUrl}/controlPlane/v1/uniform/registration`, undefined, 't0k')).status,
+    ).to.equal(200);
   });
 
   it('validates and rewrites events posted to /api/v1/event', async () => {
     const post = (e: unknown) => call('POST', `${sim.apiUrl}/v1/event`, e, 't0k');
     const t = taskTrigger('deliver');
     expect((await post(t)).status).to.equal(400);
-    expect((await post({ ...t, type: 'sh.keptn.event.deliver.finished', triggeredid: t.id })).status).to.equal(400);
+    expect(
+      (await post({ ...t, type: 'sh.keptn.event.deliver.finished', triggeredid: t.id })).status,
+    ).to.equal(400);
     expect((await post({ ...t, type: 'sh.keptn.event.deliver.started' })).status).to.equal(400);
     expect((await post({ ...t, type: 'sh.keptn.event.prod.delivery.triggered' })).status).to.equal(400);
-    const ok = await post({ ...t, type: 'sh.keptn.event.deliver.finished', triggeredid: t.id, data: { ...t.data, status: 'succeeded', result: 'pass' } });
+    const ok = await post({
+      ...t,
+      type: 'sh.keptn.event.deliver.finished',
+      triggeredid: t.id,
+      data: { ...t.data, status: 'succeeded', result: 'pass' },
+    });
     expect(ok).to.deep.equal({ status: 200, body: { keptnContext: t.shkeptncontext } });
     const stored = sim.events({ triggeredid: t.id })[0]!;
     expect(stored.id).to.not.equal(t.id);
     expect(stored).to.not.have.property('shkeptnspecversion');
-    const seq = await post({ type: 'sh.keptn.event.dev.delivery.triggered', source: 'cli', data: { project: 'p', stage: 'dev', service: 's' } });
+    const seq = await post({
+      type: 'sh.keptn.event.dev.delivery.triggered',
+      source: 'cli',
+      data: { project: 'p', stage: 'dev', service: 's' },
+    });
     expect(seq.body.keptnContext).to.match(/^[0-9a-f-]{36}$/);
   });
 
   it('returns open triggers until a finished arrives, with paging and scope filters', async () => {
-    const triggers = Array.from({ length: 5 }, (_, n) => taskTrigger('deliver', { service: n < 3 ? 'carts' : 'orders' }));
+    const triggers = Array.from({ length: 5 }, (_, n) =>
+      taskTrigger('deliver', { service: n < 3 ? 'carts' : 'orders' }),
+    );
     for (const t of triggers) sim.injectTriggered(t);
-    const page1 = await call('GET', `${sim.url}/v1/event/triggered/sh.keptn.event.deliver.triggered?pageSize=2`);
+    const page1 = await call(
+      'GET',
+      `${sim.url}/v1/event/triggered/sh.keptn.event.deliver.triggered?pageSize=2`,
+    );
     expect(page1.body.events).to.have.length(2);
     expect(page1.body.totalCount).to.equal(5);
-    const page3 = await call('GET', `${sim.url}/v1/event/triggered/sh.keptn.event.deliver.triggered?pageSize=2&nextPageKey=4`);
+    const page3 = await call(
+      'GET',
+      `${sim.url}/v1/event/triggered/sh.keptn.event.deliver.triggered?pageSize=2&nextPageKey=4`,
+    );
     expect(page3.body).to.include({ nextPageKey: '0', pageSize: 1 });
-    const orders = await call('GET', `${sim.url}/v1/event/triggered/sh.keptn.event.deliver.triggered?service=orders`);
+    const orders = await call(
+      'GET',
+      `${sim.url}/v1/event/triggered/sh.keptn.event.deliver.triggered?service=orders`,
+    );
     expect(orders.body.events).to.have.length(2);
-    await call('POST', `${sim.apiUrl}/v1/event`, { ...triggers[0], type: 'sh.keptn.event.deliver.finished', triggeredid: triggers[0]!.id, data: { ...triggers[0]!.data, status: 'succeeded', result: 'pass' } }, 't0k');
-    expect((await call('GET', `${sim.url}/v1/event/triggered/sh.keptn.event.deliver.triggered`)).body.totalCount).to.equal(4);
+    await call(
+      'POST',
+      `${sim.apiUrl}/v1/event`,
+      {
+        ...triggers[0],
+        type: 'sh.keptn.event.deliver.finished',
+        triggeredid: triggers[0]!.id,
+        data: { ...triggers[0]!.data, status: 'succeeded', result: 'pass' },
+      },
+      't0k',
+    );
+    expect(
+      (await call('GET', `${sim.url}/v1/event/triggered/sh.keptn.event.deliver.triggered`)).body.totalCount,
+    ).to.equal(4);
   });
 
   it('matches filters like the go-sdk eventmatcher', () => {
@@ -106,25 +184,47 @@ describe('ControlPlaneSimulator as shipyard-controller on NATS', () => {
 
   it('runs a sequence task by task and finishes it', async () => {
     h.sim.setShipyard('sockshop', { dev: { delivery: ['deliver', 'test'] } });
-    await h.integration({ subscriptions: [{ event: 'sh.keptn.event.deliver.triggered' }, { event: 'sh.keptn.event.test.triggered' }] })
+    await h
+      .integration({
+        subscriptions: [
+          { event: 'sh.keptn.event.deliver.triggered' },
+          { event: 'sh.keptn.event.test.triggered' },
+        ],
+      })
       .handle('deliver', async () => ({ deployment: { deploymentURIsLocal: ['http://a'] } }))
-      .handle('test', async (e) => ({ sawUris: (e.data.deployment as { deploymentURIsLocal: string[] }).deploymentURIsLocal }))
+      .handle('test', async (e) => ({
+        sawUris: (e.data.deployment as { deploymentURIsLocal: string[] }).deploymentURIsLocal,
+      }))
       .start();
-    const seq: KeptnEvent = { ...taskTrigger('x'), type: 'sh.keptn.event.dev.delivery.triggered', source: 'cli', gitcommitid: 'abc' };
+    const seq: KeptnEvent = {
+      ...taskTrigger('x'),
+      type: 'sh.keptn.event.dev.delivery.triggered',
+      source: 'cli',
+      gitcommitid: 'abc',
+    };
     await h.publish(seq);
     await eventually(() => h.sim.events({ type: 'sh.keptn.event.dev.delivery.finished' }).length === 1);
     const done = h.sim.events({ type: 'sh.keptn.event.dev.delivery.finished' })[0]!;
     expect(done.triggeredid).to.equal(seq.id);
     expect(done.data).to.include({ status: 'succeeded', result: 'pass' });
     const testTrigger = h.sim.events({ type: 'sh.keptn.event.test.triggered' })[0]!;
-    expect(testTrigger).to.include({ source: 'shipyard-controller', gitcommitid: 'abc', shkeptncontext: seq.shkeptncontext });
+    expect(testTrigger).to.include({
+      source: 'shipyard-controller',
+      gitcommitid: 'abc',
+      shkeptncontext: seq.shkeptncontext,
+    });
     expect(testTrigger).to.not.have.property('triggeredid');
-    expect(h.sim.events({ type: 'sh.keptn.event.test.finished' })[0]!.data.sawUris).to.deep.equal(['http://a']);
+    expect(h.sim.events({ type: 'sh.keptn.event.test.finished' })[0]!.data.sawUris).to.deep.equal([
+      'http://a',
+    ]);
   });
 
   it('finishes an unknown sequence as errored', async () => {
     await h.publish({ ...taskTrigger('x'), source: 'cli', type: 'sh.keptn.event.dev.nope.triggered' });
     await eventually(() => h.sim.events({ type: 'sh.keptn.event.dev.nope.finished' }).length === 1);
-    expect(h.sim.events({ type: 'sh.keptn.event.dev.nope.finished' })[0]!.data).to.include({ status: 'errored', result: 'fail' });
+    expect(h.sim.events({ type: 'sh.keptn.event.dev.nope.finished' })[0]!.data).to.include({
+      status: 'errored',
+      result: 'fail',
+    });
   });
 });

@@ -3,7 +3,12 @@ import { CONFIGMAPS, type KubeApi, type ResourceRef } from '../../../../service/
 import type { ConfigMap } from '../../../../service/kube/objects.js';
 import { startKubeSandbox, type KubeSandbox } from '../../../support/kube.js';
 
-const KS: ResourceRef = { group: 'kustomize.toolkit.fluxcd.io', version: 'v1', plural: 'kustomizations', kind: 'Kustomization' };
+const KS: ResourceRef = {
+  group: 'kustomize.toolkit.fluxcd.io',
+  version: 'v1',
+  plural: 'kustomizations',
+  kind: 'Kustomization',
+};
 type Obj = { metadata: { generation: number; resourceVersion: string } };
 
 function kustomization(name: string) {
@@ -11,7 +16,12 @@ function kustomization(name: string) {
     apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
     kind: 'Kustomization',
     metadata: { name, namespace: 'flux-system' },
-    spec: { interval: '5m', path: './deploy', prune: true, sourceRef: { kind: 'GitRepository', name: 'podinfo' } },
+    spec: {
+      interval: '5m',
+      path: './deploy',
+      prune: true,
+      sourceRef: { kind: 'GitRepository', name: 'podinfo' },
+    },
   };
 }
 
@@ -42,45 +52,63 @@ describe('KubeApiSimulator', () => {
 
   it('lists the Flux kinds in discovery', async () => {
     const { body } = await rawRequest(`${sandbox.sim.url}/apis/kustomize.toolkit.fluxcd.io/v1`, {});
-    expect(body.resources.map((r: { name: string }) => r.name)).to.include.members(['kustomizations', 'kustomizations/status']);
+    expect(body.resources.map((r: { name: string }) => r.name)).to.include.members([
+      'kustomizations',
+      'kustomizations/status',
+    ]);
   });
 
   it('answers 415 to a strategic merge patch on a custom resource', async () => {
     await api.create(KS, 'flux-system', kustomization('podinfo'));
-    const { status, body } = await rawRequest(`${sandbox.sim.url}/apis/${KS.group}/v1/namespaces/flux-system/kustomizations/podinfo`, {
-      method: 'PATCH',
-      headers: { 'Content-Type': 'application/strategic-merge-patch+json' },
-      body: JSON.stringify({ metadata: { annotations: { a: 'b' } } }),
-    });
+    const { status, body } = await rawRequest(
+      `${sandbox.sim.url}/apis/${KS.group}/v1/namespaces/flux-system/kustomizations/podinfo`,
+      {
+        method: 'PATCH',
+        headers: { 'Content-Type': 'application/strategic-merge-patch+json' },
+        body: JSON.stringify({ metadata: { annotations: { a: 'b' } } }),
+      },
+    );
     expect(status).to.equal(415);
     expect(body.kind).to.equal('Status');
   });
 
   it('bumps generation on a spec change only', async () => {
     await api.create(KS, 'flux-system', kustomization('podinfo'));
-    const annotated = await api.patchMerge<Obj>(KS, 'flux-system', 'podinfo', { metadata: { annotations: { x: '1' } } });
+    const annotated = await api.patchMerge<Obj>(KS, 'flux-system', 'podinfo', {
+      metadata: { annotations: { x: '1' } },
+    });
     expect(annotated.metadata.generation).to.equal(1);
     const changed = await api.patchMerge<Obj>(KS, 'flux-system', 'podinfo', { spec: { path: './other' } });
     expect(changed.metadata.generation).to.equal(2);
-    expect(Number(changed.metadata.resourceVersion)).to.be.greaterThan(Number(annotated.metadata.resourceVersion));
+    expect(Number(changed.metadata.resourceVersion)).to.be.greaterThan(
+      Number(annotated.metadata.resourceVersion),
+    );
   });
 
   it('rejects a write that violates the CRD schema with 422', async () => {
     const bad = kustomization('bad') as any;
     delete bad.spec.sourceRef;
-    const { status, body } = await rawRequest(`${sandbox.sim.url}/apis/${KS.group}/v1/namespaces/flux-system/kustomizations`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify(bad),
-    });
+    const { status, body } = await rawRequest(
+      `${sandbox.sim.url}/apis/${KS.group}/v1/namespaces/flux-system/kustomizations`,
+      {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(bad),
+      },
+    );
     expect(status).to.equal(422);
     expect(body.message).to.match(/sourceRef/);
   });
 
   it('answers 409 to a ConfigMap update with a stale resourceVersion', async () => {
-    const created = await api.create<ConfigMap>(CONFIGMAPS, 'keptn', { metadata: { name: 'rec' }, data: { a: '1' } });
+    const created = await api.create<ConfigMap>(CONFIGMAPS, 'keptn', {
+      metadata: { name: 'rec' },
+      data: { a: '1' },
+    });
     await api.replace(CONFIGMAPS, 'keptn', 'rec', { ...created, data: { a: '2' } });
-    const err: any = await api.replace(CONFIGMAPS, 'keptn', 'rec', { ...created, data: { a: '3' } }).catch((e: any) => e);
+    const err: any = await api
+      .replace(CONFIGMAPS, 'keptn', 'rec', { ...created, data: { a: '3' } })
+      .catch((e: any) => e);
     expect(err.status).to.equal(409);
     expect(err.kind).to.equal('conflict');
   });
@@ -97,7 +125,9 @@ describe('KubeApiSimulator', () => {
   it('sends ERROR 410 on a watch from a compacted resourceVersion', async () => {
     await api.create(KS, 'flux-system', kustomization('podinfo'));
     sandbox.sim.store.compact();
-    const res = await fetch(`${sandbox.sim.url}/apis/${KS.group}/v1/namespaces/flux-system/kustomizations?watch=true&resourceVersion=1`);
+    const res = await fetch(
+      `${sandbox.sim.url}/apis/${KS.group}/v1/namespaces/flux-system/kustomizations?watch=true&resourceVersion=1`,
+    );
     const line = JSON.parse((await res.text()).trim());
     expect(line.type).to.equal('ERROR');
     expect(line.object.code).to.equal(410);

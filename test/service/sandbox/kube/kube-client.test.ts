@@ -6,7 +6,12 @@ import { KubeClient, type ResourceRef } from '../../../../service/kube/kube-clie
 import { KubeApiError } from '../../../../service/kube/kube-errors.js';
 import { startKubeSandbox, type KubeSandbox } from '../../../support/kube.js';
 
-const KS: ResourceRef = { group: 'kustomize.toolkit.fluxcd.io', version: 'v1', plural: 'kustomizations', kind: 'Kustomization' };
+const KS: ResourceRef = {
+  group: 'kustomize.toolkit.fluxcd.io',
+  version: 'v1',
+  plural: 'kustomizations',
+  kind: 'Kustomization',
+};
 
 describe('KubeClient against the simulator', () => {
   let sandbox: KubeSandbox;
@@ -16,10 +21,22 @@ describe('KubeClient against the simulator', () => {
   beforeEach(async () => {
     sandbox = await startKubeSandbox();
     registry = new Registry();
-    client = new KubeClient({ kube: sandbox.api, logger: silentLogger, metrics: createServiceMetrics(registry), tool: 'flux', retry: { baseMs: 5, maxMs: 20 }, requestTimeoutMs: 300 });
+    client = new KubeClient({
+      kube: sandbox.api,
+      logger: silentLogger,
+      metrics: createServiceMetrics(registry),
+      tool: 'flux',
+      retry: { baseMs: 5, maxMs: 20 },
+      requestTimeoutMs: 300,
+    });
     sandbox.sim.create('Kustomization', {
       metadata: { name: 'podinfo', namespace: 'flux-system' },
-      spec: { interval: '5m', path: './', prune: true, sourceRef: { kind: 'GitRepository', name: 'podinfo' } },
+      spec: {
+        interval: '5m',
+        path: './',
+        prune: true,
+        sourceRef: { kind: 'GitRepository', name: 'podinfo' },
+      },
     });
   });
   afterEach(async () => {
@@ -32,7 +49,9 @@ describe('KubeClient against the simulator', () => {
   }
 
   it('merge-patches annotations (not JSON-patch)', async () => {
-    const obj = await client.patchMerge<any>(KS, 'flux-system', 'podinfo', { metadata: { annotations: { a: 'b' } } });
+    const obj = await client.patchMerge<any>(KS, 'flux-system', 'podinfo', {
+      metadata: { annotations: { a: 'b' } },
+    });
     expect(obj.metadata.annotations).to.deep.equal({ a: 'b' });
     expect(sandbox.sim.requests.at(-1)).to.include({ verb: 'patch', resource: 'kustomizations' });
   });
@@ -42,7 +61,9 @@ describe('KubeClient against the simulator', () => {
     expect(err).to.be.instanceOf(KubeApiError);
     expect(err.kind).to.equal('not-found');
     expect(err.transient).to.equal(false);
-    expect(err.message).to.contain('kustomizations.kustomize.toolkit.fluxcd.io "missing" in namespace flux-system');
+    expect(err.message).to.contain(
+      'kustomizations.kustomize.toolkit.fluxcd.io "missing" in namespace flux-system',
+    );
   });
 
   it('retries 503, resets and timeouts until it succeeds, counting each retry', async () => {
@@ -57,7 +78,9 @@ describe('KubeClient against the simulator', () => {
 
   it('gives up on transient errors at the deadline', async () => {
     sandbox.sim.failNext({ status: 503, count: 1000 });
-    const err: any = await client.get(KS, 'flux-system', 'podinfo', { deadline: Date.now() + 100 }).catch((e: any) => e);
+    const err: any = await client
+      .get(KS, 'flux-system', 'podinfo', { deadline: Date.now() + 100 })
+      .catch((e: any) => e);
     expect(err.kind).to.equal('server');
     expect(err.status).to.equal(503);
   });
