@@ -229,7 +229,9 @@ export class ArgoCdClient {
   ): Promise<Dispatcher.ResponseData> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (token) headers.authorization = `Bearer ${token}`;
-    if (spec.body !== undefined) headers['content-type'] = 'application/json';
+    // argocd-server answers 415 to a non-GET request without an allowed content type, body or not
+    // (--api-content-types).
+    if (spec.method !== 'GET') headers['content-type'] = 'application/json';
     this.metrics?.apiRequests.inc({ tool: 'argocd' });
     try {
       return await request(this.url(spec), {

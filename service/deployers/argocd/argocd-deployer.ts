@@ -16,7 +16,7 @@ import { ApplicationFollower, FollowTimeoutError } from './application-follower.
 import { judgeFinished, operationFinished, whereItStood, type Verdict } from './completion.js';
 import type { BackoffOptions } from '../../util/backoff.js';
 import { KeyedQueue } from '../../util/keyed-queue.js';
-import { SYNC_REFUSALS, syncRefusal, toDeployError } from './refusals.js';
+import { SYNC_REFUSALS, nothingToTerminate, syncRefusal, toDeployError } from './refusals.js';
 import { ArgoApiError } from './errors.js';
 
 export interface ArgoCdDeployerOptions {
@@ -198,6 +198,12 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
         );
       }
       if (mode === 'terminate') {
+        // Argo CD terminates only an operation its controller picked up (status.operationState set):
+        // one requested a moment ago is refused with "No operation is in progress", so wait for that.
+        const picked = await delivery.follower.until((app) =>
+          !app.operation || app.status?.operationState ? app : undefined,
+        );
+        if (!picked.operation) continue;
         if (++terminations > MAX_TERMINATIONS) {
           throw new DeployError(
             'refused',
@@ -206,7 +212,13 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
           );
         }
         delivery.logger.info('terminating the running Argo CD operation', { initiator });
-        await delivery.client.terminateOperation(delivery.name, delivery.scope, this.callOptions(delivery));
+        try {
+          await delivery.client.terminateOperation(delivery.name, delivery.scope, this.callOptions(delivery));
+        } catch (err) {
+          if (!nothingToTerminate(err)) throw err;
+          delivery.logger.info('the running Argo CD operation ended before it could be terminated');
+          continue;
+        }
         await delivery.follower.until((app) => (app.operation ? undefined : app));
         continue;
       }

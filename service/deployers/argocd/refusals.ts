@@ -22,6 +22,18 @@ export function syncRefusal(err: unknown): SyncRefusal | undefined {
   return undefined;
 }
 
+/**
+ * TerminateOperation's 400 (InvalidArgument) "No operation is in progress": no operation, or one
+ * the controller has not picked up yet (`status.operationState` still unset).
+ */
+export function nothingToTerminate(err: unknown): boolean {
+  return (
+    err instanceof ArgoApiError &&
+    err.status === 400 &&
+    /no operation is in progress/i.test(err.serverMessage)
+  );
+}
+
 export interface ErrorContext {
   application: string;
   instance: string;

@@ -109,7 +109,13 @@ export class ArgoCdSimulator {
   /** An operation that someone else started (auto-sync by default), ending after about `durationMs`. */
   startOperation(
     name: string,
-    options: { revision?: string; durationMs?: number; username?: string; outcome?: ScriptOutcome } = {},
+    options: {
+      revision?: string;
+      durationMs?: number;
+      pickUpMs?: number;
+      username?: string;
+      outcome?: ScriptOutcome;
+    } = {},
   ): void {
     const initiatedBy = options.username ? { username: options.username } : { automated: true };
     this.application(name).startOperation({
@@ -117,6 +123,7 @@ export class ArgoCdSimulator {
       initiatedBy,
       outcome: options.outcome,
       stepMs: Math.max(1, Math.round((options.durationMs ?? 150) / 3)),
+      pickUpMs: options.pickUpMs,
     });
   }
 
@@ -173,6 +180,14 @@ export class ArgoCdSimulator {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = req.method ?? 'GET';
+    // argocd-server's --api-content-types (default application/json) applies to every method but GET,
+    // compared with the whole header: `application/json; charset=utf-8` is refused too
+    // (server.go enforceContentTypes).
+    if (method !== 'GET' && (req.headers['content-type'] ?? '').toLowerCase() !== 'application/json') {
+      this.count(`${method} unsupported media type`);
+      res.writeHead(415, { 'content-type': 'text/plain; charset=utf-8' });
+      return void res.end('Invalid content type\n');
+    }
     const body = method === 'POST' ? await readJson(req) : {};
     if (method === 'POST' && url.pathname === '/api/v1/session') {
       this.count('POST session');

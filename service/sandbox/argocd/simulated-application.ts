@@ -47,6 +47,8 @@ export interface OperationRequest {
   initiatedBy: { username?: string; automated?: boolean };
   outcome?: ScriptOutcome;
   stepMs?: number;
+  /** Delay until the controller picks the operation up (Running); default `stepMs`. */
+  pickUpMs?: number;
 }
 
 // The Application is served as plain JSON, shaped like
@@ -101,8 +103,8 @@ export class SimulatedApplication {
   /**
    * Sets `operation` (as `SetAppOperation` does) and runs the state machine. As in Argo CD, the
    * revision is resolved when the operation is requested (`operation.sync.revision` is a SHA even
-   * when the caller named none), and the previous `status.operationState` stays until the
-   * controller picks the new operation up.
+   * when the caller named none), and `status.operationState` is cleared until the controller
+   * picks the new operation up (util/argo SetAppOperation).
    */
   startOperation(request: OperationRequest): void {
     const step = this.stepOf(request.stepMs);
@@ -122,8 +124,9 @@ export class SimulatedApplication {
     if (request.info?.length) operation.info = request.info;
     this.clearHealthTimer();
     this.app.operation = JSON.parse(JSON.stringify(operation));
+    delete this.app.status.operationState;
     this.changed();
-    this.after(step, () => {
+    this.after(request.pickUpMs ?? step, () => {
       this.app.status.operationState = {
         operation: structuredClone(this.app.operation),
         phase: 'Running',
@@ -137,16 +140,14 @@ export class SimulatedApplication {
 
   /**
    * DELETE .../operation, as Argo CD does it: the server marks the operation `Terminating` (it
-   * stays set), then the controller ends it as Failed "Operation terminated" and clears it (an
-   * operation not picked up yet ends the same way). False when there is none to terminate.
+   * stays set), then the controller ends it as Failed "Operation terminated" and clears it. False
+   * when there is none to terminate: no operation, or one requested but not yet picked up by the
+   * controller (no `status.operationState` yet: TerminateOperation refuses it).
    */
   terminate(): boolean {
-    const previous = this.app.status.operationState;
-    if (!this.app.operation || !previous) return false;
+    const state = this.app.status.operationState;
+    if (!this.app.operation || !state) return false;
     this.clearTimers();
-    const state = previous.finishedAt
-      ? { operation: structuredClone(this.app.operation), startedAt: now() }
-      : previous;
     this.app.status.operationState = { ...state, phase: 'Terminating' };
     this.changed();
     this.after(this.stepOf(), () => {

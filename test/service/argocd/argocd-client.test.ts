@@ -34,7 +34,7 @@ describe('ArgoCdClient against the simulated Argo CD', () => {
     sim.startOperation('carts-dev', { durationMs: 60_000 });
     const response = await fetch(`${sim.url}/api/v1/applications/carts-dev/sync`, {
       method: 'POST',
-      headers: { authorization: 'Bearer t0k3n' },
+      headers: { authorization: 'Bearer t0k3n', 'content-type': 'application/json' },
       body: '{}',
     });
     expect(response.status).to.equal(400);

@@ -17,7 +17,7 @@ describe('ArgoCdDeployer with an operation already running', () => {
   it('follows a running auto-sync that deploys the requested revision, without a second sync', async () => {
     h = await startHarness();
     h.sim.addApplication({ name: 'carts-dev', automated: true, targetRevision: WANTED });
-    h.sim.startOperation('carts-dev', { durationMs: 150 });
+    h.sim.startOperation('carts-dev', { durationMs: 900 });
     const result = await h.deployer.deploy(deliverRequest(h, 'carts-dev', { requestedRevision: WANTED }));
     expect(result).to.include({ result: 'pass', revision: WANTED });
     expect(h.sim.syncCount('carts-dev')).to.equal(0);
@@ -27,7 +27,7 @@ describe('ArgoCdDeployer with an operation already running', () => {
   it('follows a running auto-sync when no revision is requested', async () => {
     h = await startHarness();
     h.sim.addApplication({ name: 'carts-dev', automated: true, targetRevision: 'main' });
-    h.sim.startOperation('carts-dev', { durationMs: 90 });
+    h.sim.startOperation('carts-dev', { durationMs: 900 });
     const result = await h.deployer.deploy(deliverRequest(h, 'carts-dev'));
     expect(result).to.include({ result: 'pass', revision: resolveRevision('carts-dev', 'main') });
     expect(h.sim.syncCount('carts-dev')).to.equal(0);
@@ -36,7 +36,7 @@ describe('ArgoCdDeployer with an operation already running', () => {
   it('syncs its own revision after a running operation that deployed another one', async () => {
     h = await startHarness();
     h.sim.addApplication({ name: 'carts-dev' });
-    h.sim.startOperation('carts-dev', { revision: OTHER, durationMs: 90 });
+    h.sim.startOperation('carts-dev', { revision: OTHER, durationMs: 900 });
     const result = await h.deployer.deploy(deliverRequest(h, 'carts-dev', { requestedRevision: WANTED }));
     expect(result).to.include({ result: 'pass', revision: WANTED });
     expect(h.sim.syncCount('carts-dev')).to.equal(1);
@@ -60,12 +60,27 @@ describe('ArgoCdDeployer with an operation already running', () => {
   it('terminates the running operation and then syncs when onRunningOperation is terminate', async () => {
     h = await startHarness();
     h.sim.addApplication({ name: 'carts-dev' });
-    h.sim.startOperation('carts-dev', { revision: OTHER, durationMs: 60_000 });
+    h.sim.startOperation('carts-dev', { revision: OTHER, durationMs: 60_000, pickUpMs: 10 });
+    await eventually(() =>
+      expect(h.sim.application('carts-dev').app.status.operationState?.phase).to.equal('Running'),
+    );
     const result = await h.deployer.deploy(
       deliverRequest(h, 'carts-dev', { requestedRevision: WANTED, onRunningOperation: 'terminate' }),
     );
     expect(result).to.include({ result: 'pass', revision: WANTED });
     expect(h.sim.requests.get('DELETE operation')).to.equal(1);
+    expect(h.sim.syncCount('carts-dev')).to.equal(1);
+  });
+
+  it('waits until the controller picks a just-requested operation up before terminating it (Argo CD refuses earlier)', async () => {
+    h = await startHarness();
+    h.sim.addApplication({ name: 'carts-dev' });
+    h.sim.startOperation('carts-dev', { revision: OTHER, durationMs: 60_000, pickUpMs: 400 });
+    const result = await h.deployer.deploy(
+      deliverRequest(h, 'carts-dev', { requestedRevision: WANTED, onRunningOperation: 'terminate' }),
+    );
+    expect(result).to.include({ result: 'pass', revision: WANTED });
+    expect(h.sim.requests.get('DELETE operation'), 'one termination, none refused').to.equal(1);
     expect(h.sim.syncCount('carts-dev')).to.equal(1);
   });
 

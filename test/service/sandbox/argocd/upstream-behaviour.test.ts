@@ -29,7 +29,7 @@ describe('ArgoCdSimulator: operation states as the real Argo CD has them', () =>
     await sim.stop();
   });
 
-  it('a sync request records the resolved revision and keeps the previous operationState until the operation runs', async () => {
+  it('a sync request records the resolved revision and clears operationState until the operation runs', async () => {
     sim.addApplication({ name: 'carts', targetRevision: 'main' });
     const before = (await get('carts')).status.operationState;
     const { status, body } = await call('POST', '/api/v1/applications/carts/sync', {
@@ -38,7 +38,7 @@ describe('ArgoCdSimulator: operation states as the real Argo CD has them', () =>
     });
     expect(status).to.equal(200);
     expect(body.operation.sync.revision).to.equal(resolveRevision('carts', 'main'));
-    expect(body.status.operationState).to.deep.equal(before);
+    expect(body.status.operationState).to.equal(undefined);
     const picked = await eventually(async () => {
       const state = (await get('carts')).status.operationState;
       if (state.startedAt === before.startedAt) throw new Error('not picked up yet');
@@ -63,6 +63,42 @@ describe('ArgoCdSimulator: operation states as the real Argo CD has them', () =>
     }, 5000);
     expect(ended.status.operationState).to.include({ phase: 'Failed', message: 'Operation terminated' });
     expect(ended.status.operationState.finishedAt).to.be.a('string');
+  });
+
+  it('answers 415 to a request other than GET without a JSON content type, even without a body', async () => {
+    sim.addApplication({ name: 'idle' });
+    const res = await fetch(`${sim.url}/api/v1/applications/idle/operation`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(res.status).to.equal(415);
+    expect(await res.text()).to.equal('Invalid content type\n');
+  });
+
+  it('answers 415 to a JSON content type with parameters (the whole header is compared)', async () => {
+    sim.addApplication({ name: 'idle' });
+    const res = await fetch(`${sim.url}/api/v1/applications/idle/sync`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json; charset=utf-8' },
+      body: '{}',
+    });
+    expect(res.status).to.equal(415);
+    expect(sim.syncCount('idle')).to.equal(0);
+  });
+
+  it('refuses to terminate an operation requested but not yet picked up by the controller (400, code 3), and leaves it set', async () => {
+    sim.addApplication({ name: 'orders' });
+    // Picked up (Running) after 3 s.
+    sim.startOperation('orders', { durationMs: 9000 });
+    const { status, body } = await call('DELETE', '/api/v1/applications/orders/operation');
+    expect(status).to.equal(400);
+    expect(body).to.include({
+      code: 3,
+      message: 'Unable to terminate operation. No operation is in progress',
+    });
+    const app = await get('orders');
+    expect(app.operation).to.not.equal(undefined);
+    expect(app.status.operationState).to.equal(undefined);
   });
 
   it('terminating when nothing runs answers 400 with gRPC code 3 (InvalidArgument)', async () => {
