@@ -46,6 +46,13 @@ targets:
     timeout: 3m
 `;
 
+/**
+ * How long a test waits for the `.finished` of a delivery that syncs (the sandbox's default is 15 s): the
+ * never-ready Deployment alone needs its 15 s progress deadline after the sync. Below the targets' 3m
+ * timeout, so a `fail` that arrives came from Argo CD's state, not from the service's timeout.
+ */
+const DELIVERY_MS = 120_000;
+
 const IMAGE = (name: string, tag: string) => `docker.io/keptnexamples/${name}:${tag}`;
 
 describe('real argocd: deliveries by the service as shipped, against a real Argo CD (server, repo-server, controller, notifications)', function () {
@@ -109,7 +116,7 @@ describe('real argocd: deliveries by the service as shipped, against a real Argo
         }),
       });
       const trigger = tier.sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'carts' });
-      const finished = await tier.sandbox.deliver(trigger);
+      const finished = await tier.sandbox.deliver(trigger, DELIVERY_MS);
       expect(finished.data, finished.data.message).to.include({ status: 'succeeded', result: 'pass' });
       const gitops = finished.data.gitops as Record<string, unknown>;
       expect(gitops).to.include({
@@ -140,6 +147,7 @@ describe('real argocd: deliveries by the service as shipped, against a real Argo
     it('logs in with username and password, and logs in again when Argo CD rejects the session', async () => {
       const first = await tier.sandbox.deliver(
         tier.sandbox.taskTrigger({ project: 'shop', stage: 'staging', service: 'carts' }),
+        DELIVERY_MS,
       );
       expect(first.data, first.data.message).to.include({ status: 'succeeded', result: 'pass' });
       expect((first.data.gitops as Record<string, unknown>).instance).to.equal('login');
@@ -164,6 +172,7 @@ describe('real argocd: deliveries by the service as shipped, against a real Argo
       );
       const second = await tier.sandbox.deliver(
         tier.sandbox.taskTrigger({ project: 'shop', stage: 'staging', service: 'carts' }),
+        DELIVERY_MS,
       );
       expect(second.data, second.data.message).to.include({ status: 'succeeded', result: 'pass' });
       expect(service.proc.output).to.include('Argo CD session rejected, logging in again');
@@ -453,6 +462,7 @@ describe('real argocd: deliveries by the service as shipped, against a real Argo
     it('fails with Argo CD health message when the Deployment never becomes ready', async () => {
       const finished = await tier.sandbox.deliver(
         tier.sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'stuck' }),
+        DELIVERY_MS,
       );
       expect(finished.data).to.include({ status: 'succeeded', result: 'fail' });
       expect(finished.data.message)
@@ -463,6 +473,7 @@ describe('real argocd: deliveries by the service as shipped, against a real Argo
     it('fails with the sync message when a manifest is invalid', async () => {
       const finished = await tier.sandbox.deliver(
         tier.sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'invalid' }),
+        DELIVERY_MS,
       );
       expect(finished.data).to.include({ status: 'succeeded', result: 'fail' });
       const app = await (await tier.admin()).getApplication('invalid');

@@ -66,12 +66,21 @@ export function degradedResources(app: Application): string[] {
     .map((r) => `${r.kind}/${r.name}: ${r.health?.message ?? 'Degraded'}`);
 }
 
+/** Messages of `status.resources[]` whose health is known and not Healthy. */
+function unhealthyResources(app: Application): string[] {
+  return (app.status?.resources ?? [])
+    .filter((r) => r.health?.status && r.health.status !== HEALTH.healthy)
+    .map((r) => `${r.kind}/${r.name}: ${r.health?.message ?? r.health?.status}`);
+}
+
 /** Where an application stood, for timeout messages: operation phase, sync status, health. */
 export function whereItStood(app: Application | undefined): string {
   if (!app) return 'the application was never read';
   const state = app.status?.operationState;
   const phase = app.operation && !state ? 'requested, not yet started' : (state?.phase ?? 'none');
   const health = app.status?.health;
-  const healthText = `${health?.status ?? 'Unknown'}${health?.message ? ` (${health.message})` : ''}`;
+  // Argo CD 3 leaves the application's health message empty; its resources say why (Waiting for rollout ...).
+  const why = health?.message ? [health.message] : unhealthyResources(app);
+  const healthText = `${health?.status ?? 'Unknown'}${why.length ? ` (${why.join('; ')})` : ''}`;
   return `operation ${phase}${state?.message ? ` (${state.message})` : ''}, sync ${app.status?.sync?.status ?? 'Unknown'}, health ${healthText}`;
 }

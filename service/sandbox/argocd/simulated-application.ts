@@ -220,12 +220,15 @@ export class SimulatedApplication {
         deployedAt: now(),
         initiatedBy: state.operation.initiatedBy,
       });
-      this.app.status.health = {
-        status: 'Progressing',
-        message: `Waiting for rollout to finish: 0 of 1 updated replicas are available...`,
-      };
+      this.setAppHealth('Progressing');
       for (const r of this.app.status.resources)
-        r.health = { status: r.kind === 'Deployment' ? 'Progressing' : 'Healthy' };
+        r.health =
+          r.kind === 'Deployment'
+            ? {
+                status: 'Progressing',
+                message: 'Waiting for rollout to finish: 0 of 1 updated replicas are available...',
+              }
+            : { status: 'Healthy' };
     }
     state.finishedAt = now();
     delete this.app.operation;
@@ -253,17 +256,30 @@ export class SimulatedApplication {
   }
 
   private setHealth(status: string): void {
-    this.app.status.health = { status };
+    this.setAppHealth(status);
     for (const r of this.app.status.resources) r.health = { status };
     this.changed();
   }
 
   private setDegraded(): void {
     const message = `Deployment "${this.name}" exceeded its progress deadline`;
-    this.app.status.health = { status: 'Degraded', message };
+    this.setAppHealth('Degraded');
     for (const r of this.app.status.resources)
       r.health = r.kind === 'Deployment' ? { status: 'Degraded', message } : { status: 'Healthy' };
     this.changed();
+  }
+
+  /**
+   * As Argo CD 3 has it: the application's health is a status and its last transition, no message
+   * (deprecated, never set); why lies in the resources' health, which argocd-server fills in from the
+   * resource tree (`resourceHealthSource: appTree`, server/application inferResourcesStatusHealth).
+   */
+  private setAppHealth(status: string): void {
+    const previous = this.app.status.health;
+    this.app.status.health = {
+      status,
+      lastTransitionTime: previous?.status === status ? previous.lastTransitionTime : nowSeconds(),
+    };
   }
 
   private resourceRefs(): {
@@ -322,6 +338,11 @@ function now(): string {
   return new Date().toISOString();
 }
 
+/** metav1.Time as Kubernetes serialises it: whole seconds. */
+function nowSeconds(): string {
+  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
 function initialApplication(seed: ApplicationSeed): Json {
   const namespace = seed.namespace ?? 'argocd';
   const targetRevision = seed.targetRevision ?? 'HEAD';
@@ -374,7 +395,8 @@ function initialApplication(seed: ApplicationSeed): Json {
     status: {
       resources,
       sync: { status: 'Synced', comparedTo: { source, destination }, revision },
-      health: { status: 'Healthy' },
+      health: { status: 'Healthy', lastTransitionTime: finished.replace(/\.\d{3}Z$/, 'Z') },
+      resourceHealthSource: 'appTree',
       history: [{ id: 0, revision, deployStartedAt: started, deployedAt: finished, source }],
       reconciledAt: finished,
       observedAt: finished,

@@ -117,7 +117,7 @@ describe('ArgoCdDeployer', () => {
       "application 'carts-dev' on Argo CD instance 'default' did not finish within 0s",
     );
     expect(err.message).to.contain('operation Succeeded');
-    expect(err.message).to.contain('health Progressing (Waiting for rollout to finish');
+    expect(err.message).to.contain('health Progressing (Deployment/carts-dev: Waiting for rollout to finish');
   });
 
   it('reports a missing application as permission denied without project and not found with it', async () => {

@@ -188,6 +188,29 @@ describe('Argo CD completion', () => {
       );
     });
 
+    it("names the resources that are not Healthy when the application's health has no message (Argo CD 3)", () => {
+      const rollout = app({}, 'Progressing', {
+        status: {
+          health: { status: 'Progressing' },
+          resources: [
+            { kind: 'Service', name: 'carts', health: { status: 'Healthy' } },
+            {
+              kind: 'Deployment',
+              name: 'carts',
+              health: {
+                status: 'Progressing',
+                message: 'Waiting for rollout to finish: 0 of 1 updated replicas are available...',
+              },
+            },
+            { kind: 'ConfigMap', name: 'carts' },
+          ],
+        },
+      });
+      expect(whereItStood(rollout)).to.equal(
+        'operation Succeeded (successfully synced (all tasks run)), sync Synced, health Progressing (Deployment/carts: Waiting for rollout to finish: 0 of 1 updated replicas are available...)',
+      );
+    });
+
     it('says an operation was requested but not yet started, and Unknown for what is missing', () => {
       const requested: Application = { metadata: { name: 'carts' }, operation: { sync: {} }, status: {} };
       expect(whereItStood(requested)).to.equal(

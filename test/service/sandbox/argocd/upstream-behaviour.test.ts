@@ -101,6 +101,31 @@ describe('ArgoCdSimulator: operation states as the real Argo CD has them', () =>
     expect(app.status.operationState).to.equal(undefined);
   });
 
+  it("keeps the application's health without a message; the Deployment's health says why (Argo CD 3)", async () => {
+    sim.addApplication({ name: 'stuck', script: { outcome: 'degraded', healthyAfterMs: 400 } });
+    await call('POST', '/api/v1/applications/stuck/sync', { name: 'stuck' });
+    const deploymentOf = (app: Record<string, any>) =>
+      app.status.resources.find((r: any) => r.kind === 'Deployment');
+    const progressing = await eventually(async () => {
+      const app = await get('stuck');
+      if (app.status.health.status !== 'Progressing') throw new Error('not progressing yet');
+      return app;
+    }, 5000);
+    expect(progressing.status.resourceHealthSource).to.equal('appTree');
+    expect(progressing.status.health).to.have.keys('status', 'lastTransitionTime');
+    expect(deploymentOf(progressing).health.message).to.match(/^Waiting for rollout to finish/);
+    const degraded = await eventually(async () => {
+      const app = await get('stuck');
+      if (app.status.health.status !== 'Degraded') throw new Error('not degraded yet');
+      return app;
+    }, 5000);
+    expect(degraded.status.health).to.have.keys('status', 'lastTransitionTime');
+    expect(deploymentOf(degraded).health).to.deep.equal({
+      status: 'Degraded',
+      message: 'Deployment "stuck" exceeded its progress deadline',
+    });
+  });
+
   it('terminating when nothing runs answers 400 with gRPC code 3 (InvalidArgument)', async () => {
     sim.addApplication({ name: 'idle' });
     const { status, body } = await call('DELETE', '/api/v1/applications/idle/operation');
