@@ -21,7 +21,8 @@ export interface OpenTriggersOptions {
 /**
  * The open triggers the control plane holds for one subscription (`GET /v1/event/triggered/{type}`,
  * every page), narrowed to the whole subscription filter: the query narrows by single-valued
- * filters only.
+ * filters only. A project the control plane does not have (yet) has no open triggers:
+ * shipyard-controller answers that query with 404 `project not found`, which is not a failed poll.
  */
 export async function fetchOpenTriggers(
   options: OpenTriggersOptions,
@@ -51,7 +52,11 @@ export async function fetchOpenTriggers(
         signal,
         isTransient: (err) => err instanceof KeptnApiError && err.transient,
       },
-    );
+    ).catch((err: unknown) => {
+      if (project && err instanceof KeptnApiError && err.details.status === 404) return undefined;
+      throw err;
+    });
+    if (!res) return [];
     all.push(...(res.body?.events ?? []));
     pageKey = res.body?.nextPageKey ?? '';
     if (pageKey === '' || pageKey === '0') break;

@@ -35,7 +35,10 @@ export interface ControlPlaneStartOptions {
   integrationTtlMs?: number;
 }
 
+/** The gateway's answer when its `auth_request` to api-service fails (the `/api/controlPlane/` paths). */
 const UNAUTHENTICATED = { code: 401, message: 'unauthenticated or invalid credentials' };
+/** api-service's own answer to a wrong `x-token` (KK `api/middleware/tokenauth.go`; seen on 1.4.5). */
+const API_SERVICE_UNAUTHENTICATED = { code: 401, message: 'incorrect api key auth' };
 
 /**
  * A simulated Keptn control plane on 127.0.0.1: shipyard-controller's internal paths
@@ -50,8 +53,9 @@ export class ControlPlaneSimulator {
   private readonly logEntries: LogEntry[] = [];
   private readonly recorded: KeptnEvent[] = [];
   private readonly recordedIds = new Set<string>();
-  private readonly open = new Map<string, KeptnEvent>();
-  private readonly engine = new ShipyardEngine((e) => this.emit(e));
+  /** Open task triggers by id, with the `.started` and `.finished` counted against each. */
+  private readonly open = new Map<string, { event: KeptnEvent; started: number; finished: number }>();
+  private readonly engine = new ShipyardEngine((e) => this.emitOwn(e));
   private failures: { remaining: number; status: number } = { remaining: 0, status: 500 };
   private ttlTimer?: NodeJS.Timeout;
 
@@ -124,8 +128,14 @@ export class ControlPlaneSimulator {
     );
   }
 
+  /** Sequence triggers waiting behind the sequence running for the same project, stage and service. */
+  waitingSequences(): KeptnEvent[] {
+    return this.engine.waitingSequences();
+  }
+
   /**
-   * Adds an open task trigger that `/v1/event/triggered/{type}` returns until a matching .finished arrives.
+   * Adds an open task trigger that `/v1/event/triggered/{type}` returns until its task completes:
+   * as many `.finished` as `.started` answered it, at least one.
    */
   injectTriggered(event: KeptnEvent): void {
     this.recordedIds.delete(event.id);
@@ -191,14 +201,47 @@ export class ControlPlaneSimulator {
     }
     this.recorded.push(event);
     const task = isTaskEventType(event.type) ? parseTaskEventType(event.type) : undefined;
-    if (task?.kind === 'triggered' && event.id) this.open.set(event.id, event);
-    if (task?.kind === 'finished' && event.triggeredid) this.open.delete(event.triggeredid);
+    if (task?.kind === 'triggered' && event.id) this.open.set(event.id, { event, started: 0, finished: 0 });
+    if ((task?.kind === 'started' || task?.kind === 'finished') && event.triggeredid)
+      this.countAnswer(event, task.kind);
     this.engine.onEvent(event);
+  }
+
+  /**
+   * shipyard-controller deletes a task's `.triggered` from its open list only when the task is
+   * complete (#started == #finished > 0), so a lone `.finished` leaves it open (KK
+   * `internal/controller/shipyardcontroller.go` `onTaskProgress`). Events without project, stage and
+   * service, or of another project, do not count.
+   */
+  private countAnswer(event: KeptnEvent, kind: 'started' | 'finished'): void {
+    const open = this.open.get(event.triggeredid!);
+    const d = event.data;
+    if (
+      !open ||
+      !d?.project ||
+      !d.stage ||
+      !d.service ||
+      d.project !== open.event.data.project ||
+      event.shkeptncontext !== open.event.shkeptncontext
+    )
+      return;
+    open[kind]++;
+    if (open.finished > 0 && open.started === open.finished) this.open.delete(event.triggeredid!);
   }
 
   private emit(event: KeptnEvent): void {
     if (this.nc) this.nc.publish(event.type, encodeKeptnEvent(event));
     else this.record(event);
+  }
+
+  /**
+   * shipyard-controller's own events: stored first (a task's trigger is in the open list, and so in
+   * reach of remote pollers and start-up scans, before it is on NATS), then published; the copy that
+   * comes back from NATS is the same id and is not stored twice.
+   */
+  private emitOwn(event: KeptnEvent): void {
+    this.record(event);
+    if (this.nc) this.nc.publish(event.type, encodeKeptnEvent(event));
   }
 
   // --- HTTP ---
@@ -213,7 +256,11 @@ export class ControlPlaneSimulator {
       let path = url.pathname;
       if (path.startsWith('/api/')) {
         if (this.options.token && req.headers['x-token'] !== this.options.token)
-          return send(res, 401, UNAUTHENTICATED);
+          return send(
+            res,
+            401,
+            path.startsWith('/api/controlPlane/') ? UNAUTHENTICATED : API_SERVICE_UNAUTHENTICATED,
+          );
         path = path.startsWith('/api/controlPlane/')
           ? path.slice('/api/controlPlane'.length)
           : path.slice('/api'.length);
@@ -280,16 +327,31 @@ export class ControlPlaneSimulator {
     return { events, nextPageKey: '0', pageSize: events.length, totalCount: events.length };
   }
 
+  /**
+   * shipyard-controller's open trigger list: `totalCount` is left out when 0 and there is no
+   * `pageSize`; a project filter naming a project it does not have is a 404 `project not found`
+   * (KK `internal/handler/eventhandler.go`, `GetTriggeredEventsOfProject`; seen on 1.4.5). Here a
+   * project exists once it has a shipyard or an event.
+   */
   private openTriggers(type: string, query: URLSearchParams): unknown {
+    const project = query.get('project');
+    if (
+      project &&
+      !this.engine.hasShipyard(project) &&
+      !this.recorded.some((e) => e.data?.project === project)
+    )
+      throw new ApiError(404, 'project not found');
     const scope = (['project', 'stage', 'service'] as const).filter((k) => query.get(k));
-    const matches = [...this.open.values()].filter(
-      (e) => e.type === type && scope.every((k) => e.data[k] === query.get(k)),
-    );
+    const matches = [...this.open.values()]
+      .map((o) => o.event)
+      .filter((e) => e.type === type && scope.every((k) => e.data[k] === query.get(k)));
     const pageSize = Number(query.get('pageSize') || 20);
     const from = Number(query.get('nextPageKey') || 0);
     const page = matches.slice(from, from + pageSize);
     const next = from + pageSize < matches.length ? String(from + pageSize) : '0';
-    return { events: page, nextPageKey: next, pageSize: page.length, totalCount: matches.length };
+    return matches.length > 0
+      ? { events: page, nextPageKey: next, totalCount: matches.length }
+      : { events: page, nextPageKey: next };
   }
 
   private async postEvent(body: unknown): Promise<{ keptnContext: string }> {

@@ -108,6 +108,31 @@ describe('HTTP mode (remote execution plane)', () => {
     expect(got.map((m) => JSON.parse(String(m.data)).id)).to.deep.equal([dev.id]);
   });
 
+  it('polls a project Keptn does not have yet as one with no open triggers, not as a failed poll', async () => {
+    const transport = new HttpTransport({
+      apiEndpoint: sim.apiUrl,
+      token: TOKEN,
+      logger: silentLogger,
+      pollIntervalMs: 20,
+    });
+    const got: string[] = [];
+    await transport.setSubscriptions([
+      { id: 's1', event: 'sh.keptn.event.deliver.triggered', filter: { projects: ['later'] } },
+    ]);
+    await transport.start((m) => got.push(JSON.parse(String(m.data)).id));
+    stops.push(() => transport.close());
+    // shipyard-controller answers 404 "project not found" for the project filter
+    expect(
+      (await fetch(`${sim.url}/v1/event/triggered/sh.keptn.event.deliver.triggered?project=later`)).status,
+    ).to.equal(404);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(transport.isSubscribed()).to.equal(true);
+    const t = taskTrigger('deliver', { project: 'later' });
+    sim.injectTriggered(t);
+    await eventually(() => got.length === 1);
+    expect(got).to.deep.equal([t.id]);
+  });
+
   it('forgets a seen trigger only when it is gone from the latest poll', async () => {
     const transport = new HttpTransport({
       apiEndpoint: sim.apiUrl,
@@ -124,8 +149,10 @@ describe('HTTP mode (remote execution plane)', () => {
     await eventually(() => loopless.length === 1);
     await new Promise((r) => setTimeout(r, 150));
     expect(loopless).to.deep.equal([t.id]);
+    // the task completes (as many .finished as .started), so the trigger leaves the open list
+    await transport.publish({ ...t, type: 'sh.keptn.event.deliver.started', triggeredid: t.id });
     await transport.publish({
-      ...taskTrigger('deliver'),
+      ...t,
       type: 'sh.keptn.event.deliver.finished',
       triggeredid: t.id,
       data: { project: 'sockshop', stage: 'dev', service: 'carts', status: 'succeeded', result: 'pass' },

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { matchesFilter, registrationBody, type KeptnEvent } from '../../../../lib/index.js';
 import { ControlPlaneSimulator } from '../../../../service/sandbox/controlplane/control-plane-simulator.js';
@@ -99,6 +100,11 @@ describe('ControlPlaneSimulator', () => {
     expect(
       (await call('GET', `${sim.apiUrl}/controlPlane/v1/uniform/registration`, undefined, 't0k')).status,
     ).to.equal(200);
+    // api-service answers a wrong token itself
+    expect(await call('POST', `${sim.apiUrl}/v1/event`, taskTrigger('x'), 'wrong')).to.deep.equal({
+      status: 401,
+      body: { code: 401, message: 'incorrect api key auth' },
+    });
   });
 
   it('validates and rewrites events posted to /api/v1/event', async () => {
@@ -128,7 +134,7 @@ describe('ControlPlaneSimulator', () => {
     expect(seq.body.keptnContext).to.match(/^[0-9a-f-]{36}$/);
   });
 
-  it('returns open triggers until a finished arrives, with paging and scope filters', async () => {
+  it('returns open triggers until their task completes, with paging and scope filters', async () => {
     const triggers = Array.from({ length: 5 }, (_, n) =>
       taskTrigger('deliver', { service: n < 3 ? 'carts' : 'orders' }),
     );
@@ -143,26 +149,50 @@ describe('ControlPlaneSimulator', () => {
       'GET',
       `${sim.url}/v1/event/triggered/sh.keptn.event.deliver.triggered?pageSize=2&nextPageKey=4`,
     );
-    expect(page3.body).to.include({ nextPageKey: '0', pageSize: 1 });
+    expect(page3.body).to.deep.include({ nextPageKey: '0', totalCount: 5 });
+    expect(page3.body.events).to.have.length(1);
+    expect(page3.body).to.not.have.property('pageSize');
+    // shipyard-controller 1.4.5: no totalCount when nothing is open, and 404 for a project it does not have
+    expect(
+      (await call('GET', `${sim.url}/v1/event/triggered/sh.keptn.event.test.triggered?project=sockshop`))
+        .body,
+    ).to.deep.equal({ events: [], nextPageKey: '0' });
+    expect(
+      await call('GET', `${sim.url}/v1/event/triggered/sh.keptn.event.deliver.triggered?project=nope`),
+    ).to.deep.equal({ status: 404, body: { code: 404, message: 'project not found' } });
     const orders = await call(
       'GET',
       `${sim.url}/v1/event/triggered/sh.keptn.event.deliver.triggered?service=orders`,
     );
     expect(orders.body.events).to.have.length(2);
-    await call(
-      'POST',
-      `${sim.apiUrl}/v1/event`,
-      {
-        ...triggers[0],
-        type: 'sh.keptn.event.deliver.finished',
-        triggeredid: triggers[0]!.id,
-        data: { ...triggers[0]!.data, status: 'succeeded', result: 'pass' },
-      },
-      't0k',
-    );
-    expect(
-      (await call('GET', `${sim.url}/v1/event/triggered/sh.keptn.event.deliver.triggered`)).body.totalCount,
-    ).to.equal(4);
+    const answer = (t: KeptnEvent, kind: 'started' | 'finished', data: Record<string, unknown> = {}) =>
+      call(
+        'POST',
+        `${sim.apiUrl}/v1/event`,
+        {
+          ...t,
+          type: `sh.keptn.event.deliver.${kind}`,
+          triggeredid: t.id,
+          data: { ...t.data, status: 'succeeded', result: 'pass', ...data },
+        },
+        't0k',
+      );
+    const openCount = async () =>
+      (await call('GET', `${sim.url}/v1/event/triggered/sh.keptn.event.deliver.triggered`)).body.totalCount;
+    // a lone .finished does not complete the task: shipyard-controller keeps the trigger open
+    await answer(triggers[0]!, 'finished');
+    expect(await openCount()).to.equal(5);
+    // an answer of another project does not count
+    await answer(triggers[1]!, 'started', { project: 'other' });
+    await answer(triggers[1]!, 'finished', { project: 'other' });
+    expect(await openCount()).to.equal(5);
+    // two .started, one .finished: still running; as many .finished as .started: complete
+    await answer(triggers[1]!, 'started');
+    await answer(triggers[1]!, 'started');
+    await answer(triggers[1]!, 'finished');
+    expect(await openCount()).to.equal(5);
+    await answer(triggers[1]!, 'finished');
+    expect(await openCount()).to.equal(4);
   });
 
   it('matches filters like the go-sdk eventmatcher', () => {
@@ -217,6 +247,158 @@ describe('ControlPlaneSimulator as shipyard-controller on NATS', () => {
     expect(h.sim.events({ type: 'sh.keptn.event.test.finished' })[0]!.data.sawUris).to.deep.equal([
       'http://a',
     ]);
+  });
+
+  it('runs one sequence at a time per project, stage and service; the next waits until it finishes', async () => {
+    h.sim.setShipyard('sockshop', { dev: { delivery: ['deliver'] } });
+    const release: Array<() => void> = [];
+    await h
+      .integration({ subscriptions: [{ event: 'sh.keptn.event.deliver.triggered' }] })
+      .handle('deliver', () => new Promise((resolve) => release.push(() => resolve({}))))
+      .start();
+    const first: KeptnEvent = {
+      ...taskTrigger('x'),
+      type: 'sh.keptn.event.dev.delivery.triggered',
+      source: 'cli',
+    };
+    const second: KeptnEvent = {
+      ...taskTrigger('x'),
+      type: 'sh.keptn.event.dev.delivery.triggered',
+      source: 'cli',
+    };
+    const otherService: KeptnEvent = {
+      ...taskTrigger('x', { service: 'orders' }),
+      type: 'sh.keptn.event.dev.delivery.triggered',
+      source: 'cli',
+    };
+    for (const e of [first, second, otherService]) await h.publish(e);
+    const delivers = () => h.sim.events({ type: 'sh.keptn.event.deliver.triggered' });
+    await eventually(() => delivers().length === 2 && release.length === 2);
+    expect(delivers().map((e) => e.shkeptncontext)).to.have.members([
+      first.shkeptncontext,
+      otherService.shkeptncontext,
+    ]);
+    expect(h.sim.waitingSequences().map((e) => e.id)).to.deep.equal([second.id]);
+    release.shift()!();
+    release.shift()!();
+    await eventually(() => delivers().length === 3 && release.length === 1);
+    expect(delivers()[2]!.shkeptncontext).to.equal(second.shkeptncontext);
+    expect(h.sim.waitingSequences()).to.deep.equal([]);
+    release.shift()!();
+    await eventually(() => h.sim.events({ type: 'sh.keptn.event.dev.delivery.finished' }).length === 3);
+  });
+
+  it('ignores task events without project, stage and service: the task does not complete', async () => {
+    h.sim.setShipyard('sockshop', { dev: { delivery: ['deliver'] } });
+    const seq: KeptnEvent = {
+      ...taskTrigger('x'),
+      type: 'sh.keptn.event.dev.delivery.triggered',
+      source: 'cli',
+    };
+    await h.publish(seq);
+    await eventually(() => h.sim.events({ type: 'sh.keptn.event.deliver.triggered' }).length === 1);
+    const trigger = h.sim.events({ type: 'sh.keptn.event.deliver.triggered' })[0]!;
+    const answer = (kind: string, data: Record<string, unknown>): KeptnEvent => ({
+      ...trigger,
+      id: randomUUID(),
+      source: 'responder',
+      type: `sh.keptn.event.deliver.${kind}`,
+      triggeredid: trigger.id,
+      data,
+    });
+    await h.publish(answer('started', { project: 'sockshop', stage: 'dev' }));
+    await h.publish(
+      answer('finished', { project: 'sockshop', stage: 'dev', status: 'succeeded', result: 'pass' }),
+    );
+    await eventually(() => h.sim.events({ type: 'sh.keptn.event.deliver.finished' }).length === 1);
+    await h.publish(answer('started', trigger.data));
+    await eventually(() => h.sim.events({ type: 'sh.keptn.event.deliver.started' }).length === 2);
+    expect(h.sim.events({ type: 'sh.keptn.event.dev.delivery.finished' })).to.deep.equal([]);
+    await h.publish(answer('finished', { ...trigger.data, status: 'succeeded', result: 'pass' }));
+    await eventually(() => h.sim.events({ type: 'sh.keptn.event.dev.delivery.finished' }).length === 1);
+  });
+
+  it('puts task properties under data.<task>, and ends a failed sequence with the labels and message of the failing task', async () => {
+    h.sim.setShipyard('sockshop', {
+      dev: { delivery: [{ name: 'deliver', properties: { strategy: 'direct' } }, 'test'] },
+    });
+    await h
+      .integration({ subscriptions: [{ event: 'sh.keptn.event.deliver.triggered' }] })
+      .handle('deliver', async (e) => ({
+        sawProperties: e.data.deliver,
+        status: 'succeeded',
+        result: 'fail',
+        message: 'deploy failed',
+      }))
+      .start();
+    const seq: KeptnEvent = {
+      ...taskTrigger('x'),
+      type: 'sh.keptn.event.dev.delivery.triggered',
+      source: 'cli',
+    };
+    await h.publish(seq);
+    await eventually(() => h.sim.events({ type: 'sh.keptn.event.dev.delivery.finished' }).length === 1);
+    expect(h.sim.events({ type: 'sh.keptn.event.deliver.finished' })[0]!.data.sawProperties).to.deep.equal({
+      strategy: 'direct',
+    });
+    expect(h.sim.events({ type: 'sh.keptn.event.test.triggered' })).to.deep.equal([]);
+    // as shipyard-controller 1.4.5 sent it: the failing task's labels and message, the aggregated status
+    // and result
+    expect(h.sim.events({ type: 'sh.keptn.event.dev.delivery.finished' })[0]!.data).to.deep.equal({
+      project: 'sockshop',
+      stage: 'dev',
+      service: 'carts',
+      labels: { l: 'v' },
+      status: 'succeeded',
+      result: 'fail',
+      message: 'deploy failed',
+    });
+  });
+
+  it("triggers the next stage's sequence on a passed one (triggeredOn), with the merged data and the same context", async () => {
+    h.sim.setShipyard('sockshop', {
+      dev: { delivery: ['deliver'] },
+      prod: { delivery: { tasks: ['deliver'], triggeredOn: ['dev.delivery.finished'] } },
+    });
+    await h
+      .integration({ subscriptions: [{ event: 'sh.keptn.event.deliver.triggered' }] })
+      .handle('deliver', async (e) =>
+        e.data.service === 'broken'
+          ? { result: 'fail' }
+          : { deployment: { deploymentNames: [`${e.data.stage}`] } },
+      )
+      .start();
+    const passing: KeptnEvent = {
+      ...taskTrigger('x'),
+      type: 'sh.keptn.event.dev.delivery.triggered',
+      source: 'cli',
+    };
+    const failing: KeptnEvent = {
+      ...taskTrigger('x', { service: 'broken' }),
+      type: 'sh.keptn.event.dev.delivery.triggered',
+      source: 'cli',
+    };
+    await h.publish(passing);
+    await h.publish(failing);
+    await eventually(
+      () =>
+        h.sim.events({ type: 'sh.keptn.event.prod.delivery.finished' }).length === 1 &&
+        h.sim.events({ type: 'sh.keptn.event.dev.delivery.finished' }).length === 2,
+    );
+    const next = h.sim.events({ type: 'sh.keptn.event.prod.delivery.triggered' });
+    expect(next).to.have.length(1);
+    expect(next[0]!).to.include({ source: 'shipyard-controller', shkeptncontext: passing.shkeptncontext });
+    expect(next[0]!.data).to.deep.include({
+      project: 'sockshop',
+      stage: 'prod',
+      service: 'carts',
+      result: 'pass',
+      deployment: { deploymentNames: ['dev'] },
+    });
+    expect(h.sim.events({ type: 'sh.keptn.event.prod.delivery.finished' })[0]!.data).to.include({
+      result: 'pass',
+      stage: 'prod',
+    });
   });
 
   it('finishes an unknown sequence as errored', async () => {
