@@ -108,13 +108,15 @@ describe('e2e: the service in Keptn sequences (deliver, then test, then the next
     );
   }
 
-  it('the service and the responder are registered, each with its subscription', () => {
-    const subscriptions = Object.fromEntries(
-      sandbox.controlPlane.registrations().map((r) => [r.name, r.subscriptions.map((s) => s.event)]),
+  it('the service and the responder are registered; the service subscribes per project of its targets file', () => {
+    const registered = Object.fromEntries(
+      sandbox.controlPlane
+        .registrations()
+        .map((r) => [r.name, r.subscriptions.map((s) => [s.event, s.filter?.projects])]),
     );
-    expect(subscriptions).to.deep.include({
-      'gitops-service': ['sh.keptn.event.deliver.triggered'],
-      'test-responder': ['sh.keptn.event.test.triggered'],
+    expect(registered).to.deep.include({
+      'gitops-service': [['sh.keptn.event.deliver.triggered', ['shop']]],
+      'test-responder': [['sh.keptn.event.test.triggered', null]],
     });
   });
 
