@@ -52,7 +52,8 @@ export interface EventLoopOptions {
   abortGraceMs?: number;
 }
 
-interface Delivery {
+/** A task trigger the loop answered with `.started` and has not yet finished. */
+interface RunningTask {
   controller: AbortController;
   done: Promise<void>;
   /** Set once the loop has sent (or decided not to send) the `.finished`. */
@@ -64,16 +65,15 @@ interface Delivery {
 
 /**
  * Owns the Keptn protocol for task triggers, like the go-sdk's control plane: parse, match the
- * subscription, dedupe, the handler's durable claim, then `.started`, the handler under a concurrency bound,
- * `.finished`
- * on every path. Handlers return data or throw; they never publish.
+ * subscription, dedupe, the handler's durable claim, then `.started`, the handler under a concurrency
+ * bound, `.finished` on every path. Handlers return data or throw; they never publish.
  */
 export class EventLoop {
   private readonly handlers = new Map<string, TaskHandler>();
   private subscriptions: Subscription[] = [];
   private readonly seen: BoundedSet;
   private readonly bound: Semaphore;
-  private readonly deliveries = new Set<Delivery>();
+  private readonly deliveries = new Set<RunningTask>();
   private readonly shutdown = new AbortController();
 
   constructor(private readonly options: EventLoopOptions) {
@@ -304,7 +304,14 @@ export class EventLoop {
       triggeredid: parent.id,
       task,
     });
-    const delivery: Delivery = { controller, settled: false, parent, task, logger, done: Promise.resolve() };
+    const delivery: RunningTask = {
+      controller,
+      settled: false,
+      parent,
+      task,
+      logger,
+      done: Promise.resolve(),
+    };
     this.deliveries.add(delivery);
     delivery.done = this.execute(delivery, work, open).finally(() => {
       this.shutdown.signal.removeEventListener('abort', onShutdown);
@@ -314,7 +321,7 @@ export class EventLoop {
   }
 
   private async execute(
-    delivery: Delivery,
+    delivery: RunningTask,
     work: (ctx: TaskContext) => Promise<TaskResult>,
     open: () => Promise<Opening>,
   ): Promise<void> {
@@ -369,7 +376,7 @@ export class EventLoop {
         );
   }
 
-  private async sendFinished(delivery: Delivery, data: Record<string, unknown>): Promise<void> {
+  private async sendFinished(delivery: RunningTask, data: Record<string, unknown>): Promise<void> {
     let finished = createFinishedEvent(delivery.parent, this.options.name, data);
     try {
       finished = await this.publishAnswer(finished, delivery.logger);
@@ -408,7 +415,7 @@ export class EventLoop {
     }
   }
 
-  private async finishHanging(delivery: Delivery): Promise<void> {
+  private async finishHanging(delivery: RunningTask): Promise<void> {
     if (delivery.settled) return;
     delivery.settled = true;
     delivery.logger.warn('the handler did not return after abort; finishing it as errored');
@@ -419,7 +426,7 @@ export class EventLoop {
     });
   }
 
-  private async forwardErrorLog(finished: KeptnEvent, delivery: Delivery): Promise<void> {
+  private async forwardErrorLog(finished: KeptnEvent, delivery: RunningTask): Promise<void> {
     const errorLog = this.options.errorLog;
     if (!errorLog) return;
     const entry: LogEntry = {
@@ -461,7 +468,7 @@ function setSubscriptionId(event: KeptnEvent, subscriptionID: string): void {
   temporary.distributor = { ...(temporary.distributor as object | undefined), subscriptionID };
 }
 
-async function waitAll(deliveries: Set<Delivery>, ms: number): Promise<void> {
+async function waitAll(deliveries: Set<RunningTask>, ms: number): Promise<void> {
   if (deliveries.size === 0) return;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<void>((r) => (timer = setTimeout(r, ms)));

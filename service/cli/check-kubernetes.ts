@@ -1,10 +1,11 @@
 import type { ServiceEnv } from '../config/env.js';
 import type { GitopsConfig } from '../config/gitops-config.js';
-import { FLUX_RESOURCES, type FluxObject } from '../deployers/flux/index.js';
+import { type FluxObject } from '../deployers/flux/index.js';
 import { KubeApi, SELF_SUBJECT_ACCESS_REVIEWS } from '../kube/kube-api.js';
 import { loadKubeConfig } from '../kube/kube-config.js';
 import { KubeApiError } from '../kube/kube-errors.js';
 import { hasPlaceholder, type CheckReporter } from './check.js';
+import { FLUX_RESOURCES } from '../gitops/identity.js';
 
 const FLUX_VERBS = ['get', 'watch', 'patch'] as const;
 

@@ -5,10 +5,11 @@ import { resolveTarget } from '../config/resolve-target.js';
 import { loadTargetsFile } from '../config/targets-loader.js';
 import { ArgoCdClient } from '../deployers/argocd/index.js';
 import type { Application } from '../deployers/argocd/application.js';
-import { FLUX_RESOURCES, type FluxObject } from '../deployers/flux/index.js';
+import { type FluxObject } from '../deployers/flux/index.js';
 import { conditionOf } from '../deployers/flux/flux-resources.js';
 import { KubeApi } from '../kube/kube-api.js';
 import { loadKubeConfig } from '../kube/kube-config.js';
+import { FLUX_RESOURCES } from '../gitops/identity.js';
 
 /** Reads, for `trigger --wait`'s progress line, where the GitOps tool stands with the task's target. */
 export interface ToolPhase {

@@ -12,17 +12,13 @@ import type { GitopsConfig, ResolvedTarget, Scope } from '../config/gitops-confi
 import { describeScope, resolveTarget } from '../config/resolve-target.js';
 import { DeployError, type DeployRequest } from '../deployers/deployer.js';
 import type { ServiceMetrics } from '../metrics.js';
-import {
-  DELIVERY_PHASES,
-  targetKey,
-  type DeliveryRecord,
-  type DeliveryStore,
-} from '../state/delivery-record.js';
+import { DELIVERY_PHASES, type DeliveryRecord, type DeliveryStore } from '../state/delivery-record.js';
 import { MemoryDeliveryStore } from '../state/memory-delivery-store.js';
 import { deploymentStrategy, finishedFromError, finishedFromResult } from './finished-data.js';
 import { requestedRevision } from './requested-revision.js';
 import { ActiveDeliveries } from './active-deliveries.js';
 import { deployerFor, MISSING_DEPLOYER_HINT, type ToolDeployers } from './tool-deployers.js';
+import { targetKey } from '../gitops/identity.js';
 
 export interface DeliveryHandlerOptions {
   /** The current targets file; read once per delivery, so a running delivery keeps its target. */

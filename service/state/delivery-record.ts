@@ -1,7 +1,5 @@
 import type { ResolvedTarget, Scope } from '../config/gitops-config.js';
-
-export const DELIVERY_TOOLS = { argocd: 'argocd', flux: 'flux' } as const;
-export type DeliveryTool = (typeof DELIVERY_TOOLS)[keyof typeof DELIVERY_TOOLS];
+import { DELIVERY_TOOLS, type DeliveryTool } from '../gitops/identity.js';
 
 /**
  * How far a delivery got. `started`: the record was created before the `.started` was sent, so
@@ -85,13 +83,6 @@ export function isExpiredTombstone(
   if (record.phase !== DELIVERY_PHASES.finished) return false;
   const finishedAt = Date.parse(record.finishedAt ?? '');
   return Number.isNaN(finishedAt) || now - finishedAt > retentionMs;
-}
-
-/** `<Kind>/<namespace>/<name>` for Flux; `Application/<appNamespace or ->/<name>` for Argo CD. */
-export function targetKey(target: ResolvedTarget): string {
-  return target.tool === 'flux'
-    ? `${target.flux.kind}/${target.flux.namespace}/${target.flux.name}`
-    : `Application/${target.argocd.appNamespace ?? '-'}/${target.argocd.application}`;
 }
 
 export function encodeDelivery(record: DeliveryRecord): string {

@@ -1,8 +1,8 @@
 import { changeTargets } from '../config/resolve-target.js';
-import { applicationTarget, INFO_NAMES } from '../deployers/argocd/application.js';
 import { OUTCOMES, type ChangeContext, type ChangeTarget, type Outcome } from './change-context.js';
 import type { ArgoApplication, ArgoNotification } from './payloads.js';
 import { sameRevision } from './seen-revisions.js';
+import { applicationTarget, INFO_NAMES } from '../gitops/identity.js';
 
 /** Argo CD carries the caller's `infos` into the operation; ours name the Keptn context. */
 const OUR_INFOS: readonly string[] = Object.values(INFO_NAMES);

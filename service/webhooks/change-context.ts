@@ -1,11 +1,10 @@
 import type { Logger } from '../../lib/index.js';
 import type { GitopsConfig, ResolvedTarget, Scope } from '../config/gitops-config.js';
-import { targetId } from '../deployers/flux/flux-resources.js';
 import type { ServiceMetrics } from '../metrics.js';
-import type { DeliveryTool } from '../state/delivery-record.js';
 import type { FluxObjectRef, FluxSourceLookup } from './flux-sources.js';
 import { seenKey, type SeenRevisionStore } from './seen-revisions.js';
 import type { ChangeDetails } from './sequence-trigger.js';
+import { targetId, type DeliveryTool } from '../gitops/identity.js';
 
 /** What one notification turned out to be; logged, and returned for tests. */
 export const OUTCOMES = {

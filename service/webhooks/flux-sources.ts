@@ -1,6 +1,6 @@
-import { FLUX_RESOURCES, targetId } from '../deployers/flux/flux-resources.js';
 import type { KubeApi } from '../kube/kube-api.js';
 import { isNotFound } from '../state/kube-request.js';
+import { FLUX_RESOURCES, targetId } from '../gitops/identity.js';
 
 export interface FluxObjectRef {
   kind: string;

@@ -3,7 +3,6 @@ import { retryWithBackoff, type Logger } from '../../lib/index.js';
 import type { GitopsConfig } from '../config/gitops-config.js';
 import { describeScope } from '../config/resolve-target.js';
 import type { ServiceMetrics } from '../metrics.js';
-import type { DeliveryTool } from '../state/delivery-record.js';
 import type { BackoffOptions } from '../util/backoff.js';
 import { decideArgoNotification } from './argocd-decision.js';
 import { changeKey, type ChangeContext, type ChangeTarget, type Outcome } from './change-context.js';
@@ -12,6 +11,7 @@ import type { FluxSourceLookup } from './flux-sources.js';
 import type { ArgoNotification, FluxEvent } from './payloads.js';
 import type { SeenRevisionStore } from './seen-revisions.js';
 import { buildSequenceTrigger, type ChangeDetails, type SequenceTrigger } from './sequence-trigger.js';
+import type { DeliveryTool } from '../gitops/identity.js';
 
 export interface NotificationHandlerOptions {
   logger: Logger;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { targetId } from '../deployers/flux/flux-resources.js';
+import { targetId } from '../gitops/identity.js';
 
 /**
  * The two notification bodies, validated loosely (unknown fields pass through: they are the

@@ -1,6 +1,6 @@
 import { sequenceEventType } from '../../lib/index.js';
 import type { Scope } from '../config/gitops-config.js';
-import type { DeliveryTool } from '../state/delivery-record.js';
+import type { DeliveryTool } from '../gitops/identity.js';
 
 /** What the handler hands on to start a Keptn sequence (`sh.keptn.event.<stage>.<sequence>.triggered`). */
 export interface SequenceTrigger {

@@ -4,7 +4,7 @@ import { silentLogger } from '../../lib/index.js';
 import { runCheck } from '../../service/cli/check.js';
 import { readEnv } from '../../service/config/env.js';
 import type { ResolvedFluxTarget } from '../../service/config/gitops-config.js';
-import { FluxDeployer, findMarkedDeliveries } from '../../service/deployers/flux/index.js';
+import { FluxDeployer } from '../../service/deployers/flux/index.js';
 import {
   FluxControllerSimulator,
   seedGitRepository,
@@ -93,7 +93,7 @@ describe('chart RBAC against the code', function () {
       logger: silentLogger,
     };
 
-    // Push direction: Flux deliveries with their sources, marker clearing, adoption lookups.
+    // Push direction: Flux deliveries with their sources, marker clearing, nudges.
     const deployer = new FluxDeployer({ kube: kube.api, logger: silentLogger });
     const ks = fluxTarget('Kustomization', 'app');
     const hr = fluxTarget('HelmRelease', 'chart', { force: true });
@@ -101,7 +101,6 @@ describe('chart RBAC against the code', function () {
     await deployer.deploy({ target: hr, delivery: delivery('t2'), signal: new AbortController().signal });
     await deployer.clearMarker(ks);
     await deployer.nudge('Kustomization/flux-system/app');
-    await findMarkedDeliveries(deployer.client, { namespaces: ['flux-system'] });
     await deployer.close();
     flux.stop();
 

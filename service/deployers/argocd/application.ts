@@ -1,3 +1,4 @@
+import { INFO_NAMES } from '../../gitops/identity.js';
 /**
  * The parts of an Argo CD `v1alpha1Application` the deployer reads (argo-cd
  * `pkg/apis/application/v1alpha1/types.go`).
@@ -75,9 +76,6 @@ export const HEALTH = {
 } as const;
 export type HealthStatus = (typeof HEALTH)[keyof typeof HEALTH];
 
-/** The Keptn ids we put into `infos` of our sync, to recognise our operation later. */
-export const INFO_NAMES = { context: 'shkeptncontext', triggeredid: 'triggeredid' } as const;
-
 export function infoValue(infos: InfoEntry[] | undefined, name: string): string | undefined {
   return infos?.find((i) => i.name === name)?.value;
 }
@@ -91,9 +89,4 @@ export function isOurOperation(op: SyncOperation | null | undefined, triggeredid
 export function initiatorOf(op: SyncOperation | null | undefined): string {
   if (op?.initiatedBy?.automated) return 'automated sync';
   return op?.initiatedBy?.username || 'an unknown initiator';
-}
-
-/** `Application/<namespace>/<name>` as it appears in `gitops.target`. */
-export function applicationTarget(app: Pick<Application, 'metadata'>, fallbackNamespace = 'argocd'): string {
-  return `Application/${app.metadata.namespace ?? fallbackNamespace}/${app.metadata.name}`;
 }

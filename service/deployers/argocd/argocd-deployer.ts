@@ -4,13 +4,7 @@ import type { Logger } from '../../../lib/index.js';
 import type { DeliveryRecord } from '../../state/delivery-record.js';
 import { DeployError, type Deployer, type DeployRequest, type DeployResult } from '../deployer.js';
 import { revisionMatches } from '../revision.js';
-import {
-  INFO_NAMES,
-  OPERATION_PHASES,
-  applicationTarget,
-  initiatorOf,
-  isOurOperation,
-} from './application.js';
+import { OPERATION_PHASES, initiatorOf, isOurOperation } from './application.js';
 import { ArgoCdClient, type AppScope } from './argocd-client.js';
 import { ApplicationFollower, FollowTimeoutError } from './application-follower.js';
 import { judgeFinished, operationFinished, whereItStood, type Verdict } from './completion.js';
@@ -18,6 +12,7 @@ import type { BackoffOptions } from '../../util/backoff.js';
 import { KeyedQueue } from '../../util/keyed-queue.js';
 import { SYNC_REFUSALS, nothingToTerminate, syncRefusal, toDeployError } from './refusals.js';
 import { ArgoApiError } from './errors.js';
+import { INFO_NAMES, applicationTarget } from '../../gitops/identity.js';
 
 export interface ArgoCdDeployerOptions {
   /** The configured instances, asked again for every delivery: a reloaded targets file applies. */
@@ -34,8 +29,8 @@ export interface ArgoCdDeployerOptions {
 /** How many times `terminate` may end someone else's operation before giving up. */
 const MAX_TERMINATIONS = 3;
 
-/** One delivery in progress: everything its steps share. */
-interface Delivery {
+/** One delivery's sync in progress: everything its steps share. */
+interface SyncRun {
   request: DeployRequest<ResolvedArgoTarget>;
   client: ArgoCdClient;
   follower: ApplicationFollower;
@@ -55,7 +50,7 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
   private readonly options: ArgoCdDeployerOptions;
   private readonly clients = new Map<string, { instance: ArgoInstance; client: ArgoCdClient }>();
   private readonly queue = new KeyedQueue();
-  private readonly followers = new Set<Delivery>();
+  private readonly followers = new Set<SyncRun>();
   private readonly closing = new AbortController();
   private readonly clock: () => number;
 
@@ -123,7 +118,7 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
 
   private async serialised(
     request: DeployRequest<ResolvedArgoTarget>,
-    work: (delivery: Delivery) => Promise<DeployResult>,
+    work: (delivery: SyncRun) => Promise<DeployResult>,
   ): Promise<DeployResult> {
     const spec = request.target.argocd;
     const key = `${spec.instance}/${spec.appNamespace ?? ''}/${spec.application}`;
@@ -141,7 +136,7 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
     });
   }
 
-  private open(request: DeployRequest<ResolvedArgoTarget>): Delivery {
+  private open(request: DeployRequest<ResolvedArgoTarget>): SyncRun {
     const spec = request.target.argocd;
     const client = this.client(spec.instance);
     const scope: AppScope = { appNamespace: spec.appNamespace, project: spec.project };
@@ -168,7 +163,7 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
   }
 
   /** Sync (handling an operation already running), then follow ours to its verdict. */
-  private async syncAndFollow(delivery: Delivery): Promise<DeployResult> {
+  private async syncAndFollow(delivery: SyncRun): Promise<DeployResult> {
     const { target } = delivery.request;
     delivery.follower.start();
     let terminations = 0;
@@ -229,7 +224,7 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
   }
 
   /** Follows someone else's operation; returns its result when it deployed what we want, else undefined. */
-  private async awaitRunning(delivery: Delivery): Promise<DeployResult | undefined> {
+  private async awaitRunning(delivery: SyncRun): Promise<DeployResult | undefined> {
     const ended = await delivery.follower.until((app) => (operationFinished(app) ? app : undefined));
     const requested = delivery.request.delivery.requestedRevision;
     const state = ended.status?.operationState;
@@ -257,7 +252,7 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
    * only while no operation of this trigger is on the application: one that is was applied, and is
    * followed rather than synced a second time.
    */
-  private async postSync(delivery: Delivery): Promise<void> {
+  private async postSync(delivery: SyncRun): Promise<void> {
     const { delivery: record, target } = delivery.request;
     const applied = () => this.hasOurOperation(delivery).catch(() => false);
     try {
@@ -283,7 +278,7 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
   }
 
   /** Whether the application runs, or last ran, an operation whose info carries this trigger's id. */
-  private async hasOurOperation(delivery: Delivery): Promise<boolean> {
+  private async hasOurOperation(delivery: SyncRun): Promise<boolean> {
     const app = await delivery.follower.refresh();
     const { triggeredid } = delivery.request.delivery;
     return (
@@ -292,7 +287,7 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
     );
   }
 
-  private async followOurs(delivery: Delivery): Promise<DeployResult> {
+  private async followOurs(delivery: SyncRun): Promise<DeployResult> {
     const { triggeredid, requestedRevision } = delivery.request.delivery;
     const verdict = await delivery.follower.until((app) =>
       decided(
@@ -302,7 +297,7 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
     return this.result(delivery, verdict);
   }
 
-  private result(delivery: Delivery, verdict: Exclude<Verdict, { kind: 'waiting' }>): DeployResult {
+  private result(delivery: SyncRun, verdict: Exclude<Verdict, { kind: 'waiting' }>): DeployResult {
     const { app } = verdict;
     const instance = delivery.request.target.argocd.instance;
     const where = `Application ${app.metadata.namespace ?? 'argocd'}/${app.metadata.name}`;
@@ -325,7 +320,7 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
     };
   }
 
-  private explain(err: unknown, delivery: Delivery): unknown {
+  private explain(err: unknown, delivery: SyncRun): unknown {
     if (err instanceof FollowTimeoutError) {
       const seconds = Math.round(delivery.request.target.timeoutMs / 1000);
       return new DeployError(
@@ -342,18 +337,18 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
     });
   }
 
-  private where(delivery: Delivery): string {
+  private where(delivery: SyncRun): string {
     return `application '${delivery.name}' on Argo CD instance '${delivery.request.target.argocd.instance}'`;
   }
 
-  private target(delivery: Delivery): string {
+  private target(delivery: SyncRun): string {
     const latest = delivery.follower.latest;
     return latest
       ? applicationTarget(latest)
       : `Application/${delivery.scope.appNamespace ?? 'argocd'}/${delivery.name}`;
   }
 
-  private callOptions(delivery: Delivery) {
+  private callOptions(delivery: SyncRun) {
     return { signal: delivery.signal, deadline: delivery.request.delivery.deadline };
   }
 }

@@ -8,5 +8,5 @@ export {
 } from './argocd-client.js';
 export { ArgoApiError, RETRY_REASONS, type RetryReason } from './errors.js';
 export { operationFinished, judgeFinished, whereItStood, type Verdict } from './completion.js';
-export { applicationTarget, INFO_NAMES, type Application } from './application.js';
+export type { Application } from './application.js';
 export { toDeployError, syncRefusal, SYNC_REFUSALS } from './refusals.js';

@@ -7,24 +7,14 @@ import { KubeClient, systemClock, type Clock } from '../../kube/kube-client.js';
 import { WatchHubs } from '../../kube/watch-hub.js';
 import { KeyedQueue } from '../../util/keyed-queue.js';
 import { DeployError, type Deployer, type DeployRequest, type DeployResult } from '../deployer.js';
-import {
-  findMarkedDeliveries,
-  parseMarker,
-  serializeMarker,
-  type FindMarkedOptions,
-  type MarkedDelivery,
-} from './delivery-marker.js';
+import { encodeDelivery } from '../../state/delivery-record.js';
+import { parseMarker } from './delivery-marker.js';
 import { suspendedError, toDeployError } from './deploy-errors.js';
 import { Follower, type Decided } from './follow.js';
-import {
-  ANNOTATIONS,
-  FLUX_RESOURCES,
-  targetId,
-  type FluxObject,
-  type FluxResourceKind,
-} from './flux-resources.js';
+import { ANNOTATIONS, type FluxObject } from './flux-resources.js';
 import { newReconcileToken } from './reconcile-token.js';
 import { sourceOf, type SourceTarget } from './source-ref.js';
+import { FLUX_RESOURCES, targetId, type FluxResourceKind } from '../../gitops/identity.js';
 
 export interface FluxDeployerOptions {
   kube: KubeApi;
@@ -140,10 +130,6 @@ export class FluxDeployer implements Deployer<ResolvedFluxTarget> {
     }
   }
 
-  findMarkedDeliveries(options: FindMarkedOptions): Promise<MarkedDelivery[]> {
-    return findMarkedDeliveries(this.client, options);
-  }
-
   /** Stops every watch. */
   async close(): Promise<void> {
     await this.hubs.close();
@@ -232,7 +218,7 @@ export class FluxDeployer implements Deployer<ResolvedFluxTarget> {
       const token = newReconcileToken(this.clock);
       const annotations: Record<string, string> = { [ANNOTATIONS.requestedAt]: token };
       if (options.force) annotations[ANNOTATIONS.forceAt] = token;
-      if (options.marker) annotations[ANNOTATIONS.delivery] = serializeMarker({ ...options.marker, token });
+      if (options.marker) annotations[ANNOTATIONS.delivery] = encodeDelivery({ ...options.marker, token });
       const patched = await this.client
         .patchMerge<FluxObject>(
           ref,

@@ -1,35 +1,4 @@
-import type { ResourceRef } from '../../kube/kube-api.js';
-
-/** The Flux kinds the deployer touches, with the API group/version/plural of each. */
-export const FLUX_RESOURCES = {
-  Kustomization: {
-    group: 'kustomize.toolkit.fluxcd.io',
-    version: 'v1',
-    plural: 'kustomizations',
-    kind: 'Kustomization',
-  },
-  HelmRelease: {
-    group: 'helm.toolkit.fluxcd.io',
-    version: 'v2',
-    plural: 'helmreleases',
-    kind: 'HelmRelease',
-  },
-  GitRepository: {
-    group: 'source.toolkit.fluxcd.io',
-    version: 'v1',
-    plural: 'gitrepositories',
-    kind: 'GitRepository',
-  },
-  OCIRepository: {
-    group: 'source.toolkit.fluxcd.io',
-    version: 'v1',
-    plural: 'ocirepositories',
-    kind: 'OCIRepository',
-  },
-  Bucket: { group: 'source.toolkit.fluxcd.io', version: 'v1', plural: 'buckets', kind: 'Bucket' },
-  HelmChart: { group: 'source.toolkit.fluxcd.io', version: 'v1', plural: 'helmcharts', kind: 'HelmChart' },
-} as const satisfies Record<string, ResourceRef>;
-export type FluxResourceKind = keyof typeof FLUX_RESOURCES;
+import type { FluxResourceKind } from '../../gitops/identity.js';
 
 export const ANNOTATIONS = {
   requestedAt: 'reconcile.fluxcd.io/requestedAt',
@@ -97,9 +66,4 @@ export function appliedRevision(kind: FluxResourceKind, obj: FluxObject): string
     return latest?.status === 'deployed' ? latest.chartVersion : undefined;
   }
   return obj.status?.artifact?.revision;
-}
-
-/** `Kind/namespace/name`, the target string of results and messages. */
-export function targetId(kind: string, namespace: string, name: string): string {
-  return `${kind}/${namespace}/${name}`;
 }

@@ -1,6 +1,7 @@
 import { revisionMatches } from '../revision.js';
-import { appliedRevision, conditionOf, type FluxObject, type FluxResourceKind } from './flux-resources.js';
+import { appliedRevision, conditionOf, type FluxObject } from './flux-resources.js';
 import { compareTokens } from './reconcile-token.js';
+import type { FluxResourceKind } from '../../gitops/identity.js';
 
 export type Verdict =
   | { state: 'waiting'; readyMessage?: string }

@@ -1,10 +1,7 @@
 import { expect } from 'chai';
-import type {
-  Condition,
-  FluxObject,
-  FluxResourceKind,
-} from '../../../service/deployers/flux/flux-resources.js';
+import type { Condition, FluxObject } from '../../../service/deployers/flux/flux-resources.js';
 import { judge, type FollowContext } from '../../../service/deployers/flux/verdict.js';
+import type { FluxResourceKind } from '../../../service/gitops/identity.js';
 
 const TOKEN = '2026-05-01T10:00:00.123456001Z';
 const EARLIER = '2026-05-01T09:59:00.000000000Z';

@@ -3,7 +3,6 @@ import { Registry } from 'prom-client';
 import type { GitopsConfig } from '../../../service/config/gitops-config.js';
 import { parseTargetsFile } from '../../../service/config/targets-loader.js';
 import { createServiceMetrics, type ServiceMetrics } from '../../../service/metrics.js';
-import type { DeliveryTool } from '../../../service/state/delivery-record.js';
 import { StaticFluxSourceLookup, type FluxSourceLookup } from '../../../service/webhooks/flux-sources.js';
 import {
   NotificationHandler,
@@ -14,6 +13,7 @@ import type { SequenceTrigger } from '../../../service/webhooks/sequence-trigger
 import { createWebhookServer, type WebhookServer } from '../../../service/webhooks/webhook-server.js';
 import { readFixture } from '../../support/paths.js';
 import { RecordingLogger } from '../../support/recording-logger.js';
+import type { DeliveryTool } from '../../../service/gitops/identity.js';
 
 export const ARGO_TOKEN = 'argo-webhook-token-0123456789';
 export const FLUX_HMAC_KEY = 'flux-hmac-key-abcdef';
