@@ -1,7 +1,10 @@
 // Lint: typescript-eslint's recommended rules, plus the type-aware rules that catch a promise nobody
-// waits for. Layout is prettier's (npm run format); max-len catches the comments and strings it leaves long.
+// waits for, and no import cycles. Layout is prettier's (npm run format); max-len catches the comments
+// and strings it leaves long.
 import js from '@eslint/js';
 import stylistic from '@stylistic/eslint-plugin';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+import importX from 'eslint-plugin-import-x';
 import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
@@ -29,9 +32,15 @@ export default tseslint.config(
   {
     files: ['**/*.ts'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    plugins: { 'import-x': importX },
+    settings: {
+      ...importX.flatConfigs.typescript.settings,
+      'import-x/resolver-next': [createTypeScriptImportResolver()],
+    },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
+      'import-x/no-cycle': 'error',
     },
   },
   {

@@ -2,7 +2,7 @@ import { silentLogger } from '../../lib/index.js';
 import type { GitopsConfig } from '../config/gitops-config.js';
 import type { ArgoTargetSpec } from '../config/targets-schema.js';
 import { ArgoApiError, ArgoCdClient } from '../deployers/argocd/index.js';
-import { hasPlaceholder, type CheckReporter } from './check.js';
+import { hasPlaceholder, type CheckReporter } from './check-line.js';
 
 const ARGOCD_403_HINT =
   " (Argo CD answers 403 both when the application does not exist and when the account may not see it: check the name, appNamespace and project, then the account's RBAC)";

@@ -1,7 +1,7 @@
 import { connect } from '@nats-io/transport-node';
 import { controlPlaneBase, JsonClient } from '../../lib/index.js';
 import type { ServiceEnv } from '../config/env.js';
-import type { CheckReporter } from './check.js';
+import type { CheckReporter } from './check-line.js';
 
 export async function checkNats(env: ServiceEnv, report: CheckReporter): Promise<void> {
   try {

@@ -4,7 +4,7 @@ import { type FluxObject } from '../deployers/flux/index.js';
 import { KubeApi, SELF_SUBJECT_ACCESS_REVIEWS } from '../kube/kube-api.js';
 import { loadKubeConfig } from '../kube/kube-config.js';
 import { KubeApiError } from '../kube/kube-errors.js';
-import { hasPlaceholder, type CheckReporter } from './check.js';
+import { hasPlaceholder, type CheckReporter } from './check-line.js';
 import { FLUX_RESOURCES } from '../gitops/identity.js';
 
 const FLUX_VERBS = ['get', 'watch', 'patch'] as const;

@@ -6,17 +6,7 @@ import { ExitCode } from './exit-codes.js';
 import { checkArgoCd } from './check-argocd.js';
 import { checkControlPlane, checkNats } from './check-keptn.js';
 import { checkKubernetes } from './check-kubernetes.js';
-
-export const CheckStatus = { Ok: 'ok', Warn: 'warn', Fail: 'FAIL' } as const;
-export type CheckStatus = (typeof CheckStatus)[keyof typeof CheckStatus];
-
-export interface CheckLine {
-  status: CheckStatus;
-  name: string;
-  detail: string;
-}
-
-export type CheckReporter = (line: CheckLine) => void;
+import { CheckStatus, type CheckReporter } from './check-line.js';
 
 /**
  * `keptn-gitops check`: validates the configuration and tries every dependency it names, one line
@@ -94,9 +84,4 @@ function loadConfig(env: ServiceEnv, report: CheckReporter): GitopsConfig | unde
     report({ status: CheckStatus.Fail, name: 'config', detail });
     return undefined;
   }
-}
-
-/** Names with `${...}` are resolved per delivery, so they cannot be looked up ahead of time. */
-export function hasPlaceholder(value: string): boolean {
-  return value.includes('${');
 }

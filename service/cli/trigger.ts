@@ -6,7 +6,7 @@ import { ExitCode, UnavailableError, UsageError } from './exit-codes.js';
 import { ProgressLine } from './progress-line.js';
 import { toolPhaseFor, type ToolPhase } from './tool-phase.js';
 import { sendThroughApi, watchThroughApi } from './keptn-api-events.js';
-import { NatsEventStream } from './nats-event-stream.js';
+import { NatsEventStream } from '../events/nats-event-stream.js';
 
 export interface TriggerArgs {
   project: string;

@@ -1,9 +1,9 @@
 import type { EventLoop, Logger } from '../../lib/index.js';
 import type { GitopsConfig, ResolvedTarget } from '../config/gitops-config.js';
 import { resolveTarget } from '../config/resolve-target.js';
-import { adoptOrphanedDeliveries } from '../state/adopt-orphans.js';
+import { adoptOrphanedDeliveries } from './adopt-orphans.js';
 import { type DeliveryRecord, type DeliveryStore } from '../state/delivery-record.js';
-import type { ReplicaLease } from '../state/replica-lease.js';
+import type { ReplicaLease } from '../leases/replica-lease.js';
 import type { DeliveryHandler } from './delivery-handler.js';
 import { targetKey } from '../gitops/identity.js';
 

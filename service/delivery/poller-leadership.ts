@@ -1,5 +1,5 @@
 import type { Logger } from '../../lib/index.js';
-import type { LeaderElection } from '../state/leader-election.js';
+import type { LeaderElection } from '../leases/leader-election.js';
 
 export interface PollerLeadershipOptions {
   election: LeaderElection;

@@ -4,7 +4,7 @@ import { startGitopsService, type RunningGitopsService } from '../gitops-service
 import { freePort } from '../sandbox/free-port.js';
 import { NatsServer } from '../sandbox/nats/nats-server.js';
 import { ServiceProcess, waitForReady } from '../sandbox/service-process.js';
-import { NatsEventStream } from '../cli/nats-event-stream.js';
+import { NatsEventStream } from '../events/nats-event-stream.js';
 import { DEMO_ARGOCD_TOKEN, DEMO_DELIVERIES, DemoSandbox } from './demo-sandbox.js';
 import { MemoryBus } from './memory-bus.js';
 import { printTimeline, type TimelineEntry } from './timeline.js';

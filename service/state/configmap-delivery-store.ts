@@ -4,7 +4,7 @@ import { KubeClient, type CallOptions } from '../kube/kube-client.js';
 import type { ConfigMap } from '../kube/objects.js';
 import type { ServiceMetrics } from '../metrics.js';
 import type { BackoffOptions } from '../util/backoff.js';
-import { isConflict, isNotFound } from './kube-request.js';
+import { isConflict, isNotFound } from '../kube/kube-request.js';
 import {
   DELIVERY_PHASES,
   decodeDelivery,

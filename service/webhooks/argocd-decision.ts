@@ -1,7 +1,7 @@
 import { changeTargets } from '../config/resolve-target.js';
 import { OUTCOMES, type ChangeContext, type ChangeTarget, type Outcome } from './change-context.js';
 import type { ArgoApplication, ArgoNotification } from './payloads.js';
-import { sameRevision } from './seen-revisions.js';
+import { sameRevision } from '../state/seen-revisions.js';
 import { applicationTarget, INFO_NAMES } from '../gitops/identity.js';
 
 /** Argo CD carries the caller's `infos` into the operation; ours name the Keptn context. */

@@ -2,7 +2,7 @@ import type { Logger } from '../../lib/index.js';
 import type { GitopsConfig, ResolvedTarget, Scope } from '../config/gitops-config.js';
 import type { ServiceMetrics } from '../metrics.js';
 import type { FluxObjectRef, FluxSourceLookup } from './flux-sources.js';
-import { seenKey, type SeenRevisionStore } from './seen-revisions.js';
+import { seenKey, type SeenRevisionStore } from '../state/seen-revisions.js';
 import type { ChangeDetails } from './sequence-trigger.js';
 import { targetId, type DeliveryTool } from '../gitops/identity.js';
 

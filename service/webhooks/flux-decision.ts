@@ -10,7 +10,7 @@ import {
 } from './change-context.js';
 import type { FluxObjectRef } from './flux-sources.js';
 import { fluxMetadata, fluxObjectName, type FluxEvent } from './payloads.js';
-import { seenKey } from './seen-revisions.js';
+import { seenKey } from '../state/seen-revisions.js';
 
 /** The Flux source kinds whose NewArtifact events start sequences (docs/flux/alert.yaml lists each). */
 export const FLUX_SOURCE_KINDS = ['GitRepository', 'OCIRepository', 'Bucket', 'HelmChart'] as const;

@@ -1,5 +1,5 @@
 import type { KubeApi } from '../kube/kube-api.js';
-import { isNotFound } from '../state/kube-request.js';
+import { isNotFound } from '../kube/kube-request.js';
 import { FLUX_RESOURCES, targetId } from '../gitops/identity.js';
 
 export interface FluxObjectRef {

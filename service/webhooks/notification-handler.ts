@@ -9,7 +9,7 @@ import { changeKey, type ChangeContext, type ChangeTarget, type Outcome } from '
 import { decideFluxEvent } from './flux-decision.js';
 import type { FluxSourceLookup } from './flux-sources.js';
 import type { ArgoNotification, FluxEvent } from './payloads.js';
-import type { SeenRevisionStore } from './seen-revisions.js';
+import type { SeenRevisionStore } from '../state/seen-revisions.js';
 import { buildSequenceTrigger, type ChangeDetails, type SequenceTrigger } from './sequence-trigger.js';
 import type { DeliveryTool } from '../gitops/identity.js';
 

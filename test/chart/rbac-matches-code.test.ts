@@ -14,9 +14,9 @@ import {
 } from '../../service/sandbox/flux/index.js';
 import { writeSandboxKubeconfig } from '../../service/sandbox/kube/kubeconfig.js';
 import { ConfigMapDeliveryStore } from '../../service/state/configmap-delivery-store.js';
-import { LeaderElection } from '../../service/state/leader-election.js';
-import { ReplicaLease } from '../../service/state/replica-lease.js';
-import { ConfigMapSeenRevisions } from '../../service/webhooks/configmap-seen-revisions.js';
+import { LeaderElection } from '../../service/leases/leader-election.js';
+import { ReplicaLease } from '../../service/leases/replica-lease.js';
+import { ConfigMapSeenRevisions } from '../../service/state/configmap-seen-revisions.js';
 import { KubeFluxSourceLookup } from '../../service/webhooks/flux-sources.js';
 import { startKubeSandbox, type KubeSandbox } from '../support/kube.js';
 import { chartRbacRules } from './chart-rbac.js';

@@ -5,7 +5,7 @@ import {
   seedGitRepository,
   seedKustomization,
 } from '../../service/sandbox/flux/index.js';
-import { NatsEventStream } from '../../service/cli/nats-event-stream.js';
+import { NatsEventStream } from '../../service/events/nats-event-stream.js';
 import { E2eSandbox, type RunningService } from '../support/e2e-harness.js';
 import { eventually } from '../support/eventually.js';
 

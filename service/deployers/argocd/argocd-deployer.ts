@@ -3,7 +3,7 @@ import type { ServiceMetrics } from '../../metrics.js';
 import type { Logger } from '../../../lib/index.js';
 import type { DeliveryRecord } from '../../state/delivery-record.js';
 import { DeployError, type Deployer, type DeployRequest, type DeployResult } from '../deployer.js';
-import { revisionMatches } from '../revision.js';
+import { revisionMatches } from '../../gitops/revision.js';
 import { OPERATION_PHASES, initiatorOf, isOurOperation } from './application.js';
 import { ArgoCdClient, type AppScope } from './argocd-client.js';
 import { ApplicationFollower, FollowTimeoutError } from './application-follower.js';

@@ -1,4 +1,4 @@
-import { revisionMatches } from '../revision.js';
+import { revisionMatches } from '../../gitops/revision.js';
 import { HEALTH, OPERATION_PHASES, isOurOperation, type Application } from './application.js';
 
 /** What the follower concluded from one view of the application. */

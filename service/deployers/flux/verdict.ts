@@ -1,4 +1,4 @@
-import { revisionMatches } from '../revision.js';
+import { revisionMatches } from '../../gitops/revision.js';
 import { appliedRevision, conditionOf, type FluxObject } from './flux-resources.js';
 import { compareTokens } from './reconcile-token.js';
 import type { FluxResourceKind } from '../../gitops/identity.js';

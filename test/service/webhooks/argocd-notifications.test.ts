@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { validateSequenceTrigger } from '../../../service/webhooks/sequence-trigger.js';
-import { MemorySeenRevisions } from '../../../service/webhooks/seen-revisions.js';
+import { MemorySeenRevisions } from '../../../service/state/seen-revisions.js';
 import {
   DEPLOYED_SHA,
   Harness,

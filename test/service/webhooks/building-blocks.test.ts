@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { Secret } from '../../../service/config/secret.js';
 import { bearerMatches, hmacMatches } from '../../../service/webhooks/auth.js';
 import { fluxMetadata } from '../../../service/webhooks/payloads.js';
-import { sameRevision, seenKey } from '../../../service/webhooks/seen-revisions.js';
+import { sameRevision, seenKey } from '../../../service/state/seen-revisions.js';
 import {
   buildSequenceTrigger,
   SequenceTriggerError,

@@ -8,7 +8,7 @@ import {
   NotificationHandler,
   type NotificationHandlerOptions,
 } from '../../../service/webhooks/notification-handler.js';
-import { MemorySeenRevisions, type SeenRevisionStore } from '../../../service/webhooks/seen-revisions.js';
+import { MemorySeenRevisions, type SeenRevisionStore } from '../../../service/state/seen-revisions.js';
 import type { SequenceTrigger } from '../../../service/webhooks/sequence-trigger.js';
 import { createWebhookServer, type WebhookServer } from '../../../service/webhooks/webhook-server.js';
 import { readFixture } from '../../support/paths.js';

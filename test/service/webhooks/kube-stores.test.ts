@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { ConfigMapSeenRevisions } from '../../../service/webhooks/configmap-seen-revisions.js';
-import { SEEN_HISTORY } from '../../../service/webhooks/seen-revisions.js';
+import { ConfigMapSeenRevisions } from '../../../service/state/configmap-seen-revisions.js';
+import { SEEN_HISTORY } from '../../../service/state/seen-revisions.js';
 import { KubeFluxSourceLookup } from '../../../service/webhooks/flux-sources.js';
 import { readFixture } from '../../support/paths.js';
 import { startKubeSandbox, sandboxKubeApi, type KubeSandbox } from '../../support/kube.js';
