@@ -1,6 +1,6 @@
 import type { ServiceEnv } from '../config/env.js';
 import type { GitopsConfig } from '../config/gitops-config.js';
-import { type FluxObject } from '../deployers/flux/index.js';
+import type { FluxObject } from '../deployers/flux/index.js';
 import { KubeApi, SELF_SUBJECT_ACCESS_REVIEWS } from '../kube/kube-api.js';
 import { loadKubeConfig } from '../kube/kube-config.js';
 import { KubeApiError } from '../kube/kube-errors.js';

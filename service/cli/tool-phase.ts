@@ -5,7 +5,7 @@ import { resolveTarget } from '../config/resolve-target.js';
 import { loadTargetsFile } from '../config/targets-loader.js';
 import { ArgoCdClient } from '../deployers/argocd/index.js';
 import type { Application } from '../deployers/argocd/application.js';
-import { type FluxObject } from '../deployers/flux/index.js';
+import type { FluxObject } from '../deployers/flux/index.js';
 import { conditionOf } from '../deployers/flux/flux-resources.js';
 import { KubeApi } from '../kube/kube-api.js';
 import { loadKubeConfig } from '../kube/kube-config.js';

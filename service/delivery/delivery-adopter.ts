@@ -2,7 +2,7 @@ import type { EventLoop, Logger } from '../../lib/index.js';
 import type { GitopsConfig, ResolvedTarget } from '../config/gitops-config.js';
 import { resolveTarget } from '../config/resolve-target.js';
 import { adoptOrphanedDeliveries } from './adopt-orphans.js';
-import { type DeliveryRecord, type DeliveryStore } from '../state/delivery-record.js';
+import type { DeliveryRecord, DeliveryStore } from '../state/delivery-record.js';
 import type { ReplicaLease } from '../leases/replica-lease.js';
 import type { DeliveryHandler } from './delivery-handler.js';
 import { targetKey } from '../gitops/identity.js';

@@ -1,5 +1,5 @@
 import { DeployError } from '../deployer.js';
-import { type FluxObject } from './flux-resources.js';
+import type { FluxObject } from './flux-resources.js';
 import { FLUX_RESOURCES, targetId, type FluxResourceKind } from '../../gitops/identity.js';
 
 export interface SourceTarget {
