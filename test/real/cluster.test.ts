@@ -53,6 +53,23 @@ describe('real cluster: kube-apiserver, controller-manager, scheduler and kwok',
     ]);
   });
 
+  it("keeps the kwok node's Lease renewed, so the node never goes NotReady and its Pods stay Ready", async function () {
+    const renewed = async () =>
+      (
+        await cluster.kubectl([
+          'get',
+          'lease',
+          'kwok-node-0',
+          '-n',
+          'kube-node-lease',
+          '-o',
+          'jsonpath={.spec.renewTime}',
+        ])
+      ).trim();
+    const first = await eventually(renewed, 30_000, 500);
+    await eventually(async () => expect(await renewed()).not.to.equal(first), 60_000, 1000);
+  });
+
   it('judges a ServiceAccount token by RBAC: forbidden until a Role grants it', async function () {
     await cluster.kubectl(['create', 'namespace', 'rbac-check']);
     await cluster.kubectl(['create', 'serviceaccount', 'reader', '-n', 'rbac-check']);

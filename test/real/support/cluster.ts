@@ -198,6 +198,10 @@ export class RealCluster {
       args: [
         `--kubeconfig=${this.adminKubeconfig}`,
         '--manage-all-nodes=true',
+        // Node Leases, renewed as a kubelet renews them (kwokctl's default). Without them the node's only
+        // heartbeat is its status, patched about once a minute: longer than kube-controller-manager's grace
+        // period, so it marks every Pod on the node NotReady after ~50 s and Deployments lose Available.
+        '--node-lease-duration-seconds=40',
         `--server-address=127.0.0.1:${await freePort()}`,
         ...stageFiles.flatMap((file) => ['--config', join(stages, file)]),
       ],
