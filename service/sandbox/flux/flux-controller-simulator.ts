@@ -223,19 +223,26 @@ export class FluxControllerSimulator {
           outcome.type === 'retry'
             ? outcome.message
             : `dependency '${outcome.dependency ?? 'flux-system/infrastructure'}' is not ready`;
+        const failedHealthCheck = kind === 'Kustomization' && reason === 'HealthCheckFailed';
         this.writeStatus(kind, current, (s) => {
           s.lastHandledReconcileAt = token;
           s.lastAttemptedRevision = this.revisionFor(kind, current);
+          const step = failedHealthCheck ? 'Running health checks' : 'Detecting drift';
           s.conditions = upsert(
             s.conditions,
             condition(
               'Reconciling',
               'True',
               'ProgressingWithRetry',
-              `Detecting drift for revision ${s.lastAttemptedRevision}`,
+              `${step} for revision ${s.lastAttemptedRevision}`,
             ),
           );
           s.conditions = upsert(s.conditions, condition('Ready', 'False', reason, message));
+          // kustomize-controller: Healthy=False says what timed out (Ready's message without its prefix).
+          if (failedHealthCheck) {
+            const cause = message.replace(/^health check failed after [^:]*: /, '');
+            s.conditions = upsert(s.conditions, condition('Healthy', 'False', reason, cause));
+          }
         });
         break;
       }
@@ -273,6 +280,19 @@ export class FluxControllerSimulator {
           s.conditions,
           condition('Ready', 'True', 'ReconciliationSucceeded', `Applied revision: ${revision}`, generation),
         );
+        // kustomize-controller keeps a Healthy condition only when it runs health checks.
+        s.conditions = healthChecked(obj)
+          ? upsert(
+              s.conditions,
+              condition(
+                'Healthy',
+                'True',
+                'Succeeded',
+                `Health check passed in ${this.delayMs}ms`,
+                generation,
+              ),
+            )
+          : remove(s.conditions, 'Healthy');
       } else if (kind === 'HelmRelease') {
         s.history = [
           this.snapshot(obj, revision, s.history ?? []),
@@ -280,29 +300,36 @@ export class FluxControllerSimulator {
         ].slice(0, 5);
         s.lastAttemptedRevision = revision;
         const action = (s.history.length > 1 ? 'Upgrade' : 'Install') as string;
-        s.conditions = upsert(
-          s.conditions,
-          condition(
-            'Ready',
-            'True',
-            `${action}Succeeded`,
-            `Helm ${action.toLowerCase()} succeeded for release ${obj.metadata.namespace}/${obj.metadata.name}.v${s.history.length} with chart ${this.chartName(obj)}@${revision}`,
-            generation,
-          ),
-        );
+        const message = `Helm ${action.toLowerCase()} succeeded for release ${obj.metadata.namespace}/${obj.metadata.name}.v${s.history.length} with chart ${this.chartName(obj)}@${revision}`;
+        // helm-controller writes the same reason and message on Released as on Ready.
+        for (const type of ['Ready', 'Released']) {
+          s.conditions = upsert(
+            s.conditions,
+            condition(type, 'True', `${action}Succeeded`, message, generation),
+          );
+        }
       } else {
+        const path = `${kind.toLowerCase()}/${obj.metadata.namespace}/${obj.metadata.name}/artifact.tar.gz`;
         s.artifact = {
           ...(s.artifact ?? {}),
           revision,
           lastUpdateTime: kubeTimestamp(),
           digest: 'sha256:e750c7a46724acaef8f8aa926259af30bbd9face2ae065ae8896ba5ee5ab832b',
-          path: `source/${obj.metadata.name}.tar.gz`,
-          url: `http://source-controller.flux-system.svc.cluster.local./source/${obj.metadata.name}.tar.gz`,
+          path,
+          size: 1024,
+          url: `http://source-controller.flux-system.svc.cluster.local./${path}`,
         };
-        s.conditions = upsert(
-          s.conditions,
-          condition('Ready', 'True', 'Succeeded', `stored artifact for revision '${revision}'`, generation),
-        );
+        // source-controller: ArtifactInStorage beside Ready, with the same reason and message.
+        const [reason, message] =
+          kind === 'HelmChart'
+            ? [
+                'ChartPullSucceeded',
+                `pulled '${(obj.spec as { chart?: string }).chart}' chart with version '${revision}'`,
+              ]
+            : ['Succeeded', `stored artifact for revision '${revision}'`];
+        for (const type of ['Ready', 'ArtifactInStorage']) {
+          s.conditions = upsert(s.conditions, condition(type, 'True', reason, message, generation));
+        }
       }
     });
   }
@@ -385,6 +412,12 @@ export class FluxControllerSimulator {
       this.timers.add(timer);
     });
   }
+}
+
+/** Whether kustomize-controller runs health checks on this Kustomization (spec.wait or healthChecks). */
+function healthChecked(obj: KubeObject): boolean {
+  const spec = (obj.spec ?? {}) as { wait?: boolean; healthChecks?: unknown[] };
+  return spec.wait === true || (spec.healthChecks?.length ?? 0) > 0;
 }
 
 function artifactRevision(obj: KubeObject | undefined): string | undefined {
