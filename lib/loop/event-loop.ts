@@ -121,17 +121,22 @@ export class EventLoop {
 
   /**
    * Finishes a delivery adopted from a durable record after a restart: only the `.finished` is
-   * sent (its `.started` went out before). The trigger id is remembered so a redelivery is ignored.
+   * sent when its `.started` went out before; with `startedFirst`, the record shows it never did
+   * (a crash between the claim and the `.started`), so the `.started` is sent first and
+   * `startedFirst.recorded` runs once it is flushed. The trigger id is remembered so a redelivery
+   * is ignored.
    */
-  finishAdopted(parent: ParentEvent, work: (ctx: TaskContext) => Promise<TaskResult>): Promise<void> {
+  finishAdopted(parent: ParentEvent, work: (ctx: TaskContext) => Promise<TaskResult>, startedFirst?: { recorded: () => Promise<void> }): Promise<void> {
     this.seen.add(parent.id);
     const task = parseTaskEventType(parent.type)?.task ?? parent.type;
-    return this.run(
-      parent,
-      task,
-      (ctx) => work(ctx),
-      async () => ({ started: Promise.resolve() }),
-    );
+    const log = this.options.logger.child({ shkeptncontext: parent.shkeptncontext, triggeredid: parent.id, task });
+    const open = async (): Promise<Opening> => {
+      if (!startedFirst) return { started: Promise.resolve() };
+      const started = this.sendStarted(parent, startedFirst.recorded, log);
+      started.catch((err: Error) => log.error('could not send .started', { error: err.message }));
+      return { started };
+    };
+    return this.run(parent, task, (ctx) => work(ctx), open);
   }
 
   /**
@@ -232,14 +237,18 @@ export class EventLoop {
         log.error('could not claim the trigger; answering it as errored', { error: failed.message });
       }
     }
-    const started = this.publishAnswer(createStartedEvent(parent, this.options.name), log).then(
-      () => undefined,
-    );
+    const started = this.sendStarted(parent, () => (handler.started && !failed ? handler.started(event) : Promise.resolve()), log);
     started.then(
       () => message.ack?.(),
       (err: Error) => log.error('could not send .started', { error: err.message }),
     );
     return { started, failed };
+  }
+
+  /** Publishes the `.started`, then lets `recorded` note it durably (a failure there is only logged). */
+  private async sendStarted(parent: ParentEvent, recorded: () => Promise<void>, log: Logger): Promise<void> {
+    await this.publishAnswer(createStartedEvent(parent, this.options.name), log);
+    await recorded().catch((err: Error) => log.warn('sent .started but could not record it; a replica finishing this delivery after a crash would send it again', { error: err.message }));
   }
 
   /** The handler for a task trigger that should be answered, or undefined (with the why logged). */

@@ -30,6 +30,12 @@ export interface TaskHandler {
    * answered with `.started` and an errored `.finished` carrying its message.
    */
   claim?(event: KeptnEvent, signal: AbortSignal): Promise<TaskClaim>;
+  /**
+   * Runs once the `.started` of a trigger this instance claimed is flushed, before the trigger is
+   * acknowledged and before the `.finished` is sent (e.g. to record that the `.started` went out,
+   * so that whoever finishes the delivery after a crash does not send it again). A throw is logged.
+   */
+  started?(event: KeptnEvent): Promise<void>;
 }
 
 /** Task names a handler is registered for; `*` catches every task. */

@@ -2,7 +2,7 @@ import type { EventLoop, Logger } from '../../lib/index.js';
 import type { GitopsConfig, ResolvedTarget } from '../config/gitops-config.js';
 import { resolveTarget } from '../config/resolve-target.js';
 import { adoptOrphanedDeliveries } from './adopt-orphans.js';
-import type { DeliveryRecord, DeliveryStore } from '../state/delivery-record.js';
+import { DELIVERY_PHASES, type DeliveryRecord, type DeliveryStore } from '../state/delivery-record.js';
 import type { ReplicaLease } from '../leases/replica-lease.js';
 import type { DeliveryHandler } from './delivery-handler.js';
 import { targetKey } from '../gitops/identity.js';
@@ -86,6 +86,8 @@ export class DeliveryAdopter {
       gitcommitid: entry.gitcommitid,
       data: { project: entry.project, stage: entry.stage, service: entry.service, labels: entry.labels },
     };
+    // Claimed, and the process died before its .started went out: send it now.
+    const startedFirst = entry.phase === DELIVERY_PHASES.claimed ? { recorded: () => this.options.store.markStarted(entry.triggeredid) } : undefined;
     let target: ResolvedTarget;
     try {
       target = this.targetOf(entry);
@@ -95,21 +97,13 @@ export class DeliveryAdopter {
       await loop.finishAdopted(parent, async (ctx) => {
         ctx.afterFinished(() => this.options.store.finish(entry));
         throw err;
-      });
+      }, startedFirst);
       return;
     }
     const record: DeliveryRecord = { ...entry };
     if (target.tool === 'flux') record.token = await this.options.fluxToken(entry, target);
-    logger.info('finishing a delivery adopted from its durable record', {
-      shkeptncontext: entry.shkeptncontext,
-      triggeredid: entry.triggeredid,
-      target: entry.target,
-    });
-    await loop.finishAdopted(parent, (ctx) =>
-      record.token || target.tool === 'argocd'
-        ? handler.resume(target, record, ctx)
-        : handler.redeliver(target, record, ctx),
-    );
+    logger.info('finishing a delivery adopted from its durable record', { shkeptncontext: entry.shkeptncontext, triggeredid: entry.triggeredid, target: entry.target });
+    await loop.finishAdopted(parent, (ctx) => (record.token || target.tool === 'argocd' ? handler.resume(target, record, ctx) : handler.redeliver(target, record, ctx)), startedFirst);
   }
 
   /** The target the delivery started with; else what the current file resolves for its scope. */

@@ -76,6 +76,11 @@ export class DeliveryHandler implements TaskHandler {
     return 'ours';
   }
 
+  /** The `.started` is on the bus: a restart or an adopter must not send it again. */
+  async started(event: KeptnEvent): Promise<void> {
+    await this.store.markStarted(event.id);
+  }
+
   async handle(event: KeptnEvent, ctx: TaskContext): Promise<TaskResult> {
     const record =
       this.claimed.get(event.id) ??
@@ -228,7 +233,7 @@ function deliveryRecord(
     labels: { ...(event.data.labels ?? {}) },
     startedAt: new Date(now).toISOString(),
     deadline: now + (target?.timeoutMs ?? UNMATCHED_CLAIM_MS),
-    phase: DELIVERY_PHASES.started,
+    phase: DELIVERY_PHASES.claimed,
     claim: randomUUID(),
   };
   if (target) Object.assign(record, { target: targetKey(target), tool: target.tool, resolved: target });

@@ -93,9 +93,27 @@ export class ConfigMapDeliveryStore implements DeliveryStore {
   }
 
   /**
-   * One merge patch of the record's text; repeated as often as it takes, since a lost one would let the
-   * trigger be answered again.
+   * Read and replace (with its resourceVersion, so a concurrent claim or finish is never undone):
+   * only a `claimed` record becomes `started`.
    */
+  async markStarted(triggeredid: string): Promise<void> {
+    const name = this.configMapName(triggeredid);
+    const deadline = this.deadline();
+    for (;;) {
+      const current = await this.read(name, { deadline });
+      const record = current && this.decode(current);
+      if (!current || !record || record.phase !== DELIVERY_PHASES.claimed) return;
+      try {
+        await this.client.replace(CONFIGMAPS, this.namespace, name, this.configMap(name, { ...record, phase: DELIVERY_PHASES.started }, current), { deadline });
+        return;
+      } catch (err) {
+        if (isNotFound(err)) return;
+        if (!isConflict(err) || Date.now() > deadline) throw err;
+      }
+    }
+  }
+
+  /** One merge patch of the record's text; repeated as often as it takes, since a lost one would let the trigger be answered again. */
   async finish(record: DeliveryRecord): Promise<void> {
     const name = this.configMapName(record.triggeredid);
     const finished: DeliveryRecord = {

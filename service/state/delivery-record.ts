@@ -2,13 +2,15 @@ import type { ResolvedTarget, Scope } from '../config/gitops-config.js';
 import { DELIVERY_TOOLS, type DeliveryTool } from '../gitops/identity.js';
 
 /**
- * How far a delivery got. `started`: the record was created before the `.started` was sent, so
- * exactly one replica answers the trigger and never sends a second `.started`; whether the tool was
- * triggered yet is on the tool's side (the Flux marker with its token, the Argo CD operation's
- * info). `finished`: the `.finished` was sent; the record is a tombstone until garbage-collected,
- * so a late duplicate or a replay of the trigger is recognised by every replica.
+ * How far a delivery got. `claimed`: the record was created (create-if-absent: exactly one replica
+ * answers the trigger) and its `.started` may not have been sent yet; whoever finishes a `claimed`
+ * record sends the `.started` first. `started`: the `.started` was sent, never again. Whether the
+ * tool was triggered is on the tool's side, written in the same request that triggers it (the Flux
+ * marker with its token, the Argo CD operation's info). `finished`: the `.finished` was sent; the
+ * record is a tombstone until garbage-collected, so a late duplicate or a replay of the trigger is
+ * recognised by every replica. Records written before `claimed` existed read as `started`.
  */
-export const DELIVERY_PHASES = { started: 'started', finished: 'finished' } as const;
+export const DELIVERY_PHASES = { claimed: 'claimed', started: 'started', finished: 'finished' } as const;
 export type DeliveryPhase = (typeof DELIVERY_PHASES)[keyof typeof DELIVERY_PHASES];
 
 /**
@@ -58,6 +60,8 @@ export interface DeliveryStore {
    * Creates the record if the trigger has none: false when it has one (another replica's, or a tombstone).
    */
   create(record: DeliveryRecord, options?: { deadline?: number; signal?: AbortSignal }): Promise<boolean>;
+  /** Records that the `.started` was sent (a `claimed` record becomes `started`). A missing or later record is left alone. */
+  markStarted(triggeredid: string): Promise<void>;
   /** Records that the `.finished` was sent: the record becomes a tombstone. A missing record is fine. */
   finish(record: DeliveryRecord): Promise<void>;
   remove(triggeredid: string): Promise<void>;

@@ -18,6 +18,11 @@ export class MemoryDeliveryStore implements DeliveryStore {
     return true;
   }
 
+  async markStarted(triggeredid: string): Promise<void> {
+    const current = this.records.get(triggeredid);
+    if (current?.phase === DELIVERY_PHASES.claimed) current.phase = DELIVERY_PHASES.started;
+  }
+
   async finish(record: DeliveryRecord): Promise<void> {
     const current = this.records.get(record.triggeredid);
     if (current)

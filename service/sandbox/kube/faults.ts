@@ -1,5 +1,5 @@
 /** What an injected fault does to a matching request. */
-export type FaultEffect = number | 'reset' | 'timeout';
+export type FaultEffect = number | 'reset' | 'timeout' | 'applied-timeout';
 
 export interface RequestInfo {
   verb: string;
@@ -15,7 +15,10 @@ export interface RequestInfo {
 export interface FaultSpec {
   /** How many matching requests fail (default 1). */
   count?: number;
-  /** An HTTP status answered as a Status object, `reset` (socket destroyed) or `timeout` (never answered). */
+  /**
+   * An HTTP status answered as a Status object, `reset` (socket destroyed), `timeout` (never
+   * answered) or `applied-timeout` (carried out, but never answered: a response lost on the way).
+   */
   status: FaultEffect;
   match?: Partial<Omit<RequestInfo, 'url'>> | ((req: RequestInfo) => boolean);
 }

@@ -68,6 +68,10 @@ export class KubeApiRouter {
         );
       }
       const body = await readBody(req);
+      if (fault === 'applied-timeout') {
+        await this.dispatch(req.method ?? 'GET', url, path, info, body, req.headers['content-type'] ?? '', discarded());
+        return this.parts.onHang(res);
+      }
       await this.dispatch(req.method ?? 'GET', url, path, info, body, req.headers['content-type'] ?? '', res);
     } catch (err) {
       if (err instanceof ApiStatusError) return send(res, err.code, err.toStatus());
@@ -291,6 +295,11 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
+}
+
+/** A response nobody reads: the request is carried out, its answer lost. */
+function discarded(): ServerResponse {
+  return { headersSent: false, writeHead: () => undefined, end: () => undefined } as unknown as ServerResponse;
 }
 
 function send(res: ServerResponse, code: number, body: unknown): void {

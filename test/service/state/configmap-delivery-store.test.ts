@@ -86,6 +86,20 @@ describe('ConfigMapDeliveryStore', () => {
     ).to.equal(false);
   });
 
+  it('records that the .started was sent: a claimed record becomes started, through a 503 and a concurrent claim; a tombstone stays one', async () => {
+    await store().create(deliveryRecord(ID, { phase: 'claimed' }));
+    ctx.kube.sim.failNext({ status: 503, match: { verb: 'update', resource: 'configmaps' } });
+    // Another replica's claim lands between this store's read and its write: the write is made again on the new version.
+    ctx.kube.sim.failNext({ status: 409, match: { verb: 'update', resource: 'configmaps' } });
+    await store({ retry: { baseMs: 10, maxMs: 20 } }).markStarted(ID);
+    expect(await store().list()).to.deep.equal([{ ...deliveryRecord(ID), owner: 'pod-a' }]);
+
+    await store().finish(deliveryRecord(ID));
+    await store().markStarted(ID);
+    expect((await store().list()).map((r) => r.phase), 'a late markStarted never undoes the tombstone').to.deep.equal(['finished']);
+    await store().markStarted('no-such-trigger');
+  });
+
   it('lists only its own integration and leaves out records it cannot read', async () => {
     await store().create(deliveryRecord(ID));
     await store({ integrationName: 'other-service' }).create(deliveryRecord('other'));

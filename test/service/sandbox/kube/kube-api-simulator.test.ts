@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { CONFIGMAPS, type KubeApi, type ResourceRef } from '../../../../service/kube/kube-api.js';
 import type { ConfigMap } from '../../../../service/kube/objects.js';
+import { eventually } from '../../../support/eventually.js';
 import { startKubeSandbox, type KubeSandbox } from '../../../support/kube.js';
 
 const KS: ResourceRef = {
@@ -140,5 +141,16 @@ describe('KubeApiSimulator', () => {
     const err2: any = await api.get(KS, 'flux-system', 'podinfo').catch((e: any) => e);
     expect(err2.status).to.equal(404);
     expect(sandbox.sim.requestCount({ verb: 'get', resource: 'kustomizations' })).to.equal(2);
+  });
+
+  it('carries out a write whose answer is lost (applied-timeout): the object exists, the request is never answered', async () => {
+    sandbox.sim.failNext({ status: 'applied-timeout', match: { verb: 'create', resource: 'kustomizations' } });
+    const request = fetch(`${sandbox.sim.url}/apis/${KS.group}/v1/namespaces/flux-system/kustomizations`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(kustomization('podinfo')) }).then(
+      () => 'answered',
+      () => 'lost',
+    );
+    await eventually(() => expect(sandbox.sim.get('Kustomization', 'flux-system', 'podinfo')?.metadata?.name, 'created').to.equal('podinfo'));
+    await sandbox.sim.stop();
+    expect(await request, 'never answered: the connection is cut when the simulator stops').to.equal('lost');
   });
 });
