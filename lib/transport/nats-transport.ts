@@ -120,8 +120,14 @@ export class NatsTransport implements EventSource, EventSink {
     this.unsubscribeAll();
   }
 
+  /**
+   * An answer to a task trigger carries `Nats-Msg-Id` `<source>/<triggeredid>/<type>`: the `keptn`
+   * stream shipyard-controller reads stores one per id within its duplicate window (2 min by
+   * default), so the same answer sent again (an outbox replay after a reconnect, an adopter's after
+   * a crash) reaches shipyard-controller once.
+   */
   publish(event: KeptnEvent): Promise<void> {
-    return this.outbox.publish(event.type, encodeKeptnEvent(event));
+    return this.outbox.publish(event.type, encodeKeptnEvent(event), answerMsgId(event));
   }
 
   /** Called after every reconnect (the subscriptions are back on the server). */
@@ -200,4 +206,10 @@ function describeConnectError(err: unknown): string {
   if (message === 'timeout') return 'timeout: the address accepts connections but no NATS server answered';
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
   return cause?.code && !message.includes(cause.code) ? `${message} (${cause.code})` : message;
+}
+
+/** The stream's dedupe id of a `.started` or `.finished` (undefined for any other event). */
+export function answerMsgId(event: KeptnEvent): string | undefined {
+  if (!event.triggeredid || !/\.(started|finished)$/.test(event.type)) return undefined;
+  return `${event.source}/${event.triggeredid}/${event.type}`;
 }

@@ -1,9 +1,11 @@
-import type { NatsConnection } from '@nats-io/transport-node';
+import { headers, type NatsConnection } from '@nats-io/transport-node';
 import { abortableSleep } from '../http/backoff.js';
 
 interface Pending {
   subject: string;
   bytes: Uint8Array;
+  /** JetStream's `Nats-Msg-Id`: a stream stores one message per id within its duplicate window. */
+  msgId?: string;
   /** When it was queued (epoch ms). */
   since: number;
   resolve: () => void;
@@ -51,13 +53,12 @@ export class NatsOutbox {
     this.retryDelayMs = options.retryDelayMs ?? 50;
   }
 
-  publish(subject: string, bytes: Uint8Array): Promise<void> {
-    if (this.nc.isClosed())
-      return Promise.reject(new Error(`cannot publish ${subject}: the NATS connection is closed`));
+  publish(subject: string, bytes: Uint8Array, msgId?: string): Promise<void> {
+    if (this.nc.isClosed()) return Promise.reject(new Error(`cannot publish ${subject}: the NATS connection is closed`));
     const tooLarge = this.oversize(subject, bytes);
     if (tooLarge) return Promise.reject(tooLarge);
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ subject, bytes, since: Date.now(), resolve, reject });
+      this.queue.push({ subject, bytes, msgId, since: Date.now(), resolve, reject });
       void this.pump();
     });
   }
@@ -113,7 +114,7 @@ export class NatsOutbox {
         return false;
       }
       try {
-        for (const p of batch) this.nc.publish(p.subject, p.bytes);
+        for (const p of batch) this.nc.publish(p.subject, p.bytes, p.msgId === undefined ? undefined : { headers: msgIdHeader(p.msgId) });
         await this.nc.flush();
         return true;
       } catch {
@@ -128,4 +129,10 @@ export class NatsOutbox {
       }
     }
   }
+}
+
+function msgIdHeader(msgId: string) {
+  const h = headers();
+  h.set('Nats-Msg-Id', msgId);
+  return h;
 }
