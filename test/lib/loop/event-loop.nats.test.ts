@@ -300,6 +300,31 @@ describe('EventLoop over NATS with the simulated control plane', () => {
     expect((await fetch(`${base}/health`)).status).to.equal(200);
   });
 
+  it('is not ready while an answer waits in the outbox longer than the stall limit (the NATS server stopped answering), and ready again once it is sent', async () => {
+    const gate = new Gate();
+    const i = h.integration({ outboxStallLimitMs: 300 }).handle('deliver', () => gate.wait().then(() => ({})));
+    await i.start();
+    const ready = `http://127.0.0.1:${i.healthPort}/ready`;
+    const t = taskTrigger('deliver');
+    await h.publish(t);
+    await eventually(() => expect(h.kinds(t.id)).to.deep.equal(['started']));
+    // Frozen, not gone: the connection stays up and subscribed, but nothing is acknowledged any more.
+    process.kill(h.nats.pid!, 'SIGSTOP');
+    try {
+      gate.releaseAll();
+      const stuck = await eventually(async () => {
+        const res = await fetch(ready);
+        expect(res.status).to.equal(503);
+        return (await res.json()) as { waitingFor: string[] };
+      }, 5000, 50);
+      expect(stuck.waitingFor.join(' ')).to.match(/the event broker to accept the answers queued to it \(the oldest has waited \d+ s\)/);
+    } finally {
+      process.kill(h.nats.pid!, 'SIGCONT');
+    }
+    await eventually(() => expect(h.kinds(t.id)).to.deep.equal(['started', 'finished']));
+    await eventually(async () => expect((await fetch(ready)).status).to.equal(200));
+  });
+
   it('retries registration until the control plane answers, and registers again after a 404 ping', async () => {
     h.sim.failNext(3, 503);
     const i = h.integration().handle('deliver', async () => ({}));
