@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../lib/index.js';
 import { CONFIGMAPS, type KubeApi } from '../kube/kube-api.js';
 import { KubeClient, type CallOptions } from '../kube/kube-client.js';
@@ -163,12 +164,12 @@ export class ConfigMapDeliveryStore implements DeliveryStore {
     return current ? (this.decode(current)?.owner ?? undefined) : null;
   }
 
-  async claim(triggeredid: string, newOwner: string, expectedOwner: string | undefined): Promise<boolean> {
+  async claim(triggeredid: string, newOwner: string, expectedOwner: string | undefined, read?: Pick<DeliveryRecord, 'claim'>): Promise<boolean> {
     const name = this.configMapName(triggeredid);
     const current = await this.read(name, { deadline: this.deadline() });
     const record = current && this.decode(current);
-    if (!current || !record || record.owner !== expectedOwner) return false;
-    const body = this.configMap(name, { ...record, owner: newOwner }, current);
+    if (!current || !record || record.owner !== expectedOwner || (read && record.claim !== read.claim)) return false;
+    const body = this.configMap(name, { ...record, owner: newOwner, claim: randomUUID() }, current);
     try {
       await this.client.replace(CONFIGMAPS, this.namespace, name, body, { deadline: this.deadline() });
       return true;

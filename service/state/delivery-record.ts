@@ -45,8 +45,9 @@ export interface DeliveryRecord extends Scope {
   /** Identity of the replica answering the trigger (its ReplicaLease identity). */
   owner?: string;
   /**
-   * Random id of the write that created the record: tells our own create, retried after a lost response, from
-   * another replica's.
+   * Random id of the write that last took the record (its create, or an adoption): tells our own
+   * create, retried after a lost response, from another replica's, and makes an adoption fail when
+   * the record was taken since it was read.
    */
   claim?: string;
 }
@@ -69,10 +70,12 @@ export interface DeliveryStore {
   /** The replica the record names now (`undefined`: none), or `null` when there is no record. */
   ownerOf(triggeredid: string): Promise<string | undefined | null>;
   /**
-   * Makes `newOwner` the owner if the owner is still `expectedOwner` (`undefined`: no owner), with
-   * optimistic concurrency: of two replicas claiming the same record, exactly one gets true.
+   * Makes `newOwner` the owner if the owner is still `expectedOwner` (`undefined`: no owner) and,
+   * with `read`, no one took the record since it was read (its `claim` id is unchanged); writes a
+   * new `claim` id. Optimistic concurrency: of two replicas claiming the same record, exactly one
+   * gets true.
    */
-  claim(triggeredid: string, newOwner: string, expectedOwner: string | undefined): Promise<boolean>;
+  claim(triggeredid: string, newOwner: string, expectedOwner: string | undefined, read?: Pick<DeliveryRecord, 'claim'>): Promise<boolean>;
 }
 
 /** How long a tombstone is kept: well past Keptn's task timeouts, so a late duplicate is still recognised. */

@@ -3,6 +3,7 @@ import { silentLogger } from '../../../lib/index.js';
 import { adoptOrphanedDeliveries } from '../../../service/delivery/adopt-orphans.js';
 import { ConfigMapDeliveryStore } from '../../../service/state/configmap-delivery-store.js';
 import { ReplicaLease } from '../../../service/leases/replica-lease.js';
+import type { DeliveryRecord } from '../../../service/state/delivery-record.js';
 import { eventually } from '../../support/eventually.js';
 import { kubeSandboxPerTest, deliveryRecord, INTEGRATION, NAMESPACE } from '../state/harness.js';
 
@@ -65,6 +66,28 @@ describe('adopting the deliveries of a dead replica', () => {
     expect(adopted.map((r) => r.triggeredid).sort()).to.deep.equal([...ids].sort());
     const owners = new Map((await a.store.list()).map((r) => [r.triggeredid, r.owner]));
     for (const record of adopted) expect(owners.get(record.triggeredid)).to.equal(record.owner);
+  });
+
+  it('never lets a restarted pod and a replica that saw its Lease expire both adopt one of its records', async () => {
+    const crashed = new AbortController();
+    const a = replica('pod-a');
+    const b = replica('pod-b');
+    await Promise.all([a.lease.start(crashed.signal), b.lease.start()]);
+    await a.store.create(deliveryRecord('of-a', { claim: 'created' }));
+    crashed.abort();
+    await eventually(async () => !(await b.lease.isAlive('pod-a')), 4000);
+    const restarted = replica('pod-a');
+    // b has listed the records when the restarted pod, its Lease not renewed yet, takes its own back.
+    let own: DeliveryRecord[] = [];
+    const list = b.store.list.bind(b.store);
+    b.store.list = async () => {
+      const records = await list();
+      own = await restarted.adopt(true, Date.now());
+      return records;
+    };
+    const adopted = [...(await b.adopt()), ...own];
+    expect(adopted.map((r) => r.triggeredid)).to.deep.equal(['of-a']);
+    expect((await a.store.list())[0]?.owner).to.equal(adopted[0]!.owner);
   });
 
   it('adopts records without an owner and, at start-up, returns its own', async () => {
