@@ -1,11 +1,13 @@
-import { headers, type NatsConnection } from '@nats-io/transport-node';
+import { headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import { abortableSleep } from '../http/backoff.js';
 
 interface Pending {
   subject: string;
   bytes: Uint8Array;
   /** JetStream's `Nats-Msg-Id`: a stream stores one message per id within its duplicate window. */
-  msgId?: string;
+  headers?: MsgHdrs;
+  /** What counts against the server's max_payload: the bytes and the encoded headers. */
+  size: number;
   /** When it was queued (epoch ms). */
   since: number;
   resolve: () => void;
@@ -55,10 +57,13 @@ export class NatsOutbox {
 
   publish(subject: string, bytes: Uint8Array, msgId?: string): Promise<void> {
     if (this.nc.isClosed()) return Promise.reject(new Error(`cannot publish ${subject}: the NATS connection is closed`));
-    const tooLarge = this.oversize(subject, bytes);
+    const h = msgId === undefined ? undefined : msgIdHeader(msgId);
+    // The header block as the client writes it: `NATS/1.0\r\nNats-Msg-Id: <id>\r\n\r\n`.
+    const size = bytes.length + (msgId === undefined ? 0 : Buffer.byteLength(`NATS/1.0\r\nNats-Msg-Id: ${msgId}\r\n\r\n`));
+    const tooLarge = this.oversize(subject, size);
     if (tooLarge) return Promise.reject(tooLarge);
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ subject, bytes, msgId, since: Date.now(), resolve, reject });
+      this.queue.push({ subject, bytes, headers: h, size, since: Date.now(), resolve, reject });
       void this.pump();
     });
   }
@@ -83,11 +88,9 @@ export class NatsOutbox {
     for (const p of this.queue.splice(0)) p.reject(new Error(`${reason}: ${p.subject} was not published`));
   }
 
-  private oversize(subject: string, bytes: Uint8Array): UnpublishableError | undefined {
+  private oversize(subject: string, size: number): UnpublishableError | undefined {
     const limit = this.nc.info?.max_payload;
-    return limit !== undefined && bytes.length > limit
-      ? new UnpublishableError(subject, bytes.length, limit)
-      : undefined;
+    return limit !== undefined && size > limit ? new UnpublishableError(subject, size, limit) : undefined;
   }
 
   private async pump(): Promise<void> {
@@ -114,16 +117,15 @@ export class NatsOutbox {
         return false;
       }
       try {
-        for (const p of batch) this.nc.publish(p.subject, p.bytes, p.msgId === undefined ? undefined : { headers: msgIdHeader(p.msgId) });
+        for (const p of batch) this.nc.publish(p.subject, p.bytes, p.headers && { headers: p.headers });
         await this.nc.flush();
         return true;
       } catch {
-        // A server that reconnects with a smaller max_payload makes queued events unpublishable: reject
-        // those, keep the rest.
-        for (const p of batch.filter((q) => this.oversize(q.subject, q.bytes))) {
+        // A server that reconnects with a smaller max_payload makes queued events unpublishable: reject those, keep the rest.
+        for (const p of batch.filter((q) => this.oversize(q.subject, q.size))) {
           batch.splice(batch.indexOf(p), 1);
           this.queue.splice(this.queue.indexOf(p), 1);
-          p.reject(this.oversize(p.subject, p.bytes)!);
+          p.reject(this.oversize(p.subject, p.size)!);
         }
         await abortableSleep(this.retryDelayMs);
       }
