@@ -69,7 +69,10 @@ export interface KeptnIntegrationOptions {
   registrationRetry?: BackoffOptions;
   concurrency?: number;
   abortGraceMs?: number;
-  /** How long an answer may wait to be published before the integration is not ready; default OUTBOX_STALL_LIMIT_MS. */
+  /**
+   * How long an answer may wait to be published before the integration is not ready; default
+   * OUTBOX_STALL_LIMIT_MS.
+   */
   outboxStallLimitMs?: number;
 }
 
@@ -120,9 +123,14 @@ export class KeptnIntegration {
     return this.registration?.registered ?? false;
   }
 
-  /** Registered, subscribed, and no answer has been waiting to be published for longer than the outbox stall limit. */
+  /** Registered, subscribed, and no answer waiting to be published for longer than the outbox stall limit. */
   isReady(): boolean {
-    return this.isRegistered() && (this.registration?.hasSubscriptions ?? false) && (this.source?.isSubscribed() ?? false) && this.stalledForMs() === undefined;
+    return (
+      this.isRegistered() &&
+      (this.registration?.hasSubscriptions ?? false) &&
+      (this.source?.isSubscribed() ?? false) &&
+      this.stalledForMs() === undefined
+    );
   }
 
   /** How long the oldest unpublished answer has waited, when that is over the stall limit. */
@@ -144,10 +152,17 @@ export class KeptnIntegration {
       return [`a connection to ${where}${this.connectError ? ` (last attempt: ${this.connectError})` : ''}`];
     const registration = this.registration;
     const lastError = registration?.lastError ? ` (last attempt: ${registration.lastError})` : '';
-    if (!registration?.registered) return [`the uniform registration with the Keptn control plane at ${this.controlPlaneUrl()}${lastError}`];
-    if (!registration.hasSubscriptions) return [`the first ping answer of the control plane (the subscriptions)${lastError}`];
+    if (!registration?.registered)
+      return [
+        `the uniform registration with the Keptn control plane at ${this.controlPlaneUrl()}${lastError}`,
+      ];
+    if (!registration.hasSubscriptions)
+      return [`the first ping answer of the control plane (the subscriptions)${lastError}`];
     const stalled = this.stalledForMs();
-    if (stalled !== undefined) return [`the event broker to accept the answers queued to it (the oldest has waited ${Math.round(stalled / 1000)} s)`];
+    if (stalled !== undefined)
+      return [
+        `the event broker to accept the answers queued to it (the oldest has waited ${Math.round(stalled / 1000)} s)`,
+      ];
     if (this.source.isSubscribed()) return [];
     if (registration.subscribedToNothing) {
       return [

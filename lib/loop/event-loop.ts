@@ -126,10 +126,18 @@ export class EventLoop {
    * `startedFirst.recorded` runs once it is flushed. The trigger id is remembered so a redelivery
    * is ignored.
    */
-  finishAdopted(parent: ParentEvent, work: (ctx: TaskContext) => Promise<TaskResult>, startedFirst?: { recorded: () => Promise<void> }): Promise<void> {
+  finishAdopted(
+    parent: ParentEvent,
+    work: (ctx: TaskContext) => Promise<TaskResult>,
+    startedFirst?: { recorded: () => Promise<void> },
+  ): Promise<void> {
     this.seen.add(parent.id);
     const task = parseTaskEventType(parent.type)?.task ?? parent.type;
-    const log = this.options.logger.child({ shkeptncontext: parent.shkeptncontext, triggeredid: parent.id, task });
+    const log = this.options.logger.child({
+      shkeptncontext: parent.shkeptncontext,
+      triggeredid: parent.id,
+      task,
+    });
     const open = async (): Promise<Opening> => {
       if (!startedFirst) return { started: Promise.resolve() };
       const started = this.sendStarted(parent, startedFirst.recorded, log);
@@ -237,7 +245,11 @@ export class EventLoop {
         log.error('could not claim the trigger; answering it as errored', { error: failed.message });
       }
     }
-    const started = this.sendStarted(parent, () => (handler.started && !failed ? handler.started(event) : Promise.resolve()), log);
+    const started = this.sendStarted(
+      parent,
+      () => (handler.started && !failed ? handler.started(event) : Promise.resolve()),
+      log,
+    );
     started.then(
       () => message.ack?.(),
       (err: Error) => log.error('could not send .started', { error: err.message }),
@@ -248,7 +260,12 @@ export class EventLoop {
   /** Publishes the `.started`, then lets `recorded` note it durably (a failure there is only logged). */
   private async sendStarted(parent: ParentEvent, recorded: () => Promise<void>, log: Logger): Promise<void> {
     await this.publishAnswer(createStartedEvent(parent, this.options.name), log);
-    await recorded().catch((err: Error) => log.warn('sent .started but could not record it; a replica finishing this delivery after a crash would send it again', { error: err.message }));
+    await recorded().catch((err: Error) =>
+      log.warn(
+        'sent .started but could not record it; a replica finishing this delivery after a crash would send it again',
+        { error: err.message },
+      ),
+    );
   }
 
   /** The handler for a task trigger that should be answered, or undefined (with the why logged). */

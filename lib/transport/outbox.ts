@@ -56,10 +56,13 @@ export class NatsOutbox {
   }
 
   publish(subject: string, bytes: Uint8Array, msgId?: string): Promise<void> {
-    if (this.nc.isClosed()) return Promise.reject(new Error(`cannot publish ${subject}: the NATS connection is closed`));
+    if (this.nc.isClosed())
+      return Promise.reject(new Error(`cannot publish ${subject}: the NATS connection is closed`));
     const h = msgId === undefined ? undefined : msgIdHeader(msgId);
     // The header block as the client writes it: `NATS/1.0\r\nNats-Msg-Id: <id>\r\n\r\n`.
-    const size = bytes.length + (msgId === undefined ? 0 : Buffer.byteLength(`NATS/1.0\r\nNats-Msg-Id: ${msgId}\r\n\r\n`));
+    const size =
+      bytes.length +
+      (msgId === undefined ? 0 : Buffer.byteLength(`NATS/1.0\r\nNats-Msg-Id: ${msgId}\r\n\r\n`));
     const tooLarge = this.oversize(subject, size);
     if (tooLarge) return Promise.reject(tooLarge);
     return new Promise<void>((resolve, reject) => {
@@ -121,7 +124,8 @@ export class NatsOutbox {
         await this.nc.flush();
         return true;
       } catch {
-        // A server that reconnects with a smaller max_payload makes queued events unpublishable: reject those, keep the rest.
+        // A server that reconnects with a smaller max_payload makes queued events unpublishable: reject
+        // those, keep the rest.
         for (const p of batch.filter((q) => this.oversize(q.subject, q.size))) {
           batch.splice(batch.indexOf(p), 1);
           this.queue.splice(this.queue.indexOf(p), 1);

@@ -28,7 +28,8 @@ export interface AdoptOrphansOptions {
  */
 export async function adoptOrphanedDeliveries(options: AdoptOrphansOptions): Promise<DeliveryRecord[]> {
   const { store, replicas, logger, signal } = options;
-  // The records before the live replicas: a replica that took a record after this list was alive by then, and is seen so.
+  // The records before the live replicas: a replica that took a record after this list was alive by
+  // then, and is seen so.
   const records = await store.list();
   const live = await replicas.liveReplicas(signal);
   const now = options.now ?? Date.now();
@@ -40,13 +41,23 @@ export async function adoptOrphanedDeliveries(options: AdoptOrphansOptions): Pro
       continue;
     }
     if (record.owner === replicas.identity) {
-      // Written like any adoption: another replica may be claiming it too, having seen this pod's Lease expire while it restarted.
-      if (options.includeOwn && !startedInThisRun(record, options.runStartedAt) && (await store.claim(record.triggeredid, replicas.identity, replicas.identity, record))) adopted.push(record);
+      // Written like any adoption: another replica may be claiming it too, having seen this pod's
+      // Lease expire while it restarted.
+      if (
+        options.includeOwn &&
+        !startedInThisRun(record, options.runStartedAt) &&
+        (await store.claim(record.triggeredid, replicas.identity, replicas.identity, record))
+      )
+        adopted.push(record);
       continue;
     }
     if (record.owner !== undefined && live.has(record.owner)) continue;
     if (await store.claim(record.triggeredid, replicas.identity, record.owner, record)) {
-      logger.info('adopted the delivery of a replica that is gone', { triggeredid: record.triggeredid, shkeptncontext: record.shkeptncontext, previousOwner: record.owner });
+      logger.info('adopted the delivery of a replica that is gone', {
+        triggeredid: record.triggeredid,
+        shkeptncontext: record.shkeptncontext,
+        previousOwner: record.owner,
+      });
       adopted.push({ ...record, owner: replicas.identity });
     }
   }

@@ -87,23 +87,41 @@ export class DeliveryAdopter {
       data: { project: entry.project, stage: entry.stage, service: entry.service, labels: entry.labels },
     };
     // Claimed, and the process died before its .started went out: send it now.
-    const startedFirst = entry.phase === DELIVERY_PHASES.claimed ? { recorded: () => this.options.store.markStarted(entry.triggeredid) } : undefined;
+    const startedFirst =
+      entry.phase === DELIVERY_PHASES.claimed
+        ? { recorded: () => this.options.store.markStarted(entry.triggeredid) }
+        : undefined;
     let target: ResolvedTarget;
     try {
       target = this.targetOf(entry);
     } catch (err) {
       // It can never be resumed: answer it as errored and drop the record, rather than leave the sequence
       // waiting.
-      await loop.finishAdopted(parent, async (ctx) => {
-        ctx.afterFinished(() => this.options.store.finish(entry));
-        throw err;
-      }, startedFirst);
+      await loop.finishAdopted(
+        parent,
+        async (ctx) => {
+          ctx.afterFinished(() => this.options.store.finish(entry));
+          throw err;
+        },
+        startedFirst,
+      );
       return;
     }
     const record: DeliveryRecord = { ...entry };
     if (target.tool === 'flux') record.token = await this.options.fluxToken(entry, target);
-    logger.info('finishing a delivery adopted from its durable record', { shkeptncontext: entry.shkeptncontext, triggeredid: entry.triggeredid, target: entry.target });
-    await loop.finishAdopted(parent, (ctx) => (record.token || target.tool === 'argocd' ? handler.resume(target, record, ctx) : handler.redeliver(target, record, ctx)), startedFirst);
+    logger.info('finishing a delivery adopted from its durable record', {
+      shkeptncontext: entry.shkeptncontext,
+      triggeredid: entry.triggeredid,
+      target: entry.target,
+    });
+    await loop.finishAdopted(
+      parent,
+      (ctx) =>
+        record.token || target.tool === 'argocd'
+          ? handler.resume(target, record, ctx)
+          : handler.redeliver(target, record, ctx),
+      startedFirst,
+    );
   }
 
   /** The target the delivery started with; else what the current file resolves for its scope. */

@@ -105,7 +105,13 @@ export class ConfigMapDeliveryStore implements DeliveryStore {
       const record = current && this.decode(current);
       if (!current || !record || record.phase !== DELIVERY_PHASES.claimed) return;
       try {
-        await this.client.replace(CONFIGMAPS, this.namespace, name, this.configMap(name, { ...record, phase: DELIVERY_PHASES.started }, current), { deadline });
+        await this.client.replace(
+          CONFIGMAPS,
+          this.namespace,
+          name,
+          this.configMap(name, { ...record, phase: DELIVERY_PHASES.started }, current),
+          { deadline },
+        );
         return;
       } catch (err) {
         if (isNotFound(err)) return;
@@ -114,7 +120,10 @@ export class ConfigMapDeliveryStore implements DeliveryStore {
     }
   }
 
-  /** One merge patch of the record's text; repeated as often as it takes, since a lost one would let the trigger be answered again. */
+  /**
+   * One merge patch of the record's text; repeated as often as it takes, since a lost one would let the
+   * trigger be answered again.
+   */
   async finish(record: DeliveryRecord): Promise<void> {
     const name = this.configMapName(record.triggeredid);
     const finished: DeliveryRecord = {
@@ -164,11 +173,17 @@ export class ConfigMapDeliveryStore implements DeliveryStore {
     return current ? (this.decode(current)?.owner ?? undefined) : null;
   }
 
-  async claim(triggeredid: string, newOwner: string, expectedOwner: string | undefined, read?: Pick<DeliveryRecord, 'claim'>): Promise<boolean> {
+  async claim(
+    triggeredid: string,
+    newOwner: string,
+    expectedOwner: string | undefined,
+    read?: Pick<DeliveryRecord, 'claim'>,
+  ): Promise<boolean> {
     const name = this.configMapName(triggeredid);
     const current = await this.read(name, { deadline: this.deadline() });
     const record = current && this.decode(current);
-    if (!current || !record || record.owner !== expectedOwner || (read && record.claim !== read.claim)) return false;
+    if (!current || !record || record.owner !== expectedOwner || (read && record.claim !== read.claim))
+      return false;
     const body = this.configMap(name, { ...record, owner: newOwner, claim: randomUUID() }, current);
     try {
       await this.client.replace(CONFIGMAPS, this.namespace, name, body, { deadline: this.deadline() });

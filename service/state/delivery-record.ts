@@ -61,7 +61,10 @@ export interface DeliveryStore {
    * Creates the record if the trigger has none: false when it has one (another replica's, or a tombstone).
    */
   create(record: DeliveryRecord, options?: { deadline?: number; signal?: AbortSignal }): Promise<boolean>;
-  /** Records that the `.started` was sent (a `claimed` record becomes `started`). A missing or later record is left alone. */
+  /**
+   * Records that the `.started` was sent (a `claimed` record becomes `started`). A missing or later
+   * record is left alone.
+   */
   markStarted(triggeredid: string): Promise<void>;
   /** Records that the `.finished` was sent: the record becomes a tombstone. A missing record is fine. */
   finish(record: DeliveryRecord): Promise<void>;
@@ -75,7 +78,12 @@ export interface DeliveryStore {
    * new `claim` id. Optimistic concurrency: of two replicas claiming the same record, exactly one
    * gets true.
    */
-  claim(triggeredid: string, newOwner: string, expectedOwner: string | undefined, read?: Pick<DeliveryRecord, 'claim'>): Promise<boolean>;
+  claim(
+    triggeredid: string,
+    newOwner: string,
+    expectedOwner: string | undefined,
+    read?: Pick<DeliveryRecord, 'claim'>,
+  ): Promise<boolean>;
 }
 
 /** How long a tombstone is kept: well past Keptn's task timeouts, so a late duplicate is still recognised. */

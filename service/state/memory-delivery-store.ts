@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { DELIVERY_PHASES, isExpiredTombstone, type DeliveryRecord, type DeliveryStore } from './delivery-record.js';
+import {
+  DELIVERY_PHASES,
+  isExpiredTombstone,
+  type DeliveryRecord,
+  type DeliveryStore,
+} from './delivery-record.js';
 
 /** Records in memory: without a cluster (one replica; records do not survive a restart) and in tests. */
 export class MemoryDeliveryStore implements DeliveryStore {
@@ -42,7 +47,12 @@ export class MemoryDeliveryStore implements DeliveryStore {
     return record ? record.owner : null;
   }
 
-  async claim(triggeredid: string, newOwner: string, expectedOwner: string | undefined, read?: Pick<DeliveryRecord, 'claim'>): Promise<boolean> {
+  async claim(
+    triggeredid: string,
+    newOwner: string,
+    expectedOwner: string | undefined,
+    read?: Pick<DeliveryRecord, 'claim'>,
+  ): Promise<boolean> {
     const record = this.records.get(triggeredid);
     if (!record || record.owner !== expectedOwner || (read && record.claim !== read.claim)) return false;
     record.owner = newOwner;

@@ -69,7 +69,15 @@ export class KubeApiRouter {
       }
       const body = await readBody(req);
       if (fault === 'applied-timeout') {
-        await this.dispatch(req.method ?? 'GET', url, path, info, body, req.headers['content-type'] ?? '', discarded());
+        await this.dispatch(
+          req.method ?? 'GET',
+          url,
+          path,
+          info,
+          body,
+          req.headers['content-type'] ?? '',
+          discarded(),
+        );
         return this.parts.onHang(res);
       }
       await this.dispatch(req.method ?? 'GET', url, path, info, body, req.headers['content-type'] ?? '', res);
@@ -299,7 +307,11 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 /** A response nobody reads: the request is carried out, its answer lost. */
 function discarded(): ServerResponse {
-  return { headersSent: false, writeHead: () => undefined, end: () => undefined } as unknown as ServerResponse;
+  return {
+    headersSent: false,
+    writeHead: () => undefined,
+    end: () => undefined,
+  } as unknown as ServerResponse;
 }
 
 function send(res: ServerResponse, code: number, body: unknown): void {

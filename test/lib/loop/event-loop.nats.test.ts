@@ -302,7 +302,9 @@ describe('EventLoop over NATS with the simulated control plane', () => {
 
   it('is not ready while an answer waits in the outbox longer than the stall limit (the NATS server stopped answering), and ready again once it is sent', async () => {
     const gate = new Gate();
-    const i = h.integration({ outboxStallLimitMs: 300 }).handle('deliver', () => gate.wait().then(() => ({})));
+    const i = h
+      .integration({ outboxStallLimitMs: 300 })
+      .handle('deliver', () => gate.wait().then(() => ({})));
     await i.start();
     const ready = `http://127.0.0.1:${i.healthPort}/ready`;
     const t = taskTrigger('deliver');
@@ -312,12 +314,18 @@ describe('EventLoop over NATS with the simulated control plane', () => {
     process.kill(h.nats.pid!, 'SIGSTOP');
     try {
       gate.releaseAll();
-      const stuck = await eventually(async () => {
-        const res = await fetch(ready);
-        expect(res.status).to.equal(503);
-        return (await res.json()) as { waitingFor: string[] };
-      }, 5000, 50);
-      expect(stuck.waitingFor.join(' ')).to.match(/the event broker to accept the answers queued to it \(the oldest has waited \d+ s\)/);
+      const stuck = await eventually(
+        async () => {
+          const res = await fetch(ready);
+          expect(res.status).to.equal(503);
+          return (await res.json()) as { waitingFor: string[] };
+        },
+        5000,
+        50,
+      );
+      expect(stuck.waitingFor.join(' ')).to.match(
+        /the event broker to accept the answers queued to it \(the oldest has waited \d+ s\)/,
+      );
     } finally {
       process.kill(h.nats.pid!, 'SIGCONT');
     }

@@ -1,6 +1,12 @@
 import { expect } from 'chai';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { createFinishedEvent, createStartedEvent, NatsTransport, silentLogger, type ParentEvent } from '../../../lib/index.js';
+import {
+  createFinishedEvent,
+  createStartedEvent,
+  NatsTransport,
+  silentLogger,
+  type ParentEvent,
+} from '../../../lib/index.js';
 import { NatsHarness, taskTrigger } from '../harness.js';
 
 describe('NatsTransport', () => {
@@ -17,11 +23,25 @@ describe('NatsTransport', () => {
   it('sends an answer again (after a crash, or replayed by the outbox) without the keptn stream storing it twice', async () => {
     const jsm = await jetstreamManager(h.nc);
     await jsm.streams.add({ name: 'keptn', subjects: ['sh.keptn.>'] });
-    transport = await NatsTransport.connect({ servers: h.nats.url, name: 'gitops-service', logger: silentLogger });
+    transport = await NatsTransport.connect({
+      servers: h.nats.url,
+      name: 'gitops-service',
+      logger: silentLogger,
+    });
     const trigger = taskTrigger('deliver');
-    const parent: ParentEvent = { type: trigger.type, id: trigger.id, shkeptncontext: trigger.shkeptncontext, data: trigger.data };
+    const parent: ParentEvent = {
+      type: trigger.type,
+      id: trigger.id,
+      shkeptncontext: trigger.shkeptncontext,
+      data: trigger.data,
+    };
     const other = taskTrigger('deliver');
-    for (const event of [createStartedEvent(parent, 'gitops-service'), createStartedEvent(parent, 'gitops-service'), createFinishedEvent(parent, 'gitops-service', {}), createFinishedEvent(parent, 'gitops-service', {})]) {
+    for (const event of [
+      createStartedEvent(parent, 'gitops-service'),
+      createStartedEvent(parent, 'gitops-service'),
+      createFinishedEvent(parent, 'gitops-service', {}),
+      createFinishedEvent(parent, 'gitops-service', {}),
+    ]) {
       await transport.publish(event);
     }
     // Another executor answering the same trigger is not a repeat; neither is another trigger.

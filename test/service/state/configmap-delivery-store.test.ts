@@ -89,14 +89,17 @@ describe('ConfigMapDeliveryStore', () => {
   it('records that the .started was sent: a claimed record becomes started, through a 503 and a concurrent claim; a tombstone stays one', async () => {
     await store().create(deliveryRecord(ID, { phase: 'claimed' }));
     ctx.kube.sim.failNext({ status: 503, match: { verb: 'update', resource: 'configmaps' } });
-    // Another replica's claim lands between this store's read and its write: the write is made again on the new version.
+    // Another replica's claim lands between this store's read and its write: written again on the new one.
     ctx.kube.sim.failNext({ status: 409, match: { verb: 'update', resource: 'configmaps' } });
     await store({ retry: { baseMs: 10, maxMs: 20 } }).markStarted(ID);
     expect(await store().list()).to.deep.equal([{ ...deliveryRecord(ID), owner: 'pod-a' }]);
 
     await store().finish(deliveryRecord(ID));
     await store().markStarted(ID);
-    expect((await store().list()).map((r) => r.phase), 'a late markStarted never undoes the tombstone').to.deep.equal(['finished']);
+    expect(
+      (await store().list()).map((r) => r.phase),
+      'a late markStarted never undoes the tombstone',
+    ).to.deep.equal(['finished']);
     await store().markStarted('no-such-trigger');
   });
 

@@ -144,12 +144,23 @@ describe('KubeApiSimulator', () => {
   });
 
   it('carries out a write whose answer is lost (applied-timeout): the object exists, the request is never answered', async () => {
-    sandbox.sim.failNext({ status: 'applied-timeout', match: { verb: 'create', resource: 'kustomizations' } });
-    const request = fetch(`${sandbox.sim.url}/apis/${KS.group}/v1/namespaces/flux-system/kustomizations`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(kustomization('podinfo')) }).then(
+    sandbox.sim.failNext({
+      status: 'applied-timeout',
+      match: { verb: 'create', resource: 'kustomizations' },
+    });
+    const request = fetch(`${sandbox.sim.url}/apis/${KS.group}/v1/namespaces/flux-system/kustomizations`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(kustomization('podinfo')),
+    }).then(
       () => 'answered',
       () => 'lost',
     );
-    await eventually(() => expect(sandbox.sim.get('Kustomization', 'flux-system', 'podinfo')?.metadata?.name, 'created').to.equal('podinfo'));
+    await eventually(() =>
+      expect(sandbox.sim.get('Kustomization', 'flux-system', 'podinfo')?.metadata?.name, 'created').to.equal(
+        'podinfo',
+      ),
+    );
     await sandbox.sim.stop();
     expect(await request, 'never answered: the connection is cut when the simulator stops').to.equal('lost');
   });
