@@ -310,6 +310,7 @@ describe('EventLoop over NATS with the simulated control plane', () => {
     const t = taskTrigger('deliver');
     await h.publish(t);
     await eventually(() => expect(h.kinds(t.id)).to.deep.equal(['started']));
+    await eventually(() => expect(gate.entered).to.equal(1));
     // Frozen, not gone: the connection stays up and subscribed, but nothing is acknowledged any more.
     process.kill(h.nats.pid!, 'SIGSTOP');
     try {
