@@ -32,6 +32,17 @@ function seed(sandbox: E2eSandbox): void {
   sandbox.argocd.addApplication({ name: 'carts', namespace: 'argocd', script: { outcome: 'success' } });
 }
 
+/** Triggers the replicas received and refused: taken by another replica or a record, or already seen. */
+async function refusedCopies(replicas: RunningService[]): Promise<number> {
+  let refused = 0;
+  for (const replica of replicas) {
+    const text = await metricsText(replica);
+    for (const reason of ['taken', 'duplicate'])
+      refused += metricValue(text, `keptn_events_rejected_total{reason="${reason}"}`);
+  }
+  return refused;
+}
+
 /**
  * Every trigger got exactly one `.started`, one passing `.finished` and one reconcile of its Kustomization.
  */
@@ -79,7 +90,8 @@ for (const jetstream of [false, true]) {
       await pause(50);
       await sandbox.publish(...triggers);
       for (const trigger of triggers) await sandbox.finished(trigger, 30_000);
-      await pause(1500);
+      // Every second copy was seen and refused: nothing of it is still to come.
+      await eventually(async () => expect(await refusedCopies(replicas)).to.equal(TRIGGERS), 20_000, 100);
       expectExactlyOnce(sandbox, triggers);
 
       // New replicas remember nothing: only the records (tombstones) tell them these triggers are answered.
@@ -89,7 +101,7 @@ for (const jetstream of [false, true]) {
         await sandbox.startService({ ...common, K8S_POD_NAME: 'replica-d' }),
       ];
       await sandbox.publish(...triggers);
-      await pause(1500);
+      await eventually(async () => expect(await refusedCopies(replicas)).to.equal(TRIGGERS), 20_000, 100);
       expectExactlyOnce(sandbox, triggers);
     });
   });

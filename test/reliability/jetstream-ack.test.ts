@@ -84,7 +84,6 @@ describe('JetStream: a trigger is acknowledged once its delivery is recorded', f
     await sandbox.publish(trigger);
     await eventually(() => expect(service.proc.output).to.include('another instance answers this trigger'));
     await eventually(async () => expect(await pending()).to.equal(0));
-    await new Promise((resolve) => setTimeout(resolve, 500));
     expect(sandbox.answers(trigger).started, 'no second .started from the redelivery').to.have.length(0);
     expect(sandbox.answers(trigger).finished, 'no .finished from the redelivery').to.have.length(0);
     expect(

@@ -30,7 +30,18 @@ async function expectAnsweredOnce(sandbox: E2eSandbox, triggers: KeptnEvent[]): 
       status: 'succeeded',
       result: 'pass',
     });
-  await new Promise((resolve) => setTimeout(resolve, 1000));
+  // Each delivery is done once its record is a tombstone; a second answer would come from a second delivery.
+  const ids = triggers.map((t) => t.id);
+  await eventually(
+    async () => {
+      const done = (await sandbox.deliveryRecords()).filter(
+        (r) => ids.includes(r.triggeredid) && r.phase === 'finished',
+      );
+      expect(done).to.have.length(ids.length);
+    },
+    10_000,
+    100,
+  );
   for (const trigger of triggers) {
     expect(sandbox.answers(trigger).started, `.started of ${trigger.data.service}`).to.have.length(1);
     expect(sandbox.answers(trigger).finished, `.finished of ${trigger.data.service}`).to.have.length(1);
