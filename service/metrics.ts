@@ -14,6 +14,8 @@ export interface ServiceMetrics {
   webhookRequests: Counter<'endpoint' | 'code'>;
   webhookRejected: Counter<'endpoint' | 'reason'>;
   drift: Counter<'tool'>;
+  /** Notifications handled, by outcome (change, duplicate, drift, completion, ignored). */
+  notifications: Counter<'tool' | 'outcome'>;
   /** Notifications accepted with 202 and dropped after every attempt to handle them failed. */
   notificationsFailed: Counter<'tool'>;
   sequencesTriggered: Counter<'tool'>;
@@ -64,6 +66,12 @@ export function createServiceMetrics(registry: Registry): ServiceMetrics {
       name: 'gitops_drift_total',
       help: 'Drift notifications (no sequence started)',
       labelNames: ['tool'],
+      registers,
+    }),
+    notifications: new Counter({
+      name: 'gitops_notifications_total',
+      help: 'GitOps notifications handled, by what they meant: change, duplicate, drift, completion, ignored',
+      labelNames: ['tool', 'outcome'],
       registers,
     }),
     notificationsFailed: new Counter({

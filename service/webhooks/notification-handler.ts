@@ -86,7 +86,7 @@ export class NotificationHandler {
     const run = this.tail.then(async () => {
       let attempt = 0;
       try {
-        return await retryWithBackoff(
+        const outcome = await retryWithBackoff(
           () => {
             attempt++;
             return decide(this.context());
@@ -102,6 +102,8 @@ export class NotificationHandler {
               }),
           },
         );
+        this.options.metrics.notifications.inc({ tool, outcome });
+        return outcome;
       } catch (err) {
         const failure = details(err, attempt);
         this.options.metrics.notificationsFailed.inc({ tool });
