@@ -4,7 +4,7 @@ import {
   RevisionHistory,
   sameRevision,
   seenKey,
-} from '../../../service/webhooks/seen-revisions.js';
+} from '../../../service/state/seen-revisions.js';
 
 const SHA = '0123456789abcdef0123456789abcdef01234567';
 
