@@ -1,32 +1,34 @@
 import { Registry } from 'prom-client';
 import {
-  createSequenceTriggeredEvent,
   KeptnIntegration,
   type EventSink,
   type EventSource,
+  type EventLoop,
+  type KeptnIntegrationOptions,
   type Logger,
 } from '../lib/index.js';
 import { ConfigWatcher } from './config/config-watcher.js';
 import type { ServiceEnv } from './config/env.js';
-import { loadTargetsFile } from './config/targets-loader.js';
+import type { GitopsConfig } from './config/gitops-config.js';
 import { deriveSubscriptions, NO_RULES_WARNING } from './config/subscriptions.js';
-import { ArgoCdDeployer } from './deployers/argocd/index.js';
-import { FluxDeployer } from './deployers/flux/index.js';
+import { loadTargetsFile } from './config/targets-loader.js';
 import { DeliveryAdopter } from './delivery/delivery-adopter.js';
-import { ConfigMapDeliveryStore } from './state/configmap-delivery-store.js';
-import { ReplicaLease } from './leases/replica-lease.js';
-import { LeaderElection } from './leases/leader-election.js';
-import { PollerLeadership } from './delivery/poller-leadership.js';
 import { DeliveryHandler } from './delivery/delivery-handler.js';
-import type { ToolDeployers } from './delivery/tool-deployers.js';
+import { PollerLeadership } from './delivery/poller-leadership.js';
+import { ToolDeployers } from './delivery/tool-deployers.js';
 import { KubeApi } from './kube/kube-api.js';
 import { loadKubeConfig } from './kube/kube-config.js';
-import { createServiceMetrics } from './metrics.js';
+import { LeaderElection } from './leases/leader-election.js';
+import { leaseTiming } from './leases/lease-time.js';
+import { ReplicaLease } from './leases/replica-lease.js';
+import { createServiceMetrics, type ServiceMetrics } from './metrics.js';
+import { ConfigMapDeliveryStore } from './state/configmap-delivery-store.js';
+import type { DeliveryStore } from './state/delivery-record.js';
 import { ConfigMapSeenRevisions } from './state/configmap-seen-revisions.js';
+import { MemorySeenRevisions } from './state/seen-revisions.js';
 import { KubeFluxSourceLookup, StaticFluxSourceLookup } from './webhooks/flux-sources.js';
 import { NotificationHandler } from './webhooks/notification-handler.js';
-import { MemorySeenRevisions } from './state/seen-revisions.js';
-import type { SequenceTrigger } from './webhooks/sequence-trigger.js';
+import { sequenceTriggeredEvent } from './webhooks/sequence-trigger.js';
 import { createWebhookServer } from './webhooks/webhook-server.js';
 
 export interface GitopsServiceOptions {
@@ -50,85 +52,135 @@ export interface RunningGitopsService {
 export async function startGitopsService(options: GitopsServiceOptions): Promise<RunningGitopsService> {
   const { env, logger } = options;
   const runStartedAt = Date.now();
-  const initial = loadTargetsFile(env.configFile, env.raw);
-  if (initial.rules.length === 0) logger.warn(NO_RULES_WARNING, { file: initial.file });
   const registry = new Registry();
   const metrics = createServiceMetrics(registry);
+  const initial = loadTargets(env, logger);
   const watcher = new ConfigWatcher({ file: env.configFile, initial, env: env.raw, logger, metrics });
   const getConfig = () => watcher.current;
-
-  const kube = kubeApiFor(
-    env,
-    initial.rules.some((r) => r.flux),
-    logger,
-  );
-  const identity = env.podName;
-  const state = kube
-    ? {
-        store: new ConfigMapDeliveryStore({
-          kube,
-          namespace: env.namespace,
-          integrationName: env.integrationName,
-          owner: identity,
-          logger,
-          metrics,
-        }),
-        replicas: new ReplicaLease({
-          kube,
-          namespace: env.namespace,
-          integrationName: env.integrationName,
-          podName: identity,
-          ...leaseTiming(env.replicaLeaseSeconds),
-          logger,
-        }),
-      }
-    : undefined;
-  const flux = kube ? new FluxDeployer({ kube, logger, metrics }) : undefined;
-  const argocd = new ArgoCdDeployer({ instances: () => watcher.current.instances, logger, metrics });
-  const argocdTool: ToolDeployers['argocd'] = {
-    deploy: (r) => argocd.deploy(r),
-    resume: (r) => argocd.resume(r),
-    settle: async () => undefined,
-  };
-  const deployers: ToolDeployers = {
-    flux: flux && {
-      deploy: (r) => flux.deploy(r),
-      resume: (r) => flux.resume(r),
-      settle: (r) => flux.clearMarker(r.target, { deadline: Date.now() + 30_000 }),
-    },
-    // Asked per delivery: a reloaded targets file may add the first instance.
-    get argocd() {
-      return watcher.current.instances.size > 0 ? argocdTool : undefined;
-    },
-  };
+  const parts = { logger, metrics, getConfig };
+  const kube = kubeApiFor(env, initial, logger);
+  const state = kube && clusterState(kube, env, logger, metrics);
+  const deployers = new ToolDeployers({ ...parts, kube, instances: () => getConfig().instances });
+  const handler = new DeliveryHandler({ ...parts, deployers, store: state?.store, owner: env.podName });
   // Remote mode with a cluster: only the holder of the poller Lease polls the Keptn API.
-  let poller: PollerLeadership | undefined;
-  const handler = new DeliveryHandler({
-    getConfig,
-    deployers,
+  const poller: PollerLeadership | undefined =
+    kube && state && env.keptnApiEndpoint
+      ? pollerFor(kube, state.store, env, logger, () => integration.eventLoop)
+      : undefined;
+  const integration: KeptnIntegration = new KeptnIntegration({
+    ...integrationOptions(env, options.transport, () => poller?.isPolling() ?? true),
+    subscriptions: deriveSubscriptions(initial, env.tasks, env.pubsubTopics),
     logger,
-    metrics,
-    store: state?.store,
-    owner: identity,
-    durableStore: Boolean(state),
+    registry,
   });
+  for (const task of env.tasks) integration.handle(task, handler);
+  const notifications = new NotificationHandler({
+    ...parts,
+    ...pullStores(kube, env),
+    startSequence: (trigger) => integration.publish(sequenceTriggeredEvent(trigger, env.integrationName)),
+    isFollowing: (tool, target, instance) => handler.active.has(tool, target, instance),
+    wakeFollower: (tool, target, instance) => deployers.nudge(tool, target, instance),
+  });
+  const webhooks = await createWebhookServer({ ...parts, port: env.webhookPort, handler: notifications });
+  const adopter =
+    state &&
+    new DeliveryAdopter({
+      ...{ ...parts, ...state, handler, runStartedAt, loop: () => integration.eventLoop },
+      intervalMs: Math.max(1000, (env.replicaLeaseSeconds * 1000) / 2),
+    });
 
-  const integration = new KeptnIntegration({
+  await watcher.start();
+  await state?.replicas.start();
+  await integration.start();
+  await poller?.start();
+  await adopter?.start();
+  const ports = { healthPort: integration.healthPort, webhookPort: webhooks.port };
+  logger.info('keptn-gitops-service started', startedFields(env, options.transport, initial, kube, ports));
+  return {
+    ...ports,
+    async stop() {
+      watcher.stop();
+      adopter?.stop();
+      await poller?.stop();
+      await webhooks.close();
+      await notifications.idle();
+      await integration.stop({ deadlineMs: env.shutdownTimeoutMs });
+      await deployers.close();
+      // Released last: with the lease gone, another replica adopts what was handed over at once.
+      await state?.replicas.stop();
+      await kube?.close();
+    },
+  };
+}
+
+function loadTargets(env: ServiceEnv, logger: Logger): GitopsConfig {
+  const initial = loadTargetsFile(env.configFile, env.raw);
+  if (initial.rules.length === 0) logger.warn(NO_RULES_WARNING, { file: initial.file });
+  return initial;
+}
+
+function stateNames(env: ServiceEnv) {
+  return { namespace: env.namespace, integrationName: env.integrationName };
+}
+
+/** With a cluster: delivery records every replica sees, and this replica's Lease saying it is alive. */
+function clusterState(kube: KubeApi, env: ServiceEnv, logger: Logger, metrics: ServiceMetrics) {
+  return {
+    store: new ConfigMapDeliveryStore({ kube, ...stateNames(env), owner: env.podName, logger, metrics }),
+    replicas: new ReplicaLease({ ...leaseOptions(kube, env, logger), podName: env.podName }),
+  };
+}
+
+function leaseOptions(kube: KubeApi, env: ServiceEnv, logger: Logger) {
+  return { kube, ...stateNames(env), logger, ...leaseTiming(env.replicaLeaseSeconds) };
+}
+
+/**
+ * The poller Lease of remote mode: a new leader first marks the triggers other replicas' records hold as
+ * taken, then polls.
+ */
+function pollerFor(
+  kube: KubeApi,
+  store: DeliveryStore,
+  env: ServiceEnv,
+  logger: Logger,
+  loop: () => EventLoop | undefined,
+): PollerLeadership {
+  return new PollerLeadership({
+    election: new LeaderElection({ ...leaseOptions(kube, env, logger), identity: env.podName }),
+    takenElsewhere: async () => (await store.list()).map((r) => r.triggeredid),
+    ignore: (id) => loop()?.ignore(id),
+    logger,
+  });
+}
+
+/** Where the pull direction remembers seen revisions and looks up Flux sources: the cluster, if any. */
+function pullStores(kube: KubeApi | undefined, env: ServiceEnv) {
+  return kube
+    ? {
+        seen: new ConfigMapSeenRevisions({ kube, ...stateNames(env) }),
+        sources: new KubeFluxSourceLookup({ kube }),
+      }
+    : { seen: new MemorySeenRevisions(), sources: new StaticFluxSourceLookup({ objects: [] }) };
+}
+
+/** How the integration reaches Keptn: the demo's bus, the Keptn API (remote), or NATS. */
+function integrationOptions(
+  env: ServiceEnv,
+  transport: (EventSource & EventSink) | undefined,
+  pollWhen: () => boolean,
+): Omit<KeptnIntegrationOptions, 'subscriptions' | 'logger' | 'registry'> {
+  return {
     name: env.integrationName,
-    mode: options.transport
-      ? {
-          kind: 'custom',
-          source: options.transport,
-          sink: options.transport,
-          controlPlane: env.shipyardController,
-        }
+    mode: transport
+      ? { kind: 'custom', source: transport, sink: transport, controlPlane: env.shipyardController }
       : env.keptnApiEndpoint
         ? {
             kind: 'http',
             apiEndpoint: env.keptnApiEndpoint,
             token: env.keptnApiToken,
             sslVerify: env.httpSslVerify,
-            pollWhen: () => poller?.isPolling() ?? true,
+            pollWhen,
           }
         : {
             kind: 'nats',
@@ -144,122 +196,31 @@ export async function startGitopsService(options: GitopsServiceOptions): Promise
       podName: env.podName,
       deploymentName: env.deploymentName,
     },
-    subscriptions: deriveSubscriptions(initial, env.tasks, env.pubsubTopics),
-    logger,
-    registry,
     healthPort: env.healthPort,
-  });
-  for (const task of env.tasks) integration.handle(task, handler);
+  };
+}
 
-  const notifications = new NotificationHandler({
-    logger,
-    metrics,
-    getConfig,
-    seen: kube
-      ? new ConfigMapSeenRevisions({ kube, namespace: env.namespace, integrationName: env.integrationName })
-      : new MemorySeenRevisions(),
-    sources: kube ? new KubeFluxSourceLookup({ kube }) : new StaticFluxSourceLookup({ objects: [] }),
-    startSequence: (trigger: SequenceTrigger) =>
-      integration.publish(sequenceEvent(trigger, env.integrationName)),
-    isFollowing: (tool, target, instance) => handler.active.has(tool, target, instance),
-    wakeFollower: (tool, target, instance) =>
-      void (tool === 'flux' ? flux?.nudge(target) : argocd?.nudge(target, instance)),
-  });
-  const webhooks = await createWebhookServer({
-    port: env.webhookPort,
-    logger,
-    metrics,
-    getConfig,
-    handler: notifications,
-  });
-
-  await watcher.start();
-  await state?.replicas.start();
-  await integration.start();
-  if (env.keptnApiEndpoint && state) {
-    poller = new PollerLeadership({
-      election: new LeaderElection({
-        kube: kube!,
-        namespace: env.namespace,
-        integrationName: env.integrationName,
-        identity,
-        logger,
-        ...leaseTiming(env.replicaLeaseSeconds),
-      }),
-      takenElsewhere: async () => (await state.store.list()).map((r) => r.triggeredid),
-      ignore: (id) => integration.eventLoop?.ignore(id),
-      logger,
-    });
-    await poller.start();
-  }
-  const adopter =
-    state &&
-    new DeliveryAdopter({
-      ...state,
-      handler,
-      loop: () => integration.eventLoop,
-      getConfig,
-      fluxToken: (entry, target) =>
-        flux && target.tool === 'flux'
-          ? flux.markerToken(target, entry.triggeredid)
-          : Promise.resolve(undefined),
-      logger,
-      runStartedAt,
-      intervalMs: Math.max(1000, (env.replicaLeaseSeconds * 1000) / 2),
-    });
-  await adopter?.start();
-  logger.info('keptn-gitops-service started', {
+function startedFields(
+  env: ServiceEnv,
+  transport: unknown,
+  initial: GitopsConfig,
+  kube: KubeApi | undefined,
+  ports: { healthPort: number | undefined; webhookPort: number },
+): Record<string, unknown> {
+  return {
     tasks: env.tasks,
-    mode: options.transport ? 'in-process' : env.keptnApiEndpoint ? 'remote' : 'nats',
+    mode: transport ? 'in-process' : env.keptnApiEndpoint ? 'remote' : 'nats',
     targets: initial.rules.length,
-    flux: Boolean(flux),
+    flux: Boolean(kube),
     argocd: [...initial.instances.keys()],
-    healthPort: integration.healthPort,
-    webhookPort: webhooks.port,
+    ...ports,
     node: process.version,
-  });
-
-  return {
-    healthPort: integration.healthPort,
-    webhookPort: webhooks.port,
-    async stop() {
-      watcher.stop();
-      adopter?.stop();
-      await poller?.stop();
-      await webhooks.close();
-      await notifications.idle();
-      await integration.stop({ deadlineMs: env.shutdownTimeoutMs });
-      void flux?.close();
-      argocd?.close();
-      // Released last: with the lease gone, another replica adopts what was handed over at once.
-      await state?.replicas.stop();
-      await kube?.close();
-    },
   };
-}
-
-/** Renew a Lease three times per duration; standbys try to acquire four times per duration. */
-function leaseTiming(leaseDurationSeconds: number) {
-  const ms = leaseDurationSeconds * 1000;
-  return {
-    leaseDurationSeconds,
-    renewMs: Math.max(300, ms / 3),
-    retryMs: Math.max(250, Math.min(2000, ms / 4)),
-  };
-}
-
-function sequenceEvent(trigger: SequenceTrigger, source: string) {
-  return createSequenceTriggeredEvent({
-    stage: trigger.stage,
-    sequence: trigger.sequence,
-    source,
-    shkeptncontext: trigger.shkeptncontext,
-    data: trigger.data as { project: string; service: string },
-  });
 }
 
 /** The Kubernetes API that runs Flux: KUBECONFIG, else in-cluster when Flux targets need it. */
-function kubeApiFor(env: ServiceEnv, needed: boolean, logger: Logger): KubeApi | undefined {
+function kubeApiFor(env: ServiceEnv, initial: GitopsConfig, logger: Logger): KubeApi | undefined {
+  const needed = initial.rules.some((r) => r.flux);
   if (!env.kubeconfig && !needed) return undefined;
   try {
     return new KubeApi(loadKubeConfig(env.kubeconfig));

@@ -13,8 +13,6 @@ export interface DeliveryAdopterOptions {
   handler: DeliveryHandler;
   loop: () => EventLoop | undefined;
   getConfig: () => GitopsConfig;
-  /** The Flux token of a delivery, read from the marker on its object (undefined: never patched). */
-  fluxToken: (entry: DeliveryRecord, target: ResolvedTarget) => Promise<string | undefined>;
   logger: Logger;
   /**
    * Epoch ms this run of the service began. A trigger can be claimed before the start-up scan
@@ -107,8 +105,7 @@ export class DeliveryAdopter {
       );
       return;
     }
-    const record: DeliveryRecord = { ...entry };
-    if (target.tool === 'flux') record.token = await this.options.fluxToken(entry, target);
+    const { mode, delivery } = await handler.recover(target, { ...entry });
     logger.info('finishing a delivery adopted from its durable record', {
       shkeptncontext: entry.shkeptncontext,
       triggeredid: entry.triggeredid,
@@ -117,9 +114,7 @@ export class DeliveryAdopter {
     await loop.finishAdopted(
       parent,
       (ctx) =>
-        record.token || target.tool === 'argocd'
-          ? handler.resume(target, record, ctx)
-          : handler.redeliver(target, record, ctx),
+        mode === 'resume' ? handler.resume(target, delivery, ctx) : handler.redeliver(target, delivery, ctx),
       startedFirst,
     );
   }

@@ -10,14 +10,14 @@ import {
 } from '../../lib/index.js';
 import type { GitopsConfig, ResolvedTarget, Scope } from '../config/gitops-config.js';
 import { describeScope, resolveTarget } from '../config/resolve-target.js';
-import { DeployError, type DeployRequest } from '../deployers/deployer.js';
+import { DeployError, type DeployRequest, type Recovery } from '../deployers/deployer.js';
 import type { ServiceMetrics } from '../metrics.js';
 import { DELIVERY_PHASES, type DeliveryRecord, type DeliveryStore } from '../state/delivery-record.js';
 import { MemoryDeliveryStore } from '../state/memory-delivery-store.js';
 import { deploymentStrategy, finishedFromError, finishedFromResult } from './finished-data.js';
 import { requestedRevision } from './requested-revision.js';
 import { ActiveDeliveries } from './active-deliveries.js';
-import { deployerFor, MISSING_DEPLOYER_HINT, type ToolDeployers } from './tool-deployers.js';
+import { MISSING_DEPLOYER_HINT, type ToolDeployers } from './tool-deployers.js';
 import { targetKey } from '../gitops/identity.js';
 
 export interface DeliveryHandlerOptions {
@@ -32,8 +32,6 @@ export interface DeliveryHandlerOptions {
   store?: DeliveryStore;
   /** This replica's identity, the owner of the records it creates. */
   owner?: string;
-  /** The store survives this process (a cluster store), so a shutdown may hand deliveries over. */
-  durableStore?: boolean;
   now?: () => number;
 }
 
@@ -115,6 +113,17 @@ export class DeliveryHandler implements TaskHandler {
     );
   }
 
+  /**
+   * How to go on with an adopted record: its deployer tells whether the tool was triggered. Without a
+   * deployer the delivery is answered errored either way.
+   */
+  recover(target: ResolvedTarget, record: DeliveryRecord): Promise<Recovery> {
+    const deployer = this.options.deployers.for(target);
+    return deployer
+      ? deployer.recover(target, record)
+      : Promise.resolve({ mode: 'deploy', delivery: record });
+  }
+
   /** Triggers a delivery whose durable record shows the tool was never triggered (a crash in between). */
   async redeliver(target: ResolvedTarget, record: DeliveryRecord, ctx: TaskContext): Promise<TaskResult> {
     return this.run(
@@ -133,7 +142,7 @@ export class DeliveryHandler implements TaskHandler {
     ctx: TaskContext,
     mode: 'deploy' | 'resume',
   ): Promise<TaskResult> {
-    const deployer = deployerFor(this.options.deployers, target);
+    const deployer = this.options.deployers.for(target);
     const settle = async (request?: DeployRequest) => {
       // The tombstone first: were the tool's marker cleared first and this write lost, a restart would
       // deliver again.
@@ -157,7 +166,7 @@ export class DeliveryHandler implements TaskHandler {
       this.count(target, 'succeeded', result.result, started);
       finished = finishedFromResult(result, target, deploymentStrategy(data, task));
     } catch (err) {
-      if (ctx.signal.aborted && this.options.durableStore) {
+      if (ctx.signal.aborted && this.store.durable) {
         // Shutting down: the durable record stays, and the instance that adopts it sends the `.finished`.
         ctx.logger.info('delivery handed over: the service is shutting down', {
           target: target.tool,
@@ -190,7 +199,7 @@ export class DeliveryHandler implements TaskHandler {
    */
   private async takenOver(triggeredid: string, ctx: TaskContext): Promise<boolean> {
     const { owner } = this.options;
-    if (!this.options.durableStore || owner === undefined) return false;
+    if (!this.store.durable || owner === undefined) return false;
     let current: string | undefined | null;
     try {
       current = await this.store.ownerOf(triggeredid);

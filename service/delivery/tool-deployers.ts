@@ -1,21 +1,50 @@
-import type { ResolvedArgoTarget, ResolvedFluxTarget, ResolvedTarget } from '../config/gitops-config.js';
-import type { Deployer, DeployRequest } from '../deployers/deployer.js';
+import type { Logger } from '../../lib/index.js';
+import type { ArgoInstance, ResolvedTarget } from '../config/gitops-config.js';
+import { ArgoCdDeployer } from '../deployers/argocd/index.js';
+import type { Deployer } from '../deployers/deployer.js';
+import { FluxDeployer } from '../deployers/flux/index.js';
+import type { DeliveryTool } from '../gitops/identity.js';
+import type { KubeApi } from '../kube/kube-api.js';
+import type { ServiceMetrics } from '../metrics.js';
 
-/**
- * A deployer as the delivery handler uses it: deploy/resume, plus `settle`, run once the
- * `.finished` is flushed, which drops the durable record (Flux marker, Argo CD record).
- */
-export interface ToolDeployer<T extends ResolvedTarget = ResolvedTarget> extends Deployer<T> {
-  settle(request: DeployRequest<T>): Promise<void>;
+export interface ToolDeployersOptions {
+  /** The Kubernetes API that runs Flux; without it, Flux targets cannot be delivered. */
+  kube?: KubeApi;
+  /** The Argo CD instances of the current targets file. */
+  instances: () => Map<string, ArgoInstance>;
+  logger: Logger;
+  metrics?: ServiceMetrics;
 }
 
-export interface ToolDeployers {
-  argocd?: ToolDeployer<ResolvedArgoTarget>;
-  flux?: ToolDeployer<ResolvedFluxTarget>;
-}
+/** The deployer of each tool, as far as the service is configured for it. */
+export class ToolDeployers {
+  private readonly flux?: FluxDeployer;
+  private readonly argocd: ArgoCdDeployer;
 
-export function deployerFor(deployers: ToolDeployers, target: ResolvedTarget): ToolDeployer | undefined {
-  return (target.tool === 'argocd' ? deployers.argocd : deployers.flux) as ToolDeployer | undefined;
+  constructor(private readonly options: ToolDeployersOptions) {
+    const { kube, instances, logger, metrics } = options;
+    if (kube) this.flux = new FluxDeployer({ kube, logger, metrics });
+    this.argocd = new ArgoCdDeployer({ instances, logger, metrics });
+  }
+
+  /** The target's deployer; asked per delivery, as a reloaded targets file may add the first instance. */
+  for(target: ResolvedTarget): Deployer | undefined {
+    return this.of(target.tool);
+  }
+
+  /** Wakes the deliveries following `target` (a notification about it arrived). */
+  nudge(tool: DeliveryTool, target: string, instance?: string): void {
+    void this.of(tool)?.nudge(target, instance);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.flux?.close(), this.argocd.close()]);
+  }
+
+  private of(tool: DeliveryTool): Deployer | undefined {
+    if (tool === 'flux') return this.flux as Deployer | undefined;
+    return this.options.instances().size > 0 ? (this.argocd as Deployer) : undefined;
+  }
 }
 
 /** Why a tool has no deployer, for the `.finished` message. */

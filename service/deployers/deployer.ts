@@ -53,7 +53,16 @@ export class DeployError extends Error {
   }
 }
 
-/** One implementation per GitOps tool (`FluxDeployer`, `ArgoCdDeployer`). */
+/** How to go on with a delivery adopted from its record: follow what was triggered, or trigger it. */
+export interface Recovery {
+  mode: 'resume' | 'deploy';
+  delivery: DeliveryRecord;
+}
+
+/**
+ * One implementation per GitOps tool (`FluxDeployer`, `ArgoCdDeployer`); each owns its connections,
+ * watches and followers, from construction to `close`.
+ */
 export interface Deployer<T extends ResolvedTarget = ResolvedTarget> {
   /** Triggers the tool and follows it to a result. */
   deploy(request: DeployRequest<T>): Promise<DeployResult>;
@@ -62,4 +71,15 @@ export interface Deployer<T extends ResolvedTarget = ResolvedTarget> {
    * triggering again: used after a restart to finish what a dead instance started.
    */
   resume(request: DeployRequest<T>): Promise<DeployResult>;
+  /** Run once the `.finished` is flushed: drops what the tool keeps of the delivery (the Flux marker). */
+  settle(request: DeployRequest<T>): Promise<void>;
+  /** Whether an adopted delivery's tool was triggered (resume it) or not yet (deploy it). */
+  recover(target: T, delivery: DeliveryRecord): Promise<Recovery>;
+  /**
+   * A notification about `target` arrived: re-read it and re-judge the deliveries following it.
+   * Resolves once read; a failed read is only logged.
+   */
+  nudge(target: string, instance?: string): Promise<void>;
+  /** Stops every watch and follower; running deliveries reject. */
+  close(): Promise<void>;
 }

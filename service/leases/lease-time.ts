@@ -65,3 +65,13 @@ export function leaseFor(current: Lease | undefined, fields: LeaseFields): Lease
     },
   };
 }
+
+/** Renew a Lease three times per duration; standbys try to acquire four times per duration. */
+export function leaseTiming(leaseDurationSeconds: number) {
+  const ms = leaseDurationSeconds * 1000;
+  return {
+    leaseDurationSeconds,
+    renewMs: Math.max(300, ms / 3),
+    retryMs: Math.max(250, Math.min(2000, ms / 4)),
+  };
+}

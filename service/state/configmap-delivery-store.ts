@@ -41,6 +41,7 @@ const RECORD_KEY = 'record';
  * loop: transient faults are retried until the call's deadline.
  */
 export class ConfigMapDeliveryStore implements DeliveryStore {
+  readonly durable = true;
   private readonly client: KubeClient;
   private readonly namespace: string;
   private readonly integrationName: string;

@@ -57,6 +57,8 @@ export interface DeliveryRecord extends Scope {
  * without a cluster. Keyed by the trigger id. Every write is retried like any other API call.
  */
 export interface DeliveryStore {
+  /** The records survive this process (a cluster store), so a shutdown may hand deliveries over. */
+  readonly durable: boolean;
   /**
    * Creates the record if the trigger has none: false when it has one (another replica's, or a tombstone).
    */

@@ -8,6 +8,7 @@ import {
 
 /** Records in memory: without a cluster (one replica; records do not survive a restart) and in tests. */
 export class MemoryDeliveryStore implements DeliveryStore {
+  readonly durable = false;
   private readonly records = new Map<string, DeliveryRecord>();
 
   constructor(private readonly now: () => number = Date.now) {}

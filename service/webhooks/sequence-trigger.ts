@@ -1,4 +1,4 @@
-import { sequenceEventType } from '../../lib/index.js';
+import { createSequenceTriggeredEvent, sequenceEventType, type KeptnEvent } from '../../lib/index.js';
 import type { Scope } from '../config/gitops-config.js';
 import type { DeliveryTool } from '../gitops/identity.js';
 
@@ -81,4 +81,15 @@ export function validateSequenceTrigger(trigger: Pick<SequenceTrigger, 'type' | 
   if (parts[3] !== trigger.data.stage)
     fail(`the stage in the type (${parts[3]}) differs from data.stage (${String(trigger.data.stage)})`);
   if (!NAME.test(parts[4]!)) fail(`the sequence name '${parts[4]}' is not a Keptn name`);
+}
+
+/** The CloudEvent that starts the sequence, sent as `source`. */
+export function sequenceTriggeredEvent(trigger: SequenceTrigger, source: string): KeptnEvent {
+  return createSequenceTriggeredEvent({
+    stage: trigger.stage,
+    sequence: trigger.sequence,
+    source,
+    shkeptncontext: trigger.shkeptncontext,
+    data: trigger.data as { project: string; service: string },
+  });
 }

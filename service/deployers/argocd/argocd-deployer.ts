@@ -2,7 +2,13 @@ import type { ArgoInstance, ResolvedArgoTarget } from '../../config/gitops-confi
 import type { ServiceMetrics } from '../../metrics.js';
 import type { Logger } from '../../../lib/index.js';
 import type { DeliveryRecord } from '../../state/delivery-record.js';
-import { DeployError, type Deployer, type DeployRequest, type DeployResult } from '../deployer.js';
+import {
+  DeployError,
+  type Deployer,
+  type DeployRequest,
+  type DeployResult,
+  type Recovery,
+} from '../deployer.js';
 import { revisionMatches } from '../../gitops/revision.js';
 import { OPERATION_PHASES, initiatorOf, isOurOperation } from './application.js';
 import { ArgoCdClient, type AppScope } from './argocd-client.js';
@@ -97,21 +103,33 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
    * Re-reads the application now (an Argo CD notification about `Application/<ns>/<name>` of `instance`
    * arrived).
    */
-  nudge(target: string, instance?: string): void {
+  async nudge(target: string, instance?: string): Promise<void> {
     const [, namespace, name] = target.split('/');
+    const reads: Promise<unknown>[] = [];
     for (const delivery of this.followers) {
       if (delivery.name !== name) continue;
       if (instance && delivery.request.target.argocd.instance !== instance) continue;
       const ns = delivery.scope.appNamespace ?? delivery.follower.latest?.metadata.namespace;
       if (ns && namespace && ns !== namespace) continue;
-      delivery.follower
-        .refresh()
-        .catch((err) => delivery.logger.debug('nudge read failed', { error: String(err) }));
+      reads.push(
+        delivery.follower
+          .refresh()
+          .catch((err) => delivery.logger.debug('nudge read failed', { error: String(err) })),
+      );
     }
+    await Promise.all(reads);
+  }
+
+  /** Argo CD keeps nothing of ours to drop: our ids are in the operation's `info`. */
+  async settle(): Promise<void> {}
+
+  /** Always resumes: `resume` itself looks for our operation and syncs when there is none. */
+  async recover(_target: ResolvedArgoTarget, delivery: DeliveryRecord): Promise<Recovery> {
+    return { mode: 'resume', delivery };
   }
 
   /** Stops following; running deliveries reject. */
-  close(): void {
+  async close(): Promise<void> {
     this.closing.abort(new Error('Argo CD deployer closed'));
     for (const { client } of this.clients.values()) void client.close();
   }

@@ -6,13 +6,20 @@ import type { KubeApi } from '../../kube/kube-api.js';
 import { KubeClient, systemClock, type Clock } from '../../kube/kube-client.js';
 import { WatchHubs } from '../../kube/watch-hub.js';
 import { KeyedQueue } from '../../util/keyed-queue.js';
-import { DeployError, type Deployer, type DeployRequest, type DeployResult } from '../deployer.js';
+import {
+  DeployError,
+  type Deployer,
+  type DeployRequest,
+  type DeployResult,
+  type Recovery,
+} from '../deployer.js';
 import { encodeDelivery } from '../../state/delivery-record.js';
 import { parseMarker } from './delivery-marker.js';
 import { suspendedError, toDeployError } from './deploy-errors.js';
 import { Follower, type Decided } from './follow.js';
 import { ANNOTATIONS, type FluxObject } from './flux-resources.js';
 import { newReconcileToken } from './reconcile-token.js';
+import type { DeliveryRecord } from '../../state/delivery-record.js';
 import { sourceOf, type SourceTarget } from './source-ref.js';
 import { FLUX_RESOURCES, targetId, type FluxResourceKind } from '../../gitops/identity.js';
 
@@ -25,6 +32,9 @@ export interface FluxDeployerOptions {
   /** Per API request (default 15 s). */
   requestTimeoutMs?: number;
 }
+
+/** How long clearing the marker after a delivery may take (retries included). */
+const SETTLE_MS = 30_000;
 
 interface Followed {
   kind: FluxResourceKind;
@@ -73,6 +83,17 @@ export class FluxDeployer implements Deployer<ResolvedFluxTarget> {
   resume(request: DeployRequest<ResolvedFluxTarget>): Promise<DeployResult> {
     const t = followed(request.target);
     return this.queue.run(t.target, () => this.run(request, t, false));
+  }
+
+  /** Removes the delivery marker once the `.finished` is flushed. */
+  settle(request: DeployRequest<ResolvedFluxTarget>): Promise<void> {
+    return this.clearMarker(request.target, { deadline: this.clock.now() + SETTLE_MS });
+  }
+
+  /** Resumes when the object's marker carries this delivery's token; else the patch never happened. */
+  async recover(target: ResolvedFluxTarget, delivery: DeliveryRecord): Promise<Recovery> {
+    const token = await this.markerToken(target, delivery.triggeredid);
+    return { mode: token ? 'resume' : 'deploy', delivery: { ...delivery, token } };
   }
 
   /** Removes the delivery marker (after the `.finished` is flushed); a missing object is fine. */

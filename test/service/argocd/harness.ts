@@ -64,7 +64,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     controller,
     async close() {
       controller.abort();
-      deployer.close();
+      await deployer.close();
       await sim.stop();
     },
   };

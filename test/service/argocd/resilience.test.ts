@@ -47,7 +47,7 @@ describe('ArgoCdDeployer resilience', () => {
       expect(app.operation).to.equal(undefined);
       expect(app.status.health.status).to.equal('Healthy');
     });
-    h.deployer.nudge('Application/argocd/carts-dev');
+    void h.deployer.nudge('Application/argocd/carts-dev');
     expect((await pending).result).to.equal('pass');
   });
 
@@ -70,7 +70,7 @@ describe('ArgoCdDeployer resilience', () => {
     const request = deliverRequest(h, 'carts-dev');
     const first = h.deployer.deploy(request).catch((e: unknown) => e);
     await eventually(() => expect(h.sim.syncCount('carts-dev')).to.equal(1));
-    h.deployer.close();
+    await h.deployer.close();
     await first;
     const { ArgoCdDeployer } = await import('../../../service/deployers/argocd/index.js');
     const restarted = new ArgoCdDeployer({
@@ -96,7 +96,7 @@ describe('ArgoCdDeployer resilience', () => {
       expect((await resumed).result).to.equal('pass');
       expect(h.sim.syncCount('carts-dev')).to.equal(1);
     } finally {
-      restarted.close();
+      await restarted.close();
     }
   });
 });
