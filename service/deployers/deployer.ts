@@ -24,6 +24,13 @@ export interface DeployResult {
   finishedAt: string;
 }
 
+/**
+ * What a follower concludes from one view of the followed object: wait for the next view, or the
+ * outcome. Each tool adds what it reports alongside (Flux: the Ready message; Argo CD: the application).
+ */
+export type Verdict<Waiting extends object = object, Done extends object = object> =
+  ({ state: 'waiting' } & Waiting) | ({ state: 'done'; result: 'pass' | 'fail'; revision?: string } & Done);
+
 export const DEPLOY_ERROR_KINDS = [
   'not-found',
   'suspended',

@@ -4,6 +4,7 @@ import type { Application } from './application.js';
 import type { AppScope, ArgoCdClient } from './argocd-client.js';
 import { ArgoApiError, RETRY_REASONS } from './errors.js';
 import { backoffDelay, type BackoffOptions } from '../../util/backoff.js';
+import { waitWithDeadline } from '../wait.js';
 
 export interface ApplicationFollowerOptions {
   client: ArgoCdClient;
@@ -65,30 +66,24 @@ export class ApplicationFollower {
   /** Waits for the first view on which `decide` returns a value. */
   until<T>(decide: (app: Application) => T | undefined): Promise<T> {
     this.start();
-    return new Promise<T>((resolve, reject) => {
-      if (this.failure) return reject(this.failure);
-      const remaining = this.options.deadline - this.clock();
-      const timer = setTimeout(
-        () => settle(() => reject(new FollowTimeoutError(this.latest))),
-        Math.max(0, remaining),
-      );
-      const onAbort = () => settle(() => reject(this.options.signal.reason ?? new Error('follower closed')));
-      const settle = (fn: () => void) => {
-        clearTimeout(timer);
-        this.signal.removeEventListener('abort', onAbort);
-        if (this.waiter === waiter) this.waiter = undefined;
-        fn();
-      };
-      const waiter: Waiter = {
-        decide,
-        resolve: (v) => settle(() => resolve(v as T)),
-        reject: (e) => settle(() => reject(e)),
-      };
-      if (this.signal.aborted) return onAbort();
-      this.signal.addEventListener('abort', onAbort, { once: true });
-      this.waiter = waiter;
-      if (this.latest) this.offer(this.latest);
-    });
+    if (this.failure) return Promise.reject(this.failure);
+    return waitWithDeadline<T>(
+      {
+        deadline: this.options.deadline,
+        now: this.clock,
+        signal: this.signal,
+        timeout: () => new FollowTimeoutError(this.latest),
+        aborted: () => this.options.signal.reason ?? new Error('follower closed'),
+      },
+      (settle) => {
+        const waiter: Waiter = { decide, resolve: (v) => settle.resolve(v as T), reject: settle.reject };
+        this.waiter = waiter;
+        if (this.latest) this.offer(this.latest);
+        return () => {
+          if (this.waiter === waiter) this.waiter = undefined;
+        };
+      },
+    );
   }
 
   /** Reads the application now and evaluates it (a notification arrived, or a refusal needs fresh state). */

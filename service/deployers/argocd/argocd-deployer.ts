@@ -13,7 +13,7 @@ import { revisionMatches } from '../../gitops/revision.js';
 import { OPERATION_PHASES, initiatorOf, isOurOperation } from './application.js';
 import { ArgoCdClient, type AppScope } from './argocd-client.js';
 import { ApplicationFollower, FollowTimeoutError } from './application-follower.js';
-import { judgeFinished, operationFinished, whereItStood, type Verdict } from './completion.js';
+import { judgeFinished, operationFinished, whereItStood, type ArgoVerdict } from './completion.js';
 import type { BackoffOptions } from '../../util/backoff.js';
 import { KeyedQueue } from '../../util/keyed-queue.js';
 import { SYNC_REFUSALS, nothingToTerminate, syncRefusal, toDeployError } from './refusals.js';
@@ -260,7 +260,7 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
       revision: state?.syncResult?.revision,
     });
     const verdict = await delivery.follower.until((app) =>
-      decided(operationFinished(app) ? judgeFinished(app, requested) : { kind: 'waiting' }),
+      decided(operationFinished(app) ? judgeFinished(app, requested) : { state: 'waiting' }),
     );
     return this.result(delivery, verdict);
   }
@@ -309,23 +309,23 @@ export class ArgoCdDeployer implements Deployer<ResolvedArgoTarget> {
     const { triggeredid, requestedRevision } = delivery.request.delivery;
     const verdict = await delivery.follower.until((app) =>
       decided(
-        operationFinished(app, triggeredid) ? judgeFinished(app, requestedRevision) : { kind: 'waiting' },
+        operationFinished(app, triggeredid) ? judgeFinished(app, requestedRevision) : { state: 'waiting' },
       ),
     );
     return this.result(delivery, verdict);
   }
 
-  private result(delivery: SyncRun, verdict: Exclude<Verdict, { kind: 'waiting' }>): DeployResult {
+  private result(delivery: SyncRun, verdict: Exclude<ArgoVerdict, { state: 'waiting' }>): DeployResult {
     const { app } = verdict;
     const instance = delivery.request.target.argocd.instance;
     const where = `Application ${app.metadata.namespace ?? 'argocd'}/${app.metadata.name}`;
     const message =
-      verdict.kind === 'pass'
+      verdict.result === 'pass'
         ? `${where} synced to ${verdict.revision ?? 'its target revision'} on Argo CD instance '${instance}' and Healthy`
         : `${where} on Argo CD instance '${instance}' failed: ${verdict.reason}`;
     const state = app.status?.operationState;
     return {
-      result: verdict.kind,
+      result: verdict.result,
       message,
       target: applicationTarget(app),
       tool: 'argocd',
@@ -395,6 +395,6 @@ function sameInstance(a: ArgoInstance, b: ArgoInstance): boolean {
   );
 }
 
-function decided(verdict: Verdict): Exclude<Verdict, { kind: 'waiting' }> | undefined {
-  return verdict.kind === 'waiting' ? undefined : verdict;
+function decided(verdict: ArgoVerdict): Exclude<ArgoVerdict, { state: 'waiting' }> | undefined {
+  return verdict.state === 'waiting' ? undefined : verdict;
 }

@@ -1,11 +1,9 @@
 import { revisionMatches } from '../../gitops/revision.js';
+import type { Verdict } from '../deployer.js';
 import { HEALTH, OPERATION_PHASES, isOurOperation, type Application } from './application.js';
 
-/** What the follower concluded from one view of the application. */
-export type Verdict =
-  | { kind: 'waiting' }
-  | { kind: 'pass'; app: Application; revision?: string }
-  | { kind: 'fail'; app: Application; revision?: string; reason: string };
+/** Argo CD's verdict: the application it was judged on, and why it failed. */
+export type ArgoVerdict = Verdict<object, { app: Application; reason?: string }>;
 
 /**
  * The operation is over as the argocd CLI decides it (`checkAppWaitConditions`): no pending
@@ -22,34 +20,42 @@ export function operationFinished(app: Application, triggeredid?: string): boole
 }
 
 /** Judges a finished operation: phase, synced revision, then health (Progressing/Missing wait). */
-export function judgeFinished(app: Application, requestedRevision: string | undefined): Verdict {
+export function judgeFinished(app: Application, requestedRevision: string | undefined): ArgoVerdict {
   const state = app.status?.operationState ?? undefined;
   const revision = state?.syncResult?.revision;
   const phase = state?.phase;
   if (phase === OPERATION_PHASES.failed || phase === OPERATION_PHASES.error) {
     return {
-      kind: 'fail',
+      state: 'done',
+      result: 'fail',
       app,
       revision,
       reason: `sync ${phase}: ${[state?.message, ...failedResources(app)].filter(Boolean).join('; ')}`,
     };
   }
-  if (phase !== OPERATION_PHASES.succeeded) return { kind: 'waiting' };
+  if (phase !== OPERATION_PHASES.succeeded) return { state: 'waiting' };
   if (requestedRevision && !revisionMatches(requestedRevision, revision)) {
     return {
-      kind: 'fail',
+      state: 'done',
+      result: 'fail',
       app,
       revision,
       reason: `synced revision ${revision ?? '(none)'} but ${requestedRevision} was requested`,
     };
   }
   const health = app.status?.health;
-  if (health?.status === HEALTH.healthy) return { kind: 'pass', app, revision };
+  if (health?.status === HEALTH.healthy) return { state: 'done', result: 'pass', app, revision };
   if (health?.status === HEALTH.degraded) {
     const details = [health.message, ...degradedResources(app)].filter(Boolean).join('; ');
-    return { kind: 'fail', app, revision, reason: `health Degraded${details ? `: ${details}` : ''}` };
+    return {
+      state: 'done',
+      result: 'fail',
+      app,
+      revision,
+      reason: `health Degraded${details ? `: ${details}` : ''}`,
+    };
   }
-  return { kind: 'waiting' };
+  return { state: 'waiting' };
 }
 
 /** Messages of `syncResult.resources[]` whose status is `SyncFailed`. */

@@ -7,6 +7,6 @@ export {
   type SyncRequest,
 } from './argocd-client.js';
 export { ArgoApiError, RETRY_REASONS, type RetryReason } from './errors.js';
-export { operationFinished, judgeFinished, whereItStood, type Verdict } from './completion.js';
+export { operationFinished, judgeFinished, whereItStood, type ArgoVerdict } from './completion.js';
 export type { Application } from './application.js';
 export { toDeployError, syncRefusal, SYNC_REFUSALS } from './refusals.js';

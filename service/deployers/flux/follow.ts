@@ -1,11 +1,12 @@
 import type { WatchHub } from '../../kube/watch-hub.js';
 import type { Clock } from '../../kube/kube-client.js';
 import { DeployError } from '../deployer.js';
+import { waitWithDeadline, type Settle } from '../wait.js';
 import { suspendedError } from './deploy-errors.js';
 import type { FluxObject } from './flux-resources.js';
-import { judge, type FollowContext, type Verdict } from './verdict.js';
+import { judge, type FollowContext, type FluxVerdict } from './verdict.js';
 
-export type Decided = Extract<Verdict, { state: 'done' }>;
+export type Decided = Extract<FluxVerdict, { state: 'done' }>;
 
 /**
  * Registers on the object's shared watch (before the caller patches, so no state is missed) and
@@ -14,7 +15,7 @@ export type Decided = Extract<Verdict, { state: 'done' }>;
  */
 export class Follower {
   private lastReady?: string;
-  private settle?: { resolve: (v: Decided) => void; reject: (e: unknown) => void };
+  private settle?: Settle<Decided>;
   private decided?: Decided;
   private failed?: DeployError;
   private readonly unsubscribe: () => void;
@@ -49,41 +50,33 @@ export class Follower {
     try {
       if (this.decided) return this.decided;
       if (this.failed) throw this.failed;
-      return await new Promise<Decided>((resolve, reject) => {
-        const timer = setTimeout(
-          () => {
-            this.settle!.reject(
-              new DeployError(
-                'timeout',
-                `${this.ctx!.target} did not finish reconciling before the deadline; last Ready message: ${this.lastReady ?? '(none)'}`,
-                this.ctx!.target,
-              ),
-            );
-          },
-          Math.max(0, deadline - clock.now()),
-        );
-        // Through settle, so the deadline timer is cleared: it would keep a stopping process alive until the
-        // deadline.
-        const onAbort = () =>
-          this.settle!.reject(
+      const target = this.ctx!.target;
+      const lastReady = () => `last Ready message: ${this.lastReady ?? '(none)'}`;
+      return await waitWithDeadline<Decided>(
+        {
+          deadline,
+          now: () => clock.now(),
+          signal,
+          timeout: () =>
             new DeployError(
               'timeout',
-              `${this.ctx!.target}: stopped following (shutting down); last Ready message: ${this.lastReady ?? '(none)'}`,
-              this.ctx!.target,
-              { cause: signal.reason },
+              `${target} did not finish reconciling before the deadline; ${lastReady()}`,
+              target,
             ),
-          );
-        signal.addEventListener('abort', onAbort, { once: true });
-        const cleanup = () => {
-          clearTimeout(timer);
-          signal.removeEventListener('abort', onAbort);
-        };
-        this.settle = {
-          resolve: (v) => (cleanup(), resolve(v)),
-          reject: (e) => (cleanup(), reject(e)),
-        };
-        if (signal.aborted) onAbort();
-      });
+          aborted: () =>
+            new DeployError(
+              'timeout',
+              `${target}: stopped following (shutting down); ${lastReady()}`,
+              target,
+              {
+                cause: signal.reason,
+              },
+            ),
+        },
+        (settle) => {
+          this.settle = settle;
+        },
+      );
     } finally {
       this.close();
     }

@@ -1,11 +1,11 @@
 import { revisionMatches } from '../../gitops/revision.js';
+import type { Verdict } from '../deployer.js';
 import { appliedRevision, conditionOf, type FluxObject } from './flux-resources.js';
 import { compareTokens } from './reconcile-token.js';
 import type { FluxResourceKind } from '../../gitops/identity.js';
 
-export type Verdict =
-  | { state: 'waiting'; readyMessage?: string }
-  | { state: 'done'; result: 'pass' | 'fail'; message: string; revision?: string };
+/** Flux's verdict: the Ready message while waiting, the message of the outcome. */
+export type FluxVerdict = Verdict<{ readyMessage?: string }, { message: string }>;
 
 export interface FollowContext {
   kind: FluxResourceKind;
@@ -23,9 +23,9 @@ export interface FollowContext {
  * Ready=True at the current generation with the requested revision, fail at once on Stalled,
  * Ready=False or a revision mismatch, and keep waiting while a later reconcile runs.
  */
-export function judge(obj: FluxObject, ctx: FollowContext): Verdict {
+export function judge(obj: FluxObject, ctx: FollowContext): FluxVerdict {
   const ready = conditionOf(obj, 'Ready');
-  const waiting: Verdict = { state: 'waiting', readyMessage: ready?.message };
+  const waiting: FluxVerdict = { state: 'waiting', readyMessage: ready?.message };
   if (!handled(obj.status?.lastHandledReconcileAt, ctx)) return waiting;
   const stalled = conditionOf(obj, 'Stalled');
   if (stalled?.status === 'True') {

@@ -76,9 +76,9 @@ describe('Argo CD completion', () => {
 
   describe('judgeFinished', () => {
     it('passes on Succeeded, Healthy, with the synced revision', () => {
-      expect(judgeFinished(app(), SHA)).to.include({ kind: 'pass', revision: SHA });
-      expect(judgeFinished(app(), undefined)).to.include({ kind: 'pass', revision: SHA });
-      expect(judgeFinished(app(), SHA.slice(0, 7))).to.include({ kind: 'pass' });
+      expect(judgeFinished(app(), SHA)).to.include({ state: 'done', result: 'pass', revision: SHA });
+      expect(judgeFinished(app(), undefined)).to.include({ state: 'done', result: 'pass', revision: SHA });
+      expect(judgeFinished(app(), SHA.slice(0, 7))).to.include({ state: 'done', result: 'pass' });
     });
 
     it('fails on phase Failed with the message and the resources that failed', () => {
@@ -95,7 +95,8 @@ describe('Argo CD completion', () => {
         },
       });
       expect(judgeFinished(failed, undefined)).to.include({
-        kind: 'fail',
+        state: 'done',
+        result: 'fail',
         reason:
           'sync Failed: one or more objects failed to apply; Deployment/carts: invalid image; Job/migrate: SyncFailed',
       });
@@ -104,29 +105,33 @@ describe('Argo CD completion', () => {
     it('fails on phase Error, even without a message', () => {
       expect(
         judgeFinished(app({ phase: 'Error', message: 'Manifest generation error' }), undefined),
-      ).to.include({ kind: 'fail', reason: 'sync Error: Manifest generation error' });
+      ).to.include({ state: 'done', result: 'fail', reason: 'sync Error: Manifest generation error' });
       expect(judgeFinished(app({ phase: 'Error', message: undefined }), undefined)).to.include({
-        kind: 'fail',
+        state: 'done',
+        result: 'fail',
         reason: 'sync Error: ',
       });
     });
 
     it('waits on any other phase', () => {
       for (const phase of ['Running', 'Terminating', undefined])
-        expect(judgeFinished(app({ phase }), undefined), String(phase)).to.deep.equal({ kind: 'waiting' });
+        expect(judgeFinished(app({ phase }), undefined), String(phase)).to.deep.equal({ state: 'waiting' });
     });
 
     it('fails naming both revisions when another revision was synced, whatever the health', () => {
       expect(judgeFinished(app({ syncResult: { revision: OTHER } }), SHA)).to.include({
-        kind: 'fail',
+        state: 'done',
+        result: 'fail',
         revision: OTHER,
         reason: `synced revision ${OTHER} but ${SHA} was requested`,
       });
       expect(judgeFinished(app({ syncResult: { revision: OTHER } }, 'Progressing'), SHA)).to.include({
-        kind: 'fail',
+        state: 'done',
+        result: 'fail',
       });
       expect(judgeFinished(app({ syncResult: undefined }), SHA)).to.include({
-        kind: 'fail',
+        state: 'done',
+        result: 'fail',
         reason: `synced revision (none) but ${SHA} was requested`,
       });
     });
@@ -147,21 +152,23 @@ describe('Argo CD completion', () => {
         },
       });
       expect(judgeFinished(degraded, undefined)).to.include({
-        kind: 'fail',
+        state: 'done',
+        result: 'fail',
         reason:
           'health Degraded: rollout stuck; Deployment/carts: exceeded its progress deadline; StatefulSet/db: Degraded',
       });
       expect(judgeFinished(app({}, 'Degraded'), undefined)).to.include({
-        kind: 'fail',
+        state: 'done',
+        result: 'fail',
         reason: 'health Degraded',
       });
     });
 
     it('waits on Progressing, Missing, Suspended, Unknown and no health at all', () => {
       for (const health of ['Progressing', 'Missing', 'Suspended', 'Unknown'])
-        expect(judgeFinished(app({}, health), SHA), health).to.deep.equal({ kind: 'waiting' });
+        expect(judgeFinished(app({}, health), SHA), health).to.deep.equal({ state: 'waiting' });
       expect(judgeFinished(app({}, 'Healthy', { status: { health: undefined } }), SHA)).to.deep.equal({
-        kind: 'waiting',
+        state: 'waiting',
       });
     });
   });
