@@ -4,6 +4,8 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 export interface ServiceMetrics {
   deliveries: Counter<'tool' | 'status' | 'result'>;
   deliveryDuration: Histogram<'tool'>;
+  /** Deliveries answered errored, by tool and why (`DeployError.kind`, or `unexpected`). */
+  deliveryErrors: Counter<'tool' | 'reason'>;
   /**
    * Every retried call to the Kubernetes or Argo CD API, by tool and reason (5xx, timeout, reset, conflict,
    * gone).
@@ -29,6 +31,12 @@ export function createServiceMetrics(registry: Registry): ServiceMetrics {
       name: 'gitops_deliveries_total',
       help: 'Deliveries finished, by tool, status and result',
       labelNames: ['tool', 'status', 'result'],
+      registers,
+    }),
+    deliveryErrors: new Counter({
+      name: 'gitops_delivery_errors_total',
+      help: 'Deliveries answered errored, by tool and reason (not-found, suspended, auth, forbidden, refused, unreachable, timeout, invalid, unexpected)',
+      labelNames: ['tool', 'reason'],
       registers,
     }),
     deliveryDuration: new Histogram({

@@ -175,6 +175,10 @@ export class DeliveryHandler implements TaskHandler {
         return DEFER_FINISHED;
       }
       this.count(target, 'errored', 'fail', started);
+      this.options.metrics?.deliveryErrors.inc({
+        tool: target.tool,
+        reason: err instanceof DeployError ? err.kind : 'unexpected',
+      });
       if (err instanceof DeployError) {
         finished = finishedFromError(err, target.tool);
       } else {

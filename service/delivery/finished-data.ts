@@ -1,5 +1,5 @@
 import type { ResolvedTarget } from '../config/gitops-config.js';
-import type { DeployError, DeployResult } from '../deployers/deployer.js';
+import { DeployError, type DeployResult } from '../deployers/deployer.js';
 
 /**
  * The `.finished` data of a delivery, as the README ("Outcomes") describes it: Keptn's `deployment` block
@@ -34,14 +34,16 @@ export function finishedFromResult(
   };
 }
 
-/** Could not run or follow the deployment: errored/fail with what failed and where. */
+/**
+ * Could not run or follow the deployment: errored/fail with what failed and where, and for a
+ * `DeployError` why, as a stable word (`gitops.reason`: not-found, suspended, auth, ...).
+ */
 export function finishedFromError(
   error: DeployError | Error,
   tool?: ResolvedTarget['tool'],
 ): Record<string, unknown> {
   const data: Record<string, unknown> = { status: 'errored', result: 'fail', message: error.message };
-  if (tool && 'target' in error && typeof error.target === 'string')
-    data.gitops = { tool, target: error.target };
+  if (tool && error instanceof DeployError) data.gitops = { tool, target: error.target, reason: error.kind };
   return data;
 }
 

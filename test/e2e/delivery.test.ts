@@ -262,6 +262,7 @@ describe('e2e: deliveries through the service process (NATS mode)', function () 
       expect(finished.data.message)
         .to.include('ghost')
         .and.match(/not found/i);
+      expect(finished.data.gitops).to.include({ tool: 'flux', reason: 'not-found' });
     });
 
     it('sends errored/fail naming the Kustomization when it is suspended', async () => {
@@ -272,6 +273,7 @@ describe('e2e: deliveries through the service process (NATS mode)', function () 
       expect(finished.data.message)
         .to.include('paused')
         .and.match(/suspend/i);
+      expect(finished.data.gitops).to.include({ tool: 'flux', reason: 'suspended' });
     });
 
     it('sends errored/fail naming the object when RBAC forbids the patch', async () => {
@@ -359,6 +361,7 @@ describe('e2e: deliveries through the service process (NATS mode)', function () 
       expect(finished.data.message)
         .to.include('nosuch-prod')
         .and.match(/not found|does not exist/i);
+      expect(finished.data.gitops).to.include({ tool: 'argocd', reason: 'forbidden' });
     });
 
     it('sends errored/fail at the timeout with the phase and health it stood at', async () => {
@@ -484,6 +487,8 @@ describe('e2e: deliveries through the service process (NATS mode)', function () 
       expect(text).to.match(
         /^gitops_deliveries_total\{tool="argocd",status="succeeded",result="pass"\} [1-9]/m,
       );
+      expect(text).to.match(/^gitops_delivery_errors_total\{tool="flux",reason="suspended"\} [1-9]/m);
+      expect(text).to.match(/^gitops_delivery_errors_total\{tool="argocd",reason="forbidden"\} [1-9]/m);
     });
   });
 });

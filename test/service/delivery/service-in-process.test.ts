@@ -127,7 +127,11 @@ describe('the service in process: what each delivery outcome looks like to Keptn
     const finished = await deliver({ project: 'shop', stage: 'dev', service: 'paused' });
     expect(finished.data).to.include({ status: 'errored', result: 'fail' });
     expect(finished.data.message).to.contain('flux resume kustomization paused -n flux-system');
-    expect(finished.data.gitops).to.deep.equal({ tool: 'flux', target: 'Kustomization/flux-system/paused' });
+    expect(finished.data.gitops).to.deep.equal({
+      tool: 'flux',
+      target: 'Kustomization/flux-system/paused',
+      reason: 'suspended',
+    });
   });
 
   it('answers errored naming the missing Kustomization', async () => {
