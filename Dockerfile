@@ -15,8 +15,9 @@ COPY service ./service
 COPY build ./build
 RUN npm run build
 
-# 2. Runtime: the bundle only (no node_modules, no compiler, no npm), a non-root user. The bundle
-#    sits where the compiled CLI would, so `node dist/service/cli/main.js check` works in the pod.
+# 2. Runtime: the bundle only (no node_modules, no compiler, no npm, no demo or simulators), a non-root
+#    user. The bundle sits where the compiled CLI would, so `node dist/service/cli/main.js check` works
+#    in the pod.
 FROM node:24-alpine AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
@@ -24,8 +25,6 @@ RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/bin/npm /usr/local/bin/npx
 # package.json: the version the CLI reports.
 COPY package.json ./
 COPY --from=build /app/dist/image ./dist/service/cli
-# Read at run time (the sandbox of `keptn-gitops demo`).
-COPY service/sandbox/crds ./service/sandbox/crds
 # 65532: the same non-root user as the chart's securityContext (runAsUser/runAsGroup).
 USER 65532:65532
 # HEALTH_ENDPOINT_PORT (/health, /ready, /metrics) and WEBHOOK_PORT (/webhooks/argocd, /webhooks/flux)

@@ -5,7 +5,7 @@ import { packageRoot } from '../service/util/package-root.js';
 
 /**
  * The CLI as the image runs it: dist/service/cli/main.js and every dependency in one tree-shaken
- * ESM bundle under dist/image/ (one chunk per subcommand, loaded on use), with source maps. The
+ * ESM bundle under dist/image/ (one chunk per subcommand, loaded on use; no demo), with source maps. The
  * point is memory: @kubernetes/client-node's config module imports its generated API index, and
  * unbundled that loads every generated API and model class (about 60 MB of RSS) although the
  * service uses none of them.
@@ -41,6 +41,21 @@ const generatedCodeHasNoSideEffects: Plugin = {
   },
 };
 
+/**
+ * The demo and its simulators (service/demo/, service/sandbox/, ajv) are test and demo tooling, not
+ * the service: the CLI's `demo` command resolves to a module that says so.
+ */
+const demoLeftOut: Plugin = {
+  name: 'demo-left-out',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/demo\.js$/ }, (args) =>
+      /[\\/]service[\\/]cli[\\/]main\.js$/.test(args.importer)
+        ? { path: join(ROOT, 'dist', 'service', 'cli', 'demo-not-in-image.js') }
+        : undefined,
+    );
+  },
+};
+
 async function main(): Promise<void> {
   rmSync(IMAGE_DIR, { recursive: true, force: true });
   await build({
@@ -54,11 +69,11 @@ async function main(): Promise<void> {
     sourcemap: true,
     legalComments: 'linked',
     logLevel: 'warning',
-    // CommonJS dependencies (winston, prom-client, ajv...) call require(): give the ESM bundle one.
+    // CommonJS dependencies (winston, prom-client...) call require(): give the ESM bundle one.
     banner: {
       js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
     },
-    plugins: [generatedCodeHasNoSideEffects],
+    plugins: [generatedCodeHasNoSideEffects, demoLeftOut],
   });
 }
 

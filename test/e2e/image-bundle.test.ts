@@ -45,11 +45,19 @@ describe('e2e: the bundled CLI the image runs', function () {
     expect(run.stdout.trim()).to.equal(packageVersion());
   });
 
+  it('leaves out the demo, the simulators and their schema validation; its demo command says where the demo is', () => {
+    // esbuild names each module it bundles in a `// <path>` comment.
+    const modules = [...bundleCode().matchAll(/^\/\/ (\S+\.js)$/gm)].map((m) => m[1]!);
+    expect(modules.some((m) => m.startsWith('dist/service/cli/'))).to.equal(true);
+    const tooling = /^(dist\/service\/(sandbox|demo)\/|node_modules\/ajv-formats\/)/;
+    expect(modules.filter((m) => tooling.test(m))).to.deep.equal([]);
+    const run = spawnSync(process.execPath, [imageBin(), 'demo'], { encoding: 'utf8' });
+    expect(run.status).to.equal(2);
+    expect(run.stderr).to.contain('npm run demo');
+  });
+
   it('leaves out the generated Kubernetes API classes of client-node (their memory is the reason for the bundle)', () => {
-    const code = readdirSync(dirname(imageBin()))
-      .filter((f) => f.endsWith('.js'))
-      .map((f) => readFileSync(join(dirname(imageBin()), f), 'utf8'))
-      .join('\n');
+    const code = bundleCode();
     expect(code).to.match(/\bKubeConfig = class\b/);
     for (const generated of [
       'CoreV1ApiRequestFactory',
@@ -60,3 +68,10 @@ describe('e2e: the bundled CLI the image runs', function () {
       expect(code, generated).to.not.match(new RegExp(`\\b${generated}\\b`));
   });
 });
+
+function bundleCode(): string {
+  return readdirSync(dirname(imageBin()))
+    .filter((f) => f.endsWith('.js'))
+    .map((f) => readFileSync(join(dirname(imageBin()), f), 'utf8'))
+    .join('\n');
+}
