@@ -17,7 +17,7 @@ export async function checkArgoCd(config: GitopsConfig, report: CheckReporter): 
       instance,
       logger: silentLogger,
       requestTimeoutMs: 5000,
-      retry: { baseMs: 200, maxMs: 1000 },
+      retry: { initialMs: 200, maxMs: 1000 },
     });
     try {
       await checkInstance(

@@ -63,7 +63,7 @@ export function toolPhaseFor(env: ServiceEnv, scope: Scope): ToolPhase | undefin
     instance,
     logger: silentLogger,
     requestTimeoutMs: READ_TIMEOUT_MS,
-    retry: { baseMs: 200, maxMs: 1000 },
+    retry: { initialMs: 200, maxMs: 1000 },
   });
   const { application, appNamespace, project } = target.argocd;
   return {

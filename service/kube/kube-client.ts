@@ -1,6 +1,5 @@
-import type { Logger } from '../../lib/index.js';
+import { type Logger, backoffDelay, abortableSleep, type BackoffOptions } from '../../lib/index.js';
 import type { ServiceMetrics } from '../metrics.js';
-import { backoffDelay, delay, DEFAULT_BACKOFF, type BackoffOptions } from '../util/backoff.js';
 import {
   resourceName,
   type KubeApi,
@@ -58,7 +57,7 @@ export class KubeClient {
     this.logger = options.logger;
     this.metrics = options.metrics;
     this.tool = options.tool ?? 'kube';
-    this.retry = { ...DEFAULT_BACKOFF, ...options.retry };
+    this.retry = { initialMs: 200, maxMs: 10_000, ...options.retry };
     this.requestTimeoutMs = options.requestTimeoutMs;
     this.clock = options.clock ?? systemClock;
   }
@@ -157,7 +156,7 @@ export class KubeClient {
           attempt: attempt + 1,
           delayMs: wait,
         });
-        await delay(wait, options.signal);
+        await abortableSleep(wait, options.signal);
       }
     }
   }

@@ -1,6 +1,5 @@
-import type { Logger } from '../../lib/index.js';
+import { type Logger, backoffDelay, abortableSleep } from '../../lib/index.js';
 import type { ServiceMetrics } from '../metrics.js';
-import { backoffDelay, delay } from '../util/backoff.js';
 import type { KubeClient, ResourceRef } from './kube-client.js';
 import { KubeApiError } from './kube-errors.js';
 
@@ -99,7 +98,7 @@ export class WatchHub<T extends WatchedObject> {
           delayMs: wait,
           error: err instanceof Error ? err.message : String(err),
         });
-        await delay(wait, signal).catch(() => undefined);
+        await abortableSleep(wait, signal).catch(() => undefined);
       }
     }
   }

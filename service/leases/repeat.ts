@@ -1,4 +1,4 @@
-import { delay } from '../util/backoff.js';
+import { abortableSleep } from '../../lib/index.js';
 
 export interface RepeaterOptions {
   /** Fixed, or asked again before every pause (a leader renews more often than a standby retries). */
@@ -60,7 +60,7 @@ export class Repeater {
 async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
   if (signal.aborted) return false;
   try {
-    await delay(ms, signal);
+    await abortableSleep(ms, signal);
     return true;
   } catch {
     return false;

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '../../lib/index.js';
+import type { BackoffOptions, Logger } from '../../lib/index.js';
 import { CONFIGMAPS, type KubeApi } from '../kube/kube-api.js';
 import { KubeClient, type CallOptions } from '../kube/kube-client.js';
 import type { ConfigMap } from '../kube/objects.js';
 import type { ServiceMetrics } from '../metrics.js';
-import type { BackoffOptions } from '../util/backoff.js';
 import { isConflict, isNotFound } from '../kube/kube-request.js';
 import {
   DELIVERY_PHASES,

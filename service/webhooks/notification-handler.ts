@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { retryWithBackoff, type Logger } from '../../lib/index.js';
+import { retryWithBackoff, type Logger, type BackoffOptions } from '../../lib/index.js';
 import type { GitopsConfig } from '../config/gitops-config.js';
 import { describeScope } from '../config/resolve-target.js';
 import type { ServiceMetrics } from '../metrics.js';
-import type { BackoffOptions } from '../util/backoff.js';
 import { decideArgoNotification } from './argocd-decision.js';
 import { changeKey, type ChangeContext, type ChangeTarget, type Outcome } from './change-context.js';
 import { decideFluxEvent } from './flux-decision.js';
@@ -30,10 +29,10 @@ export interface NotificationHandlerOptions {
   /** New shkeptncontext for each started sequence; default randomUUID. */
   newContext?: () => string;
   /** Attempts of a notification whose handling fails, and their pacing; default 4, 500 ms doubling to 4 s. */
-  retry?: BackoffOptions & { attempts: number };
+  retry?: BackoffOptions;
 }
 
-const DEFAULT_RETRY = { attempts: 4, baseMs: 500, maxMs: 4_000 };
+const DEFAULT_RETRY = { attempts: 4, initialMs: 500, maxMs: 4_000 };
 
 /**
  * Decides what GitOps notifications mean, after the HTTP layer accepted them: changes start Keptn
@@ -92,9 +91,7 @@ export class NotificationHandler {
             return decide(this.context());
           },
           {
-            initialMs: retry.baseMs,
-            maxMs: retry.maxMs,
-            attempts: retry.attempts,
+            ...retry,
             onRetry: (err, n, delayMs) =>
               this.options.logger.warn('cannot handle notification; trying again', {
                 ...details(err, n),

@@ -1,9 +1,8 @@
-import { abortableSleep, type Logger } from '../../../lib/index.js';
+import { abortableSleep, type Logger, backoffDelay, type BackoffOptions } from '../../../lib/index.js';
 import type { ServiceMetrics } from '../../metrics.js';
 import type { Application } from './application.js';
 import type { AppScope, ArgoCdClient } from './argocd-client.js';
 import { ArgoApiError, RETRY_REASONS } from './errors.js';
-import { backoffDelay, type BackoffOptions } from '../../util/backoff.js';
 import { waitWithDeadline } from '../wait.js';
 
 export interface ApplicationFollowerOptions {

@@ -3,13 +3,12 @@ import { STATUS_CODES } from 'node:http';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { ArgoInstance } from '../../config/gitops-config.js';
 import type { ServiceMetrics } from '../../metrics.js';
-import { abortableSleep, type Logger } from '../../../lib/index.js';
+import { abortableSleep, type Logger, backoffDelay, type BackoffOptions } from '../../../lib/index.js';
 import type { Application, ApplicationList, InfoEntry } from './application.js';
 import { ArgoApiError, RETRY_REASONS, retryReasonForStatus, type RetryReason } from './errors.js';
-import { backoffDelay, type BackoffOptions } from '../../util/backoff.js';
 
 /** Argo CD's API is slower to recover than the Kubernetes API: start at 500 ms, cap at 15 s. */
-export const ARGOCD_BACKOFF: BackoffOptions = { baseMs: 500, maxMs: 15_000 };
+export const ARGOCD_BACKOFF: BackoffOptions = { initialMs: 500, maxMs: 15_000 };
 
 export interface ArgoCdClientOptions {
   instance: ArgoInstance;

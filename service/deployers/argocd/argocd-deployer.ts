@@ -1,6 +1,6 @@
 import type { ArgoInstance, ResolvedArgoTarget } from '../../config/gitops-config.js';
 import type { ServiceMetrics } from '../../metrics.js';
-import type { Logger } from '../../../lib/index.js';
+import { type Logger, type BackoffOptions } from '../../../lib/index.js';
 import type { DeliveryRecord } from '../../state/delivery-record.js';
 import {
   DeployError,
@@ -14,7 +14,6 @@ import { OPERATION_PHASES, initiatorOf, isOurOperation } from './application.js'
 import { ArgoCdClient, type AppScope } from './argocd-client.js';
 import { ApplicationFollower, FollowTimeoutError } from './application-follower.js';
 import { judgeFinished, operationFinished, whereItStood, type ArgoVerdict } from './completion.js';
-import type { BackoffOptions } from '../../util/backoff.js';
 import { KeyedQueue } from '../../util/keyed-queue.js';
 import { SYNC_REFUSALS, nothingToTerminate, syncRefusal, toDeployError } from './refusals.js';
 import { ArgoApiError } from './errors.js';

@@ -1,7 +1,6 @@
-import type { Logger } from '../../../lib/index.js';
+import { type Logger, type BackoffOptions } from '../../../lib/index.js';
 import type { ResolvedFluxTarget } from '../../config/gitops-config.js';
 import type { ServiceMetrics } from '../../metrics.js';
-import type { BackoffOptions } from '../../util/backoff.js';
 import type { KubeApi } from '../../kube/kube-api.js';
 import { KubeClient, systemClock, type Clock } from '../../kube/kube-client.js';
 import { WatchHubs } from '../../kube/watch-hub.js';

@@ -34,7 +34,7 @@ describe('ArgoCdClient over TLS', () => {
     client = new ArgoCdClient({
       instance,
       logger: silentLogger,
-      retry: { baseMs: 5, maxMs: 10 },
+      retry: { initialMs: 5, maxMs: 10 },
       requestTimeoutMs: 5_000,
     });
     return client;

@@ -17,7 +17,7 @@ describe('ArgoCdClient against the simulated Argo CD', () => {
         auth: { kind: 'token', token: new Secret('t0k3n') },
       },
       logger: silentLogger,
-      retry: { baseMs: 5, maxMs: 10 },
+      retry: { initialMs: 5, maxMs: 10 },
     });
   });
   afterEach(() => sim.stop());

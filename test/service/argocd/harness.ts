@@ -51,7 +51,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     instances: () => new Map([[name, instance]]),
     logger: silentLogger,
     metrics,
-    retry: { baseMs: 5, maxMs: 20 },
+    retry: { initialMs: 5, maxMs: 20 },
     pollIntervalMs: 20,
     ...options.deployer,
   });

@@ -87,7 +87,7 @@ describe('ArgoCdDeployer resilience', () => {
           ],
         ]),
       logger: (await import('../../../lib/log.js')).silentLogger,
-      retry: { baseMs: 5, maxMs: 20 },
+      retry: { initialMs: 5, maxMs: 20 },
     });
     try {
       const resumed = restarted.resume(request);

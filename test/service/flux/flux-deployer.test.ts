@@ -77,7 +77,7 @@ describe('FluxDeployer', () => {
       kube: sandbox.api,
       logger: silentLogger,
       metrics: createServiceMetrics(registry),
-      retry: { baseMs: 5, maxMs: 40 },
+      retry: { initialMs: 5, maxMs: 40 },
       requestTimeoutMs: 3000,
     });
     seedGitRepository(sandbox.sim, { name: 'podinfo', revision: REV });
@@ -309,7 +309,7 @@ describe('FluxDeployer', () => {
     const dead = new FluxDeployer({
       kube: sandboxKubeApi(`http://127.0.0.1:${await freePort()}`),
       logger: silentLogger,
-      retry: { baseMs: 5, maxMs: 20 },
+      retry: { initialMs: 5, maxMs: 20 },
     });
     const err = (await dead
       .deploy(request(target('Kustomization', 'podinfo', 'flux-system'), delivery({}, 300)))

@@ -64,10 +64,10 @@ describe('ConfigMapDeliveryStore', () => {
   it('retries a create whose response was lost and recognises its own record by the claim id', async () => {
     ctx.kube.sim.failNext({ status: 503, match: { verb: 'create', resource: 'configmaps' } });
     expect(
-      await store({ retry: { baseMs: 10, maxMs: 20 } }).create(deliveryRecord(ID, { claim: 'mine' })),
+      await store({ retry: { initialMs: 10, maxMs: 20 } }).create(deliveryRecord(ID, { claim: 'mine' })),
     ).to.equal(true);
     expect(
-      await store({ retry: { baseMs: 10, maxMs: 20 } }).create(deliveryRecord(ID, { claim: 'mine' })),
+      await store({ retry: { initialMs: 10, maxMs: 20 } }).create(deliveryRecord(ID, { claim: 'mine' })),
       'a create of the same claim, retried after its response was lost',
     ).to.equal(true);
     expect(await store().create(deliveryRecord(ID, { claim: 'theirs' }))).to.equal(false);
@@ -76,7 +76,7 @@ describe('ConfigMapDeliveryStore', () => {
   it('turns a record into a tombstone once its .finished is sent, retrying through API faults', async () => {
     await store().create(deliveryRecord(ID));
     ctx.kube.sim.failNext({ status: 503, count: 3, match: { verb: 'patch', resource: 'configmaps' } });
-    await store({ retry: { baseMs: 10, maxMs: 20 } }).finish(deliveryRecord(ID));
+    await store({ retry: { initialMs: 10, maxMs: 20 } }).finish(deliveryRecord(ID));
     const [record] = await store().list();
     expect(record).to.include({ phase: 'finished', triggeredid: ID });
     expect(Date.parse(record!.finishedAt!)).to.be.closeTo(Date.now(), 5000);
@@ -91,7 +91,7 @@ describe('ConfigMapDeliveryStore', () => {
     ctx.kube.sim.failNext({ status: 503, match: { verb: 'update', resource: 'configmaps' } });
     // Another replica's claim lands between this store's read and its write: written again on the new one.
     ctx.kube.sim.failNext({ status: 409, match: { verb: 'update', resource: 'configmaps' } });
-    await store({ retry: { baseMs: 10, maxMs: 20 } }).markStarted(ID);
+    await store({ retry: { initialMs: 10, maxMs: 20 } }).markStarted(ID);
     expect(await store().list()).to.deep.equal([{ ...deliveryRecord(ID), owner: 'pod-a' }]);
 
     await store().finish(deliveryRecord(ID));
@@ -181,7 +181,7 @@ describe('ConfigMapDeliveryStore', () => {
       namespace: NAMESPACE,
       integrationName: INTEGRATION,
       logger: silentLogger,
-      retry: { baseMs: 10, maxMs: 20 },
+      retry: { initialMs: 10, maxMs: 20 },
     });
     const err = await s.create(deliveryRecord(ID), { deadline: Date.now() + 200 }).then(
       () => undefined,

@@ -102,7 +102,7 @@ export class Harness {
         }),
       isFollowing: (tool, target) => this.following.has(`${tool} ${target}`),
       wakeFollower: (tool, target) => this.woken.push({ tool, target }),
-      retry: options.retry ?? { attempts: 3, baseMs: 5, maxMs: 20 },
+      retry: options.retry ?? { attempts: 3, initialMs: 5, maxMs: 20 },
     });
   }
 

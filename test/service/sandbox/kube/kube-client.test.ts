@@ -26,7 +26,7 @@ describe('KubeClient against the simulator', () => {
       logger: silentLogger,
       metrics: createServiceMetrics(registry),
       tool: 'flux',
-      retry: { baseMs: 5, maxMs: 20 },
+      retry: { initialMs: 5, maxMs: 20 },
       requestTimeoutMs: 300,
     });
     sandbox.sim.create('Kustomization', {
