@@ -51,7 +51,7 @@ export type { EventSource, EventSink, IncomingMessage } from './transport/transp
 export { KeptnApiError, JsonClient } from './http/json-client.js';
 export type { TokenSource, JsonClientOptions, JsonResponse } from './http/json-client.js';
 export { retryWithBackoff, backoffDelay, abortableSleep } from './http/backoff.js';
-export type { BackoffOptions } from './http/backoff.js';
+export type { BackoffOptions, RetryOptions } from './http/backoff.js';
 
 // Uniform registration.
 export { UniformClient } from './uniform/uniform-client.js';

@@ -35,18 +35,26 @@ export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> 
   });
 }
 
+export interface RetryOptions extends BackoffOptions {
+  signal?: AbortSignal;
+  /** Epoch ms: no retry whose wait would end at or after it. */
+  deadline?: number;
+  /** The clock of `deadline`; default Date.now. */
+  now?: () => number;
+  /** Whether an error may be retried at all; default every error. */
+  isTransient?: (err: unknown) => boolean;
+  /** Asked last before each retry of a transient error (it may look at the world); false ends them. */
+  retryIf?: (err: unknown) => Promise<boolean>;
+  onRetry?: (err: unknown, attempt: number, delayMs: number) => void;
+}
+
 /**
- * Runs `call` until it succeeds, retrying errors for which `isTransient` says so with capped
- * exponential backoff; stops on a terminal error, after `attempts`, or when `signal` aborts.
+ * The one retry loop: runs `call` until it succeeds, retrying errors for which `isTransient` says so
+ * with capped exponential backoff; stops on a terminal error, after `attempts`, at the deadline, or
+ * when `signal` aborts.
  */
-export async function retryWithBackoff<T>(
-  call: () => Promise<T>,
-  options: BackoffOptions & {
-    signal?: AbortSignal;
-    isTransient?: (err: unknown) => boolean;
-    onRetry?: (err: unknown, attempt: number, delayMs: number) => void;
-  } = {},
-): Promise<T> {
+export async function retryWithBackoff<T>(call: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
+  const now = options.now ?? Date.now;
   for (let attempt = 0; ; attempt++) {
     try {
       return await call();
@@ -59,6 +67,8 @@ export async function retryWithBackoff<T>(
       )
         throw err;
       const delay = backoffDelay(attempt, options);
+      if (options.deadline !== undefined && now() + delay >= options.deadline) throw err;
+      if (options.retryIf && !(await options.retryIf(err))) throw err;
       options.onRetry?.(err, attempt + 1, delay);
       await abortableSleep(delay, options.signal);
     }

@@ -1,4 +1,4 @@
-import { type Logger, backoffDelay, abortableSleep, type BackoffOptions } from '../../lib/index.js';
+import { retryWithBackoff, type Logger, type BackoffOptions } from '../../lib/index.js';
 import type { ServiceMetrics } from '../metrics.js';
 import {
   resourceName,
@@ -8,7 +8,7 @@ import {
   type WatchEvent,
   type WatchParams,
 } from './kube-api.js';
-import { toKubeApiError, type KubeRequestContext } from './kube-errors.js';
+import { KubeApiError, toKubeApiError, type KubeRequestContext } from './kube-errors.js';
 
 export type { ResourceRef } from './kube-api.js';
 
@@ -134,30 +134,42 @@ export class KubeClient {
     options: CallOptions,
     send: (o: { signal?: AbortSignal; timeoutMs?: number }) => Promise<T>,
   ): Promise<T> {
-    const deadline = options.deadline ?? this.clock.now() + 30_000;
-    for (let attempt = 0; ; attempt++) {
-      options.signal?.throwIfAborted();
-      this.metrics?.apiRequests.inc({ tool: this.tool });
-      try {
-        return await send({ signal: options.signal, timeoutMs: this.requestTimeoutMs });
-      } catch (err) {
-        const error = toKubeApiError(err, request);
-        const retryable = error.transient || (options.retryOnConflict === true && error.kind === 'conflict');
-        const wait = backoffDelay(attempt, this.retry);
-        if (!retryable || this.clock.now() + wait > deadline) throw error;
-        this.metrics?.apiRetries.inc({ tool: this.tool, reason: error.kind });
-        this.logger.warn('retrying Kubernetes API call', {
-          verb: request.verb,
-          resource: request.resource,
-          namespace: request.namespace,
-          name: request.name,
-          reason: error.kind,
-          status: error.status,
-          attempt: attempt + 1,
-          delayMs: wait,
-        });
-        await abortableSleep(wait, options.signal);
-      }
-    }
+    const retryable = (error: KubeApiError) =>
+      error.transient || (options.retryOnConflict === true && error.kind === 'conflict');
+    return retryWithBackoff(
+      async () => {
+        options.signal?.throwIfAborted();
+        this.metrics?.apiRequests.inc({ tool: this.tool });
+        try {
+          return await send({ signal: options.signal, timeoutMs: this.requestTimeoutMs });
+        } catch (err) {
+          const error = toKubeApiError(err, request);
+          // Cancelled: a call that would be retried ends with the signal's reason.
+          if (options.signal?.aborted && retryable(error)) throw options.signal.reason;
+          throw error;
+        }
+      },
+      {
+        ...this.retry,
+        signal: options.signal,
+        deadline: options.deadline ?? this.clock.now() + 30_000,
+        now: () => this.clock.now(),
+        isTransient: (err) => err instanceof KubeApiError && retryable(err),
+        onRetry: (err, attempt, delayMs) => {
+          const error = err as KubeApiError;
+          this.metrics?.apiRetries.inc({ tool: this.tool, reason: error.kind });
+          this.logger.warn('retrying Kubernetes API call', {
+            verb: request.verb,
+            resource: request.resource,
+            namespace: request.namespace,
+            name: request.name,
+            reason: error.kind,
+            status: error.status,
+            attempt,
+            delayMs,
+          });
+        },
+      },
+    );
   }
 }

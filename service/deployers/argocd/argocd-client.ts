@@ -3,7 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { ArgoInstance } from '../../config/gitops-config.js';
 import type { ServiceMetrics } from '../../metrics.js';
-import { abortableSleep, type Logger, backoffDelay, type BackoffOptions } from '../../../lib/index.js';
+import { retryWithBackoff, type Logger, type BackoffOptions } from '../../../lib/index.js';
 import type { Application, ApplicationList, InfoEntry } from './application.js';
 import { ArgoApiError, RETRY_REASONS, retryReasonForStatus, type RetryReason } from './errors.js';
 
@@ -171,28 +171,32 @@ export class ArgoCdClient {
   }
 
   private async request<T>(spec: RequestSpec, call: CallOptions): Promise<T> {
-    const deadline = call.deadline ?? this.clock() + 60_000;
-    for (let attempt = 0; ; attempt++) {
-      try {
+    return retryWithBackoff(
+      async () => {
         const response = await this.send(spec, call.signal, true);
         const text = await response.body.text();
         return (text ? JSON.parse(text) : {}) as T;
-      } catch (err) {
-        if (!(err instanceof ArgoApiError) || !err.retryReason || call.signal?.aborted) throw err;
-        const delay = backoffDelay(attempt, this.retry);
-        if (this.clock() + delay >= deadline) throw err;
-        if (call.retryIf && !(await call.retryIf(err))) throw err;
-        this.metrics?.apiRetries.inc({ tool: 'argocd', reason: err.retryReason });
-        this.logger.warn('retrying Argo CD API call', {
-          action: spec.action,
-          reason: err.retryReason,
-          attempt: attempt + 1,
-          delayMs: delay,
-          error: err.message,
-        });
-        await abortableSleep(delay, call.signal);
-      }
-    }
+      },
+      {
+        ...this.retry,
+        signal: call.signal,
+        deadline: call.deadline ?? this.clock() + 60_000,
+        now: this.clock,
+        isTransient: (err) => err instanceof ArgoApiError && err.retryReason !== undefined,
+        retryIf: call.retryIf && ((err) => call.retryIf!(err as ArgoApiError)),
+        onRetry: (err, attempt, delayMs) => {
+          const error = err as ArgoApiError;
+          this.metrics?.apiRetries.inc({ tool: 'argocd', reason: error.retryReason! });
+          this.logger.warn('retrying Argo CD API call', {
+            action: spec.action,
+            reason: error.retryReason,
+            attempt,
+            delayMs,
+            error: error.message,
+          });
+        },
+      },
+    );
   }
 
   /** One HTTP exchange (plus one re-login on 401 for session auth); throws ArgoApiError when not 2xx. */
