@@ -2,6 +2,7 @@ import type { RequestOptions as HttpsRequestOptions } from 'node:https';
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
 import type { KubeConfig } from './kube-config.js';
 import { KubeApiError, toKubeApiError, type KubeRequestContext } from './kube-errors.js';
+import { readLines } from '../util/lines.js';
 
 /** Group, version and plural of a resource (group `''` for the core API), plus its kind for messages. */
 export interface ResourceRef {
@@ -217,16 +218,9 @@ export class KubeApi {
         { statusCode: response.statusCode, body: await response.body.text().catch(() => '') },
         context,
       );
-    let rest = '';
-    // A chunk may end inside a multi-byte character: decode as a stream.
-    const decoder = new TextDecoder();
     try {
-      for await (const chunk of response.body) {
-        const lines = (rest + decoder.decode(chunk as Buffer, { stream: true })).split('\n');
-        rest = lines.pop()!;
-        for (const line of lines) if (line.trim()) yield JSON.parse(line) as WatchEvent<T>;
-      }
-      if (rest.trim()) yield JSON.parse(rest) as WatchEvent<T>;
+      for await (const line of readLines(response.body, 'line'))
+        if (line.trim()) yield JSON.parse(line) as WatchEvent<T>;
     } catch (err) {
       if (signal?.aborted) return;
       throw toKubeApiError(err, context);

@@ -4,6 +4,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import type { ArgoInstance } from '../../config/gitops-config.js';
 import type { ServiceMetrics } from '../../metrics.js';
 import { retryWithBackoff, type Logger, type BackoffOptions } from '../../../lib/index.js';
+import { readLines } from '../../util/lines.js';
 import type { Application, ApplicationList, InfoEntry } from './application.js';
 import { ArgoApiError, RETRY_REASONS, retryReasonForStatus, type RetryReason } from './errors.js';
 
@@ -377,36 +378,26 @@ async function* readEvents(
   spec: RequestSpec,
   instance: string,
 ): AsyncGenerator<Application> {
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for await (const chunk of body) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let newline: number;
-    while ((newline = buffer.indexOf('\n')) >= 0) {
-      const line = buffer
-        .slice(0, newline)
-        .replace(/^data:\s*/, '')
-        .trim();
-      buffer = buffer.slice(newline + 1);
-      if (!line || line.startsWith(':')) continue;
-      const message = JSON.parse(line) as {
-        result?: { application?: Application };
-        error?: { http_code?: number; message?: string; grpc_code?: number };
-      };
-      if (message.error) {
-        const status = message.error.http_code;
-        throw new ArgoApiError({
-          instance,
-          action: spec.action,
-          application: spec.application,
-          status,
-          grpcCode: message.error.grpc_code,
-          serverMessage: message.error.message ?? 'stream error',
-          retryReason: status ? retryReasonForStatus(status) : RETRY_REASONS.reset,
-        });
-      }
-      if (message.result?.application) yield message.result.application;
+  for await (const raw of readLines(body, 'drop')) {
+    const line = raw.replace(/^data:\s*/, '').trim();
+    if (!line || line.startsWith(':')) continue;
+    const message = JSON.parse(line) as {
+      result?: { application?: Application };
+      error?: { http_code?: number; message?: string; grpc_code?: number };
+    };
+    if (message.error) {
+      const status = message.error.http_code;
+      throw new ArgoApiError({
+        instance,
+        action: spec.action,
+        application: spec.application,
+        status,
+        grpcCode: message.error.grpc_code,
+        serverMessage: message.error.message ?? 'stream error',
+        retryReason: status ? retryReasonForStatus(status) : RETRY_REASONS.reset,
+      });
     }
+    if (message.result?.application) yield message.result.application;
   }
 }
 
