@@ -105,18 +105,13 @@ export class DeliveryAdopter {
       );
       return;
     }
-    const { mode, delivery } = await handler.recover(target, { ...entry });
+    const recovery = await handler.recover(target, { ...entry });
     logger.info('finishing a delivery adopted from its durable record', {
       shkeptncontext: entry.shkeptncontext,
       triggeredid: entry.triggeredid,
       target: entry.target,
     });
-    await loop.finishAdopted(
-      parent,
-      (ctx) =>
-        mode === 'resume' ? handler.resume(target, delivery, ctx) : handler.redeliver(target, delivery, ctx),
-      startedFirst,
-    );
+    await loop.finishAdopted(parent, (ctx) => handler.finishAdopted(target, recovery, ctx), startedFirst);
   }
 
   /** The target the delivery started with; else what the current file resolves for its scope. */

@@ -102,17 +102,6 @@ export class DeliveryHandler implements TaskHandler {
     return this.run(target, record, event.data, ctx, 'deploy');
   }
 
-  /** Finishes a delivery another instance started (its durable record), without triggering again. */
-  async resume(target: ResolvedTarget, record: DeliveryRecord, ctx: TaskContext): Promise<TaskResult> {
-    return this.run(
-      target,
-      record,
-      { project: record.project, stage: record.stage, service: record.service },
-      ctx,
-      'resume',
-    );
-  }
-
   /**
    * How to go on with an adopted record: its deployer tells whether the tool was triggered. Without a
    * deployer the delivery is answered errored either way.
@@ -124,15 +113,14 @@ export class DeliveryHandler implements TaskHandler {
       : Promise.resolve({ mode: 'deploy', delivery: record });
   }
 
-  /** Triggers a delivery whose durable record shows the tool was never triggered (a crash in between). */
-  async redeliver(target: ResolvedTarget, record: DeliveryRecord, ctx: TaskContext): Promise<TaskResult> {
-    return this.run(
-      target,
-      record,
-      { project: record.project, stage: record.stage, service: record.service },
-      ctx,
-      'deploy',
-    );
+  /**
+   * Finishes a delivery adopted from its durable record as `recover` said: follows what another
+   * instance triggered without triggering again, or triggers it (a crash came in between).
+   */
+  async finishAdopted(target: ResolvedTarget, recovery: Recovery, ctx: TaskContext): Promise<TaskResult> {
+    const { delivery, mode } = recovery;
+    const scope = { project: delivery.project, stage: delivery.stage, service: delivery.service };
+    return this.run(target, delivery, scope, ctx, mode);
   }
 
   private async run(
