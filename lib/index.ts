@@ -52,6 +52,7 @@ export { KeptnApiError, JsonClient } from './http/json-client.js';
 export type { TokenSource, JsonClientOptions, JsonResponse } from './http/json-client.js';
 export { retryWithBackoff, backoffDelay, abortableSleep } from './http/backoff.js';
 export type { BackoffOptions, RetryOptions } from './http/backoff.js';
+export { isCertificateFailure } from './http/network-errors.js';
 
 // Uniform registration.
 export { UniformClient } from './uniform/uniform-client.js';

@@ -1,3 +1,4 @@
+import { isCertificateFailure } from './network-errors.js';
 import { request as httpRequest, Agent as HttpAgent } from 'node:http';
 import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
 
@@ -97,13 +98,11 @@ export class JsonClient {
       req.on('timeout', () => req.destroy(new Error('timed out')));
       req.on('error', (err) => {
         const code = (err as NodeJS.ErrnoException).code ?? '';
-        // A certificate that does not verify will not verify on retry either.
-        const tlsFailure = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code);
         reject(
           new KeptnApiError(
             `${where} failed: ${err.message}${code ? ` (${code})` : ''}`,
             { method, url: where },
-            { cause: err, transient: !tlsFailure },
+            { cause: err, transient: !isCertificateFailure(err) },
           ),
         );
       });

@@ -1,3 +1,4 @@
+import { isCertificateFailure } from '../../lib/index.js';
 /** What went wrong talking to the Kubernetes API, sorted into terminal and transient. */
 export const KUBE_ERROR_KINDS = {
   notFound: 'not-found',
@@ -33,11 +34,11 @@ export class KubeApiError extends Error {
     readonly request: KubeRequestContext,
     readonly status: number | undefined,
     detail: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; transient?: boolean },
   ) {
     super(`${request.verb} ${describeObject(request)}: ${detail}`, options);
     this.name = 'KubeApiError';
-    this.transient = TRANSIENT.has(kind);
+    this.transient = options?.transient ?? TRANSIENT.has(kind);
   }
 }
 
@@ -84,7 +85,7 @@ export function toKubeApiError(err: unknown, request: KubeRequestContext): KubeA
     request,
     undefined,
     `API server unreachable (${code ?? e.message ?? 'unknown error'})`,
-    { cause: err },
+    { cause: err, transient: !isCertificateFailure(err) },
   );
 }
 

@@ -3,7 +3,12 @@ import { STATUS_CODES } from 'node:http';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { ArgoInstance } from '../../config/gitops-config.js';
 import type { ServiceMetrics } from '../../metrics.js';
-import { retryWithBackoff, type Logger, type BackoffOptions } from '../../../lib/index.js';
+import {
+  isCertificateFailure,
+  retryWithBackoff,
+  type Logger,
+  type BackoffOptions,
+} from '../../../lib/index.js';
 import { readLines } from '../../util/lines.js';
 import type { Application, ApplicationList, InfoEntry } from './application.js';
 import { ArgoApiError, RETRY_REASONS, retryReasonForStatus, type RetryReason } from './errors.js';
@@ -251,11 +256,9 @@ export class ArgoCdClient {
       if (signal?.aborted) throw signal.reason;
       const cause = describeCause(err);
       const timedOut = /UND_ERR_(HEADERS|BODY)_TIMEOUT/.test(cause);
-      // A certificate that does not verify will not verify on retry either.
-      const tlsFailure = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(cause);
       const reason: RetryReason | undefined = timedOut
         ? RETRY_REASONS.timeout
-        : tlsFailure
+        : isCertificateFailure(err)
           ? undefined
           : RETRY_REASONS.reset;
       const detail = timedOut

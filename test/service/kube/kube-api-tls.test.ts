@@ -94,6 +94,8 @@ describe('KubeApi over TLS', () => {
       .catch((e: unknown) => e);
     expect(err).to.be.instanceOf(KubeApiError);
     expect((err as KubeApiError).kind).to.equal('unreachable');
+    // Terminal, as for the Argo CD and Keptn API clients: it would not verify on retry either.
+    expect((err as KubeApiError).transient).to.equal(false);
     expect((err as KubeApiError).message)
       .to.contain('configmaps "x" in namespace keptn')
       .and.not.contain(TOKEN);
