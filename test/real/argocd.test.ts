@@ -468,6 +468,19 @@ describe('real argocd: deliveries by the service as shipped, against a real Argo
       expect(finished.data.message)
         .to.match(/Degraded/)
         .and.to.include('exceeded its progress deadline');
+      // Argo CD 3, as the simulator has it: no message on the application's health; the
+      // Deployment's health, filled in by argocd-server from the resource tree, says why.
+      const app = (await (await tier.admin()).getApplication('stuck')) as Application & {
+        status: { resourceHealthSource?: string; health?: { message?: string } };
+      };
+      expect(app.status.health).to.include({ status: 'Degraded' });
+      expect(app.status.health?.message).to.equal(undefined);
+      expect(app.status.resourceHealthSource).to.equal('appTree');
+      const stuck = app.status.resources?.find((r) => r.kind === 'Deployment' && r.name === 'stuck');
+      expect(stuck?.health).to.deep.equal({
+        status: 'Degraded',
+        message: 'Deployment "stuck" exceeded its progress deadline',
+      });
     });
 
     it('fails with the sync message when a manifest is invalid', async () => {
