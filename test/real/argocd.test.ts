@@ -445,10 +445,14 @@ describe('real argocd: deliveries by the service as shipped, against a real Argo
         expect(finished.data, finished.data.message).to.include({ status: 'succeeded', result: 'pass' });
         expect((finished.data.gitops as Record<string, unknown>).revision).to.equal(revision);
         expect(tier.sandbox.answers(trigger).started).to.have.length(1);
+        // The record stays as a tombstone (phase finished), so that a late duplicate is recognised.
         await eventually(
-          async () => (await tier.sandbox.deliveryRecords()).every((r) => r.triggeredid !== trigger.id),
-          10_000,
-          200,
+          async () => {
+            const record = (await tier.sandbox.deliveryRecords()).find((r) => r.triggeredid === trigger.id);
+            expect(record?.phase).to.equal('finished');
+          },
+          30_000,
+          300,
         );
         expect(tier.sandbox.answers(trigger).finished).to.have.length(1);
         expect(stream.operationsOf(trigger.id), JSON.stringify(stream.transitions(), null, 1)).to.equal(1);
