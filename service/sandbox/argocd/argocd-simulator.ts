@@ -146,6 +146,12 @@ export class ArgoCdSimulator {
     this.streams.clear();
   }
 
+  /** Ends every open watch stream cleanly, as the server does after its timeout (clients should reconnect). */
+  endStreams(): void {
+    for (const stream of this.streams) stream.res.end();
+    this.streams.clear();
+  }
+
   /** Answers the watch endpoint with 501 from now on (clients should poll). */
   disableStreams(): void {
     this.streamDisabled = true;

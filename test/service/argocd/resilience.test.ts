@@ -27,6 +27,25 @@ describe('ArgoCdDeployer resilience', () => {
     expect((await pending).result).to.equal('pass');
   });
 
+  it('reconnects when the server ends the watch stream, and again, backing off, when it keeps dropping it', async () => {
+    h = await startHarness();
+    h.sim.addApplication({ name: 'carts-dev', script: { healthyAfterMs: 60_000 } });
+    const pending = h.deployer.deploy(deliverRequest(h, 'carts-dev'));
+    await eventually(() => {
+      expect(h.sim.requests.get('GET stream')).to.equal(1);
+      expect(h.sim.application('carts-dev').app.operation).to.equal(undefined);
+    });
+    h.sim.endStreams();
+    await eventually(() => expect(h.sim.requests.get('GET stream')).to.equal(2));
+    h.sim.dropStreams();
+    await eventually(() => expect(h.sim.requests.get('GET stream')).to.equal(3));
+    h.sim.dropStreams();
+    await eventually(() => expect(h.sim.requests.get('GET stream')).to.equal(4));
+    h.sim.markHealthy('carts-dev');
+    expect((await pending).result).to.equal('pass');
+    expect(h.sim.syncCount('carts-dev'), 'one sync through every reconnect').to.equal(1);
+  });
+
   it('polls the application when the watch stream cannot be opened', async () => {
     h = await startHarness();
     h.sim.disableStreams();
