@@ -146,7 +146,7 @@ export class ArgoCdSimulator {
     this.streams.clear();
   }
 
-  /** Ends every open watch stream cleanly, as the server does after its timeout (clients should reconnect). */
+  /** Ends every open watch stream cleanly, as the server does at its timeout (clients should reconnect). */
   endStreams(): void {
     for (const stream of this.streams) stream.res.end();
     this.streams.clear();
