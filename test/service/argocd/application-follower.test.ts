@@ -20,7 +20,7 @@ describe('ApplicationFollower against the simulated Argo CD', () => {
         auth: { kind: 'token', token: new Secret('t0k3n') },
       },
       logger: silentLogger,
-      retry: { baseMs: 5, maxMs: 10 },
+      retry: { initialMs: 5, maxMs: 10 },
     });
     sim.addApplication({ name: 'carts-dev' });
   });
@@ -38,7 +38,7 @@ describe('ApplicationFollower against the simulated Argo CD', () => {
       signal,
       deadline: Date.now() + 10_000,
       pollIntervalMs: 50,
-      retry: { baseMs: 5, maxMs: 10 },
+      retry: { initialMs: 5, maxMs: 10 },
       logger: silentLogger,
     });
     stop.add(() => f.close());
