@@ -21,26 +21,38 @@ export interface RunningProcess {
   exitCode(): number | null;
 }
 
+/** Every group with processes still running, for the exit and signal hooks. */
+const groups = new Set<ProcessGroup>();
+
+function killEverything(): void {
+  for (const group of groups) group.killNow();
+}
+
+// Node ends on SIGINT, SIGTERM or SIGHUP without running 'exit' listeners: a run interrupted while
+// the cluster started (Ctrl-C, a CI timeout) left etcd, kube-apiserver and the controllers running.
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(sig, () => {
+    killEverything();
+    process.kill(process.pid, sig);
+  });
+}
+process.on('exit', killEverything);
+
 /**
  * Every process the real tier starts: each writes to its own log file, and each is ended by its pid
- * (SIGTERM, then SIGKILL after a grace period). If the test runner itself dies, the exit hook kills
- * whatever is left so no control plane outlives the run.
+ * (SIGTERM, then SIGKILL after a grace period). If the test runner exits or is interrupted by a
+ * signal, whatever is left is killed so no control plane outlives the run.
  */
 export class ProcessGroup {
   private readonly running = new Map<number, { proc: RunningProcess; child: ChildProcess }>();
   private readonly started: RunningProcess[] = [];
-  private readonly killOnExit = () => {
-    for (const pid of this.running.keys()) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  };
-
   constructor(readonly logDir: string) {
-    process.on('exit', this.killOnExit);
+    groups.add(this);
+  }
+
+  /** Kills every process still running at once (SIGKILL), without waiting. */
+  killNow(): void {
+    for (const pid of this.running.keys()) signal(pid, 'SIGKILL');
   }
 
   start(options: StartOptions): RunningProcess {
@@ -92,7 +104,7 @@ export class ProcessGroup {
   /** Ends every process still running, the most recently started first. */
   async stopAll(): Promise<void> {
     for (const { proc } of [...this.running.values()].reverse()) await this.stop(proc);
-    process.off('exit', this.killOnExit);
+    groups.delete(this);
   }
 
   /** The last lines of each process's log, for a failure report. */
