@@ -1,11 +1,11 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type ServerOptions } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
+import { makeOpensslCa } from './openssl-ca.js';
 
 /** PEM files made by openssl: a CA, server certificates signed by it, and a client certificate. */
 export interface Pki {
@@ -24,33 +24,10 @@ export interface Pki {
 
 /** Makes a fresh CA and certificates in `dir` (which the caller removes). */
 export function makePki(dir: string): Pki {
-  const openssl = (...args: string[]) => execFileSync('/usr/bin/openssl', args, { cwd: dir, stdio: 'pipe' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=test-ca');
-  const issue = (name: string, cn: string, extensions: string) => {
-    writeFileSync(join(dir, `${name}.ext`), `basicConstraints=CA:FALSE\n${extensions}\n`);
-    openssl('req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-    openssl(
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-days',
-      '1',
-      '-out',
-      `${name}.crt`,
-      '-extfile',
-      `${name}.ext`,
-    );
-  };
-  issue('server', '127.0.0.1', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth');
-  issue('named', 'kubernetes', 'subjectAltName=DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth');
-  issue('client', 'keptn-gitops', 'extendedKeyUsage=clientAuth');
+  const { issue } = makeOpensslCa(dir, '/CN=test-ca', 1);
+  issue('server', '/CN=127.0.0.1', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth');
+  issue('named', '/CN=kubernetes', 'subjectAltName=DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth');
+  issue('client', '/CN=keptn-gitops', 'extendedKeyUsage=clientAuth');
   const read = (file: string) => readFileSync(join(dir, file), 'utf8');
   return {
     ca: read('ca.crt'),

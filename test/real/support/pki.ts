@@ -1,6 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeOpensslCa } from '../../support/openssl-ca.js';
 
 /**
  * The files of a cluster's PKI, as envtest makes them: one CA, the API server's certificate, an admin client,
@@ -20,45 +19,9 @@ export interface ClusterPki {
 
 /** Makes the PKI with openssl in `dir`. */
 export function makeClusterPki(dir: string): ClusterPki {
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl(
-    'req',
-    '-x509',
-    ...ec,
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.crt',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=keptn-gitops-real-ca',
-  );
-  const issue = (name: string, subject: string, extensions: string) => {
-    writeFileSync(
-      join(dir, `${name}.ext`),
-      `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n${extensions}\n`,
-    );
-    openssl('req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject);
-    openssl(
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-days',
-      '2',
-      '-out',
-      `${name}.crt`,
-      '-extfile',
-      `${name}.ext`,
-    );
-  };
+  const { openssl, issue: signed } = makeOpensslCa(dir, '/CN=keptn-gitops-real-ca', 2);
+  const issue = (name: string, subject: string, extensions: string) =>
+    signed(name, subject, `keyUsage=critical,digitalSignature,keyEncipherment\n${extensions}`);
   const serverNames = [
     'IP:127.0.0.1',
     'IP:10.0.0.1',
