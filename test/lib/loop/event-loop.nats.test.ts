@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { DEFER_FINISHED, SHUTDOWN_MESSAGE, type KeptnEvent } from '../../../lib/index.js';
 import { eventually } from '../../support/eventually.js';
+import { freeze } from '../../support/freeze.js';
 import { Gate, NatsHarness, taskTrigger } from '../harness.js';
 
 describe('EventLoop over NATS with the simulated control plane', () => {
@@ -312,7 +313,7 @@ describe('EventLoop over NATS with the simulated control plane', () => {
     await eventually(() => expect(h.kinds(t.id)).to.deep.equal(['started']));
     await eventually(() => expect(gate.entered).to.equal(1));
     // Frozen, not gone: the connection stays up and subscribed, but nothing is acknowledged any more.
-    process.kill(h.nats.pid!, 'SIGSTOP');
+    await freeze(h.nats.pid!);
     try {
       gate.releaseAll();
       const stuck = await eventually(

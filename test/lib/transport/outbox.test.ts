@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { NatsOutbox } from '../../../lib/transport/outbox.js';
 import { eventually } from '../../support/eventually.js';
+import { freeze } from '../../support/freeze.js';
 import { NatsServer } from '../../support/nats-server.js';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -43,7 +44,7 @@ describe('NatsOutbox', () => {
 
   it('keeps an answer while the server does not acknowledge, and rejects it, never sent, once the connection is closed for good', async () => {
     const outbox = new NatsOutbox(nc, { retryDelayMs: 10 });
-    process.kill(server.pid!, 'SIGSTOP');
+    await freeze(server.pid!);
     const queued = outbox.publish('sh.keptn.event.deliver.finished', bytes('held'));
     const outcome = queued.then(
       () => 'sent',
