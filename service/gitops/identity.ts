@@ -67,6 +67,17 @@ export function targetKey(target: ResolvedTarget): string {
 }
 
 /**
+ * The object an `onChange` rule watches, as its seen revisions are stored: the Flux target string, or
+ * `Application/<instance>/<appNamespace or empty>/<name>` (two Argo CD instances may hold applications of
+ * the same name). Stored keys are made from it: changing the format forgets every revision seen before.
+ */
+export function watchedObjectKey(target: ResolvedTarget): string {
+  if (target.tool === 'flux') return targetKey(target);
+  const { instance, appNamespace, application } = target.argocd;
+  return `Application/${instance}/${appNamespace ?? ''}/${application}`;
+}
+
+/**
  * How a notification finds the delivery following its object: a Flux object by its target string, an
  * Argo CD application by instance and name (a notification carries the application's namespace, which a
  * target without `appNamespace` does not know ahead of time).

@@ -4,7 +4,7 @@ import type { ServiceMetrics } from '../metrics.js';
 import type { FluxObjectRef, FluxSourceLookup } from './flux-sources.js';
 import { seenKey, type SeenRevisionStore } from '../state/seen-revisions.js';
 import type { ChangeDetails } from './sequence-trigger.js';
-import { targetId, type DeliveryTool } from '../gitops/identity.js';
+import { watchedObjectKey, type DeliveryTool } from '../gitops/identity.js';
 
 /** What one notification turned out to be; logged, and returned for tests. */
 export const OUTCOMES = {
@@ -47,17 +47,13 @@ export function targetRef(t: ChangeTarget): FluxObjectRef {
   return { kind: t.target.flux.kind, name: t.target.flux.name, namespace: t.target.flux.namespace };
 }
 
-/** `<Kind>/<namespace>/<name>` of a flux target. */
-export function targetName(t: ChangeTarget): string {
-  const ref = targetRef(t);
-  return targetId(ref.kind, ref.namespace, ref.name);
-}
-
 /** The seen-revisions key of an onChange target: the object and the scope its sequence runs in. */
 export function changeKey(t: ChangeTarget): string {
-  const target =
-    t.target.tool === 'flux'
-      ? targetName(t)
-      : `Application/${t.target.argocd.instance}/${t.target.argocd.appNamespace ?? ''}/${t.target.argocd.application}`;
-  return seenKey(t.target.tool, target, t.scope.project, t.scope.stage, t.scope.service);
+  const { project, stage, service } = t.scope;
+  return seenKey(t.target.tool, watchedObjectKey(t.target), project, stage, service);
+}
+
+/** The seen-revisions key of the revision Flux last applied to an object (`<Kind>/<namespace>/<name>`). */
+export function appliedRevisionKey(fluxObject: string): string {
+  return seenKey('flux', 'applied', fluxObject);
 }

@@ -1,8 +1,8 @@
 import { changeTargets } from '../config/resolve-target.js';
 import {
+  appliedRevisionKey,
   changeKey,
   OUTCOMES,
-  targetName,
   targetRef,
   type ChangeContext,
   type ChangeTarget,
@@ -10,7 +10,7 @@ import {
 } from './change-context.js';
 import type { FluxObjectRef } from './flux-sources.js';
 import { fluxMetadata, fluxObjectName, type FluxEvent } from './payloads.js';
-import { seenKey } from '../state/seen-revisions.js';
+import { targetKey } from '../gitops/identity.js';
 
 /** The Flux source kinds whose NewArtifact events start sequences (docs/flux/alert.yaml lists each). */
 export const FLUX_SOURCE_KINDS = ['GitRepository', 'OCIRepository', 'Bucket', 'HelmChart'] as const;
@@ -52,7 +52,7 @@ async function decideSourceEvent(ctx: ChangeContext, event: FluxEvent): Promise<
   for (const t of fluxTargets(ctx)) {
     if (!(await ctx.sources.usesSource(targetRef(t), source))) continue;
     matched++;
-    if (await ctx.startChange(t, { tool: 'flux', target: targetName(t), revision })) started++;
+    if (await ctx.startChange(t, { tool: 'flux', target: targetKey(t.target), revision })) started++;
   }
   if (matched === 0) log.info('new artifact, but no target with onChange uses this source', { revision });
   return started > 0 ? OUTCOMES.change : matched > 0 ? OUTCOMES.duplicate : OUTCOMES.ignored;
@@ -62,8 +62,8 @@ async function decideControllerEvent(ctx: ChangeContext, event: FluxEvent): Prom
   const object = fluxObjectName(event);
   const log = ctx.logger.child({ tool: 'flux', target: object, reason: event.reason });
   const revision = fluxMetadata(event, 'revision');
-  const mine = fluxTargets(ctx).filter((t) => targetName(t) === object);
-  const appliedKey = seenKey('flux', 'applied', object);
+  const mine = fluxTargets(ctx).filter((t) => targetKey(t.target) === object);
+  const appliedKey = appliedRevisionKey(object);
 
   if (ctx.isFollowing('flux', object)) {
     log.info('event about a followed delivery; waking its follower');
