@@ -30,6 +30,6 @@ export default {
   reporters: ['clear-text', 'progress', 'json'],
   jsonReporter: { fileName: `.stryker/${name}-report.json` },
   mutate: group.mutate,
-  mochaOptions: { config: 'test/mutation/mocharc.json', spec: group.spec },
+  mochaOptions: { config: 'test/mutation/mocharc.json', spec: group.spec, grep: group.grep },
   ignorePatterns: ['dist', '.stryker'],
 };
