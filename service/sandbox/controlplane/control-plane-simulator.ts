@@ -57,6 +57,8 @@ export class ControlPlaneSimulator {
   private readonly open = new Map<string, { event: KeptnEvent; started: number; finished: number }>();
   private readonly engine = new ShipyardEngine((e) => this.emitOwn(e));
   private failures: { remaining: number; status: number } = { remaining: 0, status: 500 };
+  /** Requests received, by `METHOD path` (the path as sent, without the query). */
+  private readonly received = new Map<string, number>();
   private ttlTimer?: NodeJS.Timeout;
 
   static async start(options: ControlPlaneStartOptions = {}): Promise<ControlPlaneSimulator> {
@@ -155,6 +157,16 @@ export class ControlPlaneSimulator {
     this.store.delete(id);
   }
 
+  /**
+   * How many requests have been received whose `METHOD path` (the path as sent, without the query)
+   * matches: tests wait on it for the next poll or ping instead of sleeping.
+   */
+  requestCount(match: RegExp): number {
+    let n = 0;
+    for (const [key, count] of this.received) if (match.test(key)) n += count;
+    return n;
+  }
+
   /** The next `n` requests (any path) are answered with `status`. */
   failNext(n: number, status = 500): void {
     this.failures = { remaining: n, status };
@@ -247,6 +259,8 @@ export class ControlPlaneSimulator {
   // --- HTTP ---
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const key = `${req.method} ${(req.url ?? '/').split('?')[0]}`;
+    this.received.set(key, (this.received.get(key) ?? 0) + 1);
     try {
       if (this.failures.remaining > 0) {
         this.failures.remaining--;

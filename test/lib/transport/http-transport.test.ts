@@ -25,6 +25,15 @@ describe('HTTP mode (remote execution plane)', () => {
   });
 
   const kinds = (id: string) => sim.events({ triggeredid: id }).map((e) => e.type.split('.').pop());
+  const pageRequests = () => sim.requestCount(/^GET \/api\/controlPlane\/v1\/event\/triggered\//);
+  /**
+   * Resolves once a whole poll of `pages` page requests has run after the call and its triggers
+   * were handed on (the next poll only starts after that): 2 × `pages` more page requests.
+   */
+  const afterAWholePoll = async (pages = 1) => {
+    const from = pageRequests();
+    await eventually(() => pageRequests() >= from + 2 * pages);
+  };
 
   it('registers through the gateway, polls open triggers and answers each once', async () => {
     let calls = 0;
@@ -37,7 +46,8 @@ describe('HTTP mode (remote execution plane)', () => {
       pingIntervalMs: 50,
     }).handle('deliver', async () => {
       calls++;
-      await new Promise((r) => setTimeout(r, 100));
+      // Running while the trigger stays open (it has a .started, no .finished): the polls see it again.
+      await afterAWholePoll();
       return { message: 'ok' };
     });
     stops.push(() => i.stop({ deadlineMs: 500 }));
@@ -76,7 +86,7 @@ describe('HTTP mode (remote execution plane)', () => {
     const triggers = Array.from({ length: 8 }, () => taskTrigger('deliver'));
     for (const t of triggers) sim.injectTriggered(t);
     await eventually(() => got.length === 8);
-    await new Promise((r) => setTimeout(r, 100));
+    await afterAWholePoll(3);
     expect(got).to.have.length(8);
     expect(got.every((m) => m.subscriptionId === 's1')).to.equal(true);
     expect(transport.isSubscribed()).to.equal(true);
@@ -104,7 +114,7 @@ describe('HTTP mode (remote execution plane)', () => {
     const otherProject = taskTrigger('deliver', { project: 'podtato', stage: 'prod' });
     for (const t of [dev, staging, otherProject]) sim.injectTriggered(t);
     await eventually(() => got.length === 1);
-    await new Promise((r) => setTimeout(r, 100));
+    await afterAWholePoll();
     expect(got.map((m) => JSON.parse(String(m.data)).id)).to.deep.equal([dev.id]);
   });
 
@@ -125,7 +135,7 @@ describe('HTTP mode (remote execution plane)', () => {
     expect(
       (await fetch(`${sim.url}/v1/event/triggered/sh.keptn.event.deliver.triggered?project=later`)).status,
     ).to.equal(404);
-    await new Promise((r) => setTimeout(r, 100));
+    await afterAWholePoll();
     expect(transport.isSubscribed()).to.equal(true);
     const t = taskTrigger('deliver', { project: 'later' });
     sim.injectTriggered(t);
@@ -147,7 +157,7 @@ describe('HTTP mode (remote execution plane)', () => {
     const t = taskTrigger('deliver');
     sim.injectTriggered(t);
     await eventually(() => loopless.length === 1);
-    await new Promise((r) => setTimeout(r, 150));
+    await afterAWholePoll();
     expect(loopless).to.deep.equal([t.id]);
     // the task completes (as many .finished as .started), so the trigger leaves the open list
     await transport.publish({ ...t, type: 'sh.keptn.event.deliver.started', triggeredid: t.id });
@@ -157,7 +167,7 @@ describe('HTTP mode (remote execution plane)', () => {
       triggeredid: t.id,
       data: { project: 'sockshop', stage: 'dev', service: 'carts', status: 'succeeded', result: 'pass' },
     });
-    await new Promise((r) => setTimeout(r, 100));
+    await afterAWholePoll();
     expect(loopless).to.have.length(1);
     sim.injectTriggered(t);
     await eventually(() => loopless.length === 2);

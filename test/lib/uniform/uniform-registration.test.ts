@@ -50,7 +50,10 @@ describe('UniformRegistration', () => {
       'sh.keptn.event.deliver.triggered',
       'sh.keptn.event.rollback.triggered',
     ]);
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    // Two more pings: the answer to the first of them has been handled once the second is sent.
+    const pings = () => sim.requestCount(/^PUT \/v1\/uniform\/registration\/[^/]+\/ping$/);
+    const from = pings();
+    await eventually(() => pings() >= from + 2);
     expect(applied, 'applied once, not on every ping').to.have.length(2);
   });
 });
