@@ -54,8 +54,12 @@ describe('JetStreamSource', () => {
 
   it('keeps the trigger of a handler that claims unacknowledged (to be redelivered after a crash), and sends nothing, until the claim is decided', async () => {
     let decide = () => {};
+    const trigger = taskTrigger('deliver');
     const handler: TaskHandler = {
-      claim: () => new Promise((resolve) => (decide = () => resolve('ours'))),
+      claim: (event) =>
+        event.id === trigger.id
+          ? new Promise((resolve) => (decide = () => resolve('ours')))
+          : Promise.resolve('ours'),
       handle: async () => ({}),
     };
     const integration = h.integration({
@@ -68,22 +72,32 @@ describe('JetStreamSource', () => {
       },
     });
     await integration.handle('deliver', handler).start();
-    const trigger = taskTrigger('deliver');
     await h.publish(trigger);
     const jsm = await jetstreamManager(h.nc);
     const consumer = JetStreamSource.durableName('gitops-service', 'sh.keptn.event.deliver.triggered');
-    const pending = async () => (await jsm.consumers.info('keptn', consumer)).num_ack_pending;
+    const info = () => jsm.consumers.info('keptn', consumer);
+    const pending = async () => (await info()).num_ack_pending;
     await eventually(async () => expect(await pending()).to.equal(1));
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const claimedSeq = (await info()).delivered.stream_seq;
+    // A later trigger, answered in full meanwhile: the control plane records the answers in stream
+    // order, so a .started sent for the first one would be in before this one's .finished.
+    const later = taskTrigger('deliver');
+    await h.publish(later);
+    await eventually(() => expect(h.kinds(later.id)).to.deep.equal(['started', 'finished']));
     expect(h.kinds(trigger.id), 'no .started before the claim').to.deep.equal([]);
-    expect(await pending(), 'unacknowledged while claiming').to.equal(1);
+    expect((await info()).ack_floor.stream_seq, 'unacknowledged while claiming').to.be.below(claimedSeq);
+    await eventually(async () => expect(await pending()).to.equal(1));
     decide();
     await eventually(() => expect(h.kinds(trigger.id)).to.deep.equal(['started', 'finished']));
     await eventually(async () => expect(await pending()).to.equal(0));
   });
 
   it('acknowledges a trigger another instance has claimed, and sends nothing for it', async () => {
-    const handler: TaskHandler = { claim: async () => 'taken', handle: async () => ({}) };
+    const trigger = taskTrigger('deliver');
+    const handler: TaskHandler = {
+      claim: async (event) => (event.id === trigger.id ? 'taken' : 'ours'),
+      handle: async () => ({}),
+    };
     const integration = h.integration({
       mode: {
         kind: 'nats',
@@ -94,7 +108,6 @@ describe('JetStreamSource', () => {
       },
     });
     await integration.handle('deliver', handler).start();
-    const trigger = taskTrigger('deliver');
     await h.publish(trigger);
     const jsm = await jetstreamManager(h.nc);
     const consumer = JetStreamSource.durableName('gitops-service', 'sh.keptn.event.deliver.triggered');
@@ -104,7 +117,10 @@ describe('JetStreamSource', () => {
     await eventually(async () =>
       expect((await jsm.consumers.info('keptn', consumer)).delivered.consumer_seq).to.equal(1),
     );
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // A later trigger this instance answers: what it sent for the taken one would be recorded first.
+    const later = taskTrigger('deliver');
+    await h.publish(later);
+    await eventually(() => expect(h.kinds(later.id)).to.deep.equal(['started', 'finished']));
     expect(h.kinds(trigger.id)).to.deep.equal([]);
   });
 
@@ -133,14 +149,17 @@ describe('JetStreamSource', () => {
   });
 
   it('deletes the durable consumer of a removed subscription, so its backlog is not handed over if it comes back', async () => {
-    const { silentLogger } = await import('../../../lib/index.js');
+    const { parseKeptnEvent, silentLogger } = await import('../../../lib/index.js');
     const source = (await JetStreamSource.create('auto', {
       connection: h.nc,
       name: 'gitops-service',
       logger: silentLogger,
     }))!;
     const received: string[] = [];
-    await source.start((m) => void received.push(m.subject));
+    await source.start((m) => {
+      const parsed = parseKeptnEvent(m.data);
+      received.push(parsed.ok ? parsed.event.id : `unparsed on ${m.subject}`);
+    });
     await source.setSubscriptions([
       { event: 'sh.keptn.event.deliver.triggered' },
       { event: 'sh.keptn.event.rollback.triggered' },
@@ -161,10 +180,11 @@ describe('JetStreamSource', () => {
       { event: 'sh.keptn.event.deliver.triggered' },
       { event: 'sh.keptn.event.rollback.triggered' },
     ]);
-    await h.publish(taskTrigger('rollback'));
-    await eventually(() => expect(received).to.deep.equal(['sh.keptn.event.rollback.triggered']));
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(received, 'only the trigger published while subscribed').to.have.length(1);
+    const subscribed = taskTrigger('rollback');
+    await h.publish(subscribed);
+    await eventually(() => expect(received).to.include(subscribed.id));
+    // A consumer hands its messages out in stream order: one left from before would have come first.
+    expect(received, 'only the trigger published while subscribed').to.deep.equal([subscribed.id]);
     expect(
       await exists(JetStreamSource.durableName('gitops-service', 'sh.keptn.event.deliver.triggered')),
     ).to.equal(true);
