@@ -184,15 +184,27 @@ describe('EventLoop over NATS with the simulated control plane', () => {
   });
 
   it('on shutdown lets a running handler finish within the deadline', async () => {
-    const i = h.integration().handle('deliver', async () => {
-      await new Promise((r) => setTimeout(r, 150));
-      return { message: 'done' };
+    const gate = new Gate();
+    const i = h.integration().handle('deliver', async (_event, ctx) => {
+      await gate.wait();
+      return { message: ctx.signal.aborted ? 'aborted' : 'done' };
     });
     await i.start();
     const t = taskTrigger('deliver');
     await h.publish(t);
-    await eventually(() => h.kinds(t.id).length === 1);
-    await i.stop({ deadlineMs: 3000 });
+    await eventually(() => gate.entered === 1 && h.kinds(t.id).length === 1);
+    // The handler is let go only once the loop's stop is under way (it is waiting for it by then).
+    const loop = i.eventLoop!;
+    let loopStopping = false;
+    const stopLoop = loop.stop.bind(loop);
+    loop.stop = (options) => {
+      loopStopping = true;
+      return stopLoop(options);
+    };
+    const stopping = i.stop({ deadlineMs: 3000 });
+    await eventually(() => loopStopping);
+    gate.releaseAll();
+    await stopping;
     await eventually(() => expect(h.kinds(t.id)).to.deep.equal(['started', 'finished']));
     expect(h.answers(t.id)[1]!.data.message).to.equal('done');
   });
@@ -235,16 +247,19 @@ describe('EventLoop over NATS with the simulated control plane', () => {
     await h.dispose();
     h = await NatsHarness.start({ jetstream: true });
     const gate = new Gate();
-    await h
-      .integration()
-      .handle('deliver', () => gate.wait())
-      .start();
+    const i = h.integration().handle('deliver', () => gate.wait());
+    await i.start();
     const t = taskTrigger('deliver');
     await h.publish(t);
     await eventually(() => gate.entered === 1 && h.kinds(t.id).length === 1);
     await h.nats.stop();
     gate.releaseAll();
-    await new Promise((r) => setTimeout(r, 100));
+    // The handler has returned while the server is down: its .finished waits in the outbox.
+    await eventually(async () =>
+      expect(await i.registry.getSingleMetricAsString('keptn_handlers_active')).to.match(
+        /^keptn_handlers_active 0$/m,
+      ),
+    );
     await h.nats.restart();
     await eventually(() => expect(h.kinds(t.id)).to.deep.equal(['started', 'finished']), 10_000);
   });
