@@ -58,6 +58,12 @@ targets:
       .filter((e) => e.data.project === project);
 
   it('starts dev.delivery once for an Argo CD application OutOfSync on a new revision, however often it is notified', async () => {
+    const argocd = async (outcome: string) =>
+      metricValue(
+        await metricsText(service),
+        `gitops_notifications_total{tool="argocd",outcome="${outcome}"}`,
+      );
+    const [changesBefore, driftBefore] = [await argocd('change'), await argocd('drift')];
     const body = JSON.stringify({ instance: 'default', trigger: 'on-out-of-sync', app: outOfSync(NEW_SHA) });
     for (let i = 0; i < 2; i++) {
       const res = await fetch(`http://127.0.0.1:${service.webhookPort}/webhooks/argocd`, {
@@ -80,7 +86,9 @@ targets:
     });
     expect(trigger!.data.gitops).to.include({ tool: 'argocd', revision: NEW_SHA, stage: 'dev' });
     expect(trigger!.shkeptncontext).to.be.a('string').and.not.empty;
-    await new Promise((r) => setTimeout(r, 300));
+    // Both notifications handled: the second one as drift (a revision already seen).
+    await eventually(async () => expect(await argocd('drift')).to.equal(driftBefore + 1));
+    expect(await argocd('change')).to.equal(changesBefore + 1);
     expect(sequences('shop'), 'no second sequence for the same revision').to.have.length(1);
   });
 
