@@ -5,6 +5,7 @@ import {
   seedGitRepository,
   seedKustomization,
 } from '../../service/sandbox/flux/index.js';
+import type { KubeObject } from '../../service/sandbox/kube/object-store.js';
 import { NatsEventStream } from '../../service/events/nats-event-stream.js';
 import { E2eSandbox, type RunningService } from '../support/e2e-harness.js';
 import { eventually } from '../support/eventually.js';
@@ -19,6 +20,13 @@ const TARGETS = `targets:
 function peakRssMb(pid: number): number {
   const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
   return Number(kb) / 1024;
+}
+
+/** Reconciling=True: the Flux simulator has begun a reconcile of the object and holds it. */
+function isReconciling(object: KubeObject | undefined): boolean {
+  const conditions = (object?.status as { conditions?: { type: string; status: string }[] } | undefined)
+    ?.conditions;
+  return (conditions ?? []).some((c) => c.type === 'Reconciling' && c.status === 'True');
 }
 
 describe('load: bursts and many concurrent deliveries', function () {
@@ -100,7 +108,12 @@ describe('load: bursts and many concurrent deliveries', function () {
         sandbox.kube.get('Kustomization', 'flux-system', `svc-${i}`),
       ).filter((o) => o?.metadata?.annotations?.['gitops.keptn.sh/delivery']).length;
     await eventually(() => expect(marked()).to.equal(1000), 60_000, 500);
-    await new Promise((r) => setTimeout(r, 200)); // the controller sees the last patches
+    // markReady ends only the reconciles the controller has begun: wait until all have.
+    const reconciling = () =>
+      Array.from({ length: 1000 }, (_, i) =>
+        sandbox.kube.get('Kustomization', 'flux-system', `svc-${i}`),
+      ).filter(isReconciling).length;
+    await eventually(() => expect(reconciling()).to.equal(1000), 60_000, 250);
     for (let i = 0; i < 1000; i++) flux.markReady(`svc-${i}`);
     await eventually(() => expect(count(ids, 'finished')).to.equal(1000), 60_000, 250);
     expect(
