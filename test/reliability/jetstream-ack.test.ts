@@ -68,9 +68,13 @@ describe('JetStream: a trigger is acknowledged once its delivery is recorded', f
     await eventually(() =>
       expect(sandbox.kube.requestCount({ verb: 'create', resource: 'configmaps' })).to.equal(1),
     );
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(sandbox.answers(trigger).started, 'no .started before the record exists').to.have.length(0);
     await service.proc.stop('SIGKILL');
+    // A later event on the stream: the control plane records in stream order, so a .started the
+    // service sent before it died is recorded before this one.
+    const later = sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'podinfo' }, {}, 'test');
+    await sandbox.publish(later);
+    await eventually(() => expect(sandbox.controlPlane.events({ type: later.type })).to.have.length(1));
+    expect(sandbox.answers(trigger).started, 'no .started before the record exists').to.have.length(0);
     expect(await pending(), 'unacknowledged: JetStream delivers it again after the ack wait').to.equal(1);
     expect(
       sandbox.kube.requestCount({ verb: 'patch', resource: 'kustomizations' }),
