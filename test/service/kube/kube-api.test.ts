@@ -33,6 +33,7 @@ describe('KubeApi', () => {
     server = createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.write(body.subarray(0, split));
+      // Kept: the pause is the scenario, so the client reads the halves apart (the split is mid-character).
       setTimeout(() => res.end(body.subarray(split)), 20);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
