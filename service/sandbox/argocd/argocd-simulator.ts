@@ -56,6 +56,8 @@ export class ArgoCdSimulator {
   private options: ArgoCdSimulatorStartOptions = {};
   private failures: { count: number; status: number } = { count: 0, status: 503 };
   private lostSyncResponses: { count: number; status: number } = { count: 0, status: 500 };
+  /** Run once, just before the next request of a route (as counted in `requests`) is handled. */
+  private readonly beforeNextRequest = new Map<string, () => void>();
   private streamDisabled = false;
 
   get url(): string {
@@ -175,12 +177,23 @@ export class ArgoCdSimulator {
     for (const session of this.sessions.values()) session.expired = true;
   }
 
+  /**
+   * Runs `action` just before the next request of `route` (`'DELETE operation'`, as `requests` counts
+   * them) is handled: the state a race would leave, e.g. an operation that ended as it was terminated.
+   */
+  beforeNext(route: string, action: () => void): void {
+    this.beforeNextRequest.set(route, action);
+  }
+
   syncCount(name: string): number {
     return this.syncs.get(name) ?? 0;
   }
 
   private count(route: string): void {
     this.requests.set(route, (this.requests.get(route) ?? 0) + 1);
+    const action = this.beforeNextRequest.get(route);
+    this.beforeNextRequest.delete(route);
+    action?.();
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -69,6 +69,8 @@ export class SimulatedApplication {
   private readonly onChange: () => void;
   private readonly defaultStepMs: number;
   private resourceVersion = 1000;
+  /** Ends the operation the controller is running, as scripted; unset while none runs. */
+  private finishRunning?: () => void;
 
   constructor(seed: ApplicationSeed, options: { stepMs: number; onChange: () => void }) {
     this.script = seed.script ?? {};
@@ -123,6 +125,7 @@ export class SimulatedApplication {
     };
     if (request.info?.length) operation.info = request.info;
     this.clearHealthTimer();
+    this.finishRunning = undefined;
     this.app.operation = JSON.parse(JSON.stringify(operation));
     delete this.app.status.operationState;
     this.changed();
@@ -134,8 +137,18 @@ export class SimulatedApplication {
         startedAt: now(),
       };
       this.changed();
-      if (!this.script.hold) this.after(step, () => this.finish(outcome, revision, step));
+      this.finishRunning = () => this.finish(outcome, revision, step);
+      if (!this.script.hold) this.after(step, () => this.finishRunning?.());
     });
+  }
+
+  /** The controller ends the running operation now, as scripted (held or not). False when none runs. */
+  endOperation(): boolean {
+    const finish = this.finishRunning;
+    if (!this.app.operation || !finish) return false;
+    this.clearTimers();
+    finish();
+    return true;
   }
 
   /**
@@ -148,6 +161,7 @@ export class SimulatedApplication {
     const state = this.app.status.operationState;
     if (!this.app.operation || !state) return false;
     this.clearTimers();
+    this.finishRunning = undefined;
     this.app.status.operationState = { ...state, phase: 'Terminating' };
     this.changed();
     this.after(this.stepOf(), () => {
@@ -232,6 +246,7 @@ export class SimulatedApplication {
     }
     state.finishedAt = now();
     delete this.app.operation;
+    this.finishRunning = undefined;
     this.changed();
     this.after(step, () => {
       this.app.status.reconciledAt = now();

@@ -84,6 +84,27 @@ describe('ArgoCdDeployer with an operation already running', () => {
     expect(h.sim.syncCount('carts-dev')).to.equal(1);
   });
 
+  it('syncs when the running operation ends by itself just before it could be terminated (Argo CD: "No operation is in progress")', async () => {
+    h = await startHarness();
+    h.sim.addApplication({ name: 'carts-dev' });
+    h.sim.startOperation('carts-dev', { revision: OTHER, durationMs: 60_000, pickUpMs: 10 });
+    await eventually(() =>
+      expect(h.sim.application('carts-dev').app.status.operationState?.phase).to.equal('Running'),
+    );
+    h.sim.beforeNext('DELETE operation', () => h.sim.application('carts-dev').endOperation());
+    const result = await h.deployer.deploy(
+      deliverRequest(h, 'carts-dev', { requestedRevision: WANTED, onRunningOperation: 'terminate' }),
+    );
+    expect(result).to.include({ result: 'pass', revision: WANTED });
+    expect(h.sim.requests.get('DELETE operation'), 'one termination, refused').to.equal(1);
+    expect(h.sim.syncCount('carts-dev')).to.equal(1);
+    const deployed = h.sim
+      .application('carts-dev')
+      .app.status.history.slice(-2)
+      .map((d: { revision: string }) => d.revision);
+    expect(deployed, 'the other operation ran to its end, then ours').to.deep.equal([OTHER, WANTED]);
+  });
+
   it('fails naming the user who started the running operation when onRunningOperation is fail', async () => {
     h = await startHarness();
     h.sim.addApplication({ name: 'carts-dev' });
