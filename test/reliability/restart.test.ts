@@ -126,30 +126,39 @@ describe('restart safety: a delivery survives the death of the replica following
     sandbox.flux.script('Kustomization', 'flux-system', 'podinfo', { type: 'success', hold: true });
     const trigger = sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'podinfo' });
     await sandbox.publish(trigger);
-    await eventually(() => expect(sandbox.answers(trigger).started).to.have.length(1));
-    const holder = await eventually(() => holderOf(replicas, trigger.id));
+    // Each step is waited for as long as the loaded machine takes: no latency is asserted here.
+    await eventually(() => expect(sandbox.answers(trigger).started).to.have.length(1), 30_000, 50);
+    const holder = await eventually(() => holderOf(replicas, trigger.id), 30_000, 50);
     const other = replicas.find((r) => r !== holder)!;
-    await eventually(() =>
-      expect(
-        sandbox.kube.get('Kustomization', 'flux-system', 'podinfo')?.metadata?.annotations?.[
-          'gitops.keptn.sh/delivery'
-        ],
-      ).to.be.a('string'),
+    await eventually(
+      () =>
+        expect(
+          sandbox.kube.get('Kustomization', 'flux-system', 'podinfo')?.metadata?.annotations?.[
+            'gitops.keptn.sh/delivery'
+          ],
+        ).to.be.a('string'),
+      30_000,
+      50,
     );
 
     // The holder keeps following the object but can no longer renew its Lease: to the other
     // replica it looks dead, so that one adopts the delivery.
     const holderLease = `gitops-service-replica-${holder === replicas[0] ? 'replica-a' : 'replica-b'}`;
     sandbox.kube.failNext({ status: 503, count: 100_000, match: { resource: 'leases', name: holderLease } });
-    await eventually(() => expect(other.proc.output).to.include('adopt'), 20_000, 200);
-    await eventually(() => expect(other.proc.output).to.include(trigger.id), 20_000, 200);
-    await new Promise((r) => setTimeout(r, 500));
+    // Adopted, and resumed: the other replica follows the object too when it turns ready.
+    const resuming = (line: string) =>
+      line.includes('finishing a delivery adopted from its durable record') && line.includes(trigger.id);
+    await eventually(() => expect(other.proc.lines.some(resuming)).to.equal(true), 20_000, 200);
     sandbox.flux.markReady('podinfo');
 
     const finished = await sandbox.finished(trigger, 30_000);
     expect(finished.data).to.include({ status: 'succeeded', result: 'pass' });
     // The holder's decision not to answer is what could have made a second .finished.
-    await eventually(() => expect(holder.proc.output).to.include('another replica took this delivery over'));
+    await eventually(
+      () => expect(holder.proc.output).to.include('another replica took this delivery over'),
+      30_000,
+      100,
+    );
     expect(sandbox.answers(trigger).finished, 'one .finished').to.have.length(1);
   });
 
