@@ -60,24 +60,35 @@ describe('e2e: a delivery outlives the replica that followed it', function () {
       );
   }
 
-  /** Publishes a held Flux delivery and returns the replica that follows it, once it patched the object. */
+  /**
+   * Publishes a held Flux delivery and returns the replica that follows it, once it patched the object.
+   * Each step is waited for as long as a loaded machine takes (no latency is asserted here).
+   */
   async function heldDelivery(): Promise<{ trigger: KeptnEvent; holder: RunningService; token: string }> {
     sandbox.flux.script('Kustomization', 'flux-system', 'podinfo', { type: 'success', hold: true });
     const trigger = sandbox.taskTrigger({ project: 'shop', stage: 'dev', service: 'podinfo' });
     await sandbox.publish(trigger);
-    await eventually(() => expect(sandbox.answers(trigger).started).to.have.length(1));
-    const token = await eventually(() => {
-      const value = sandbox.kube.get('Kustomization', 'flux-system', 'podinfo')?.metadata.annotations?.[
-        REQUESTED_AT
-      ];
-      expect(value).to.be.a('string');
-      return value!;
-    });
-    const holder = await eventually(() => {
-      const found = replicas.find((r) => r.proc.output.includes(trigger.id));
-      if (!found) throw new Error('no replica has taken the trigger yet');
-      return found;
-    });
+    await eventually(() => expect(sandbox.answers(trigger).started).to.have.length(1), 30_000, 50);
+    const token = await eventually(
+      () => {
+        const value = sandbox.kube.get('Kustomization', 'flux-system', 'podinfo')?.metadata.annotations?.[
+          REQUESTED_AT
+        ];
+        expect(value).to.be.a('string');
+        return value!;
+      },
+      30_000,
+      50,
+    );
+    const holder = await eventually(
+      () => {
+        const found = replicas.find((r) => r.proc.output.includes(trigger.id));
+        if (!found) throw new Error('no replica has taken the trigger yet');
+        return found;
+      },
+      30_000,
+      50,
+    );
     return { trigger, holder, token };
   }
 
