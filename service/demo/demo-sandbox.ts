@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ArgoCdSimulator } from '../sandbox/argocd/index.js';
 import { ControlPlaneSimulator } from '../sandbox/controlplane/control-plane-simulator.js';
-import { FluxControllerSimulator, seedGitRepository, seedKustomization } from '../sandbox/flux/index.js';
+import {
+  FluxControllerSimulator,
+  seedKustomization,
+  seedWaitingKustomization,
+} from '../sandbox/flux/index.js';
 import { KubeApiSimulator } from '../sandbox/kube/kube-api-simulator.js';
 import { writeSandboxKubeconfig } from '../sandbox/kube/kubeconfig.js';
 
@@ -45,13 +49,7 @@ export class DemoSandbox {
     await this.controlPlane.start(natsUrl ? { natsUrl } : {});
     await this.kube.start();
     this.flux = new FluxControllerSimulator(this.kube, { delayMs: 400 });
-    seedGitRepository(this.kube, { name: 'podinfo', namespace: 'flux-system' });
-    seedKustomization(this.kube, {
-      name: 'podinfo',
-      namespace: 'flux-system',
-      wait: true,
-      sourceRef: { kind: 'GitRepository', name: 'podinfo' },
-    });
+    seedWaitingKustomization(this.kube, 'podinfo');
     seedKustomization(this.kube, {
       name: 'cartdb',
       namespace: 'flux-system',

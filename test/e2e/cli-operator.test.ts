@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { seedGitRepository, seedKustomization } from '../../service/sandbox/flux/index.js';
+import { seedWaitingKustomization } from '../../service/sandbox/flux/index.js';
 import { E2eSandbox, runCli } from '../support/e2e-harness.js';
 import { SilentServer } from '../support/silent-server.js';
 
@@ -114,13 +114,7 @@ describe('e2e: the CLI when something is wrong', function () {
     before(async () => {
       sandbox = await E2eSandbox.start({ argoStepMs: 1500 });
       sandbox.argocd.addApplication({ name: 'slow-dev', namespace: 'argocd' });
-      seedGitRepository(sandbox.kube, { name: 'app', namespace: 'flux-system' });
-      seedKustomization(sandbox.kube, {
-        name: 'held',
-        namespace: 'flux-system',
-        wait: true,
-        sourceRef: { kind: 'GitRepository', name: 'app' },
-      });
+      seedWaitingKustomization(sandbox.kube, 'held', 'app');
       sandbox.flux.script('Kustomization', 'flux-system', 'held', { type: 'success', hold: true });
       sandbox.writeTargets(TARGETS);
       await sandbox.startService();

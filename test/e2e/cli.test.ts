@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { seedGitRepository, seedKustomization } from '../../service/sandbox/flux/index.js';
+import { seedKustomization } from '../../service/sandbox/flux/index.js';
 import { E2E_ARGOCD_TOKEN, E2eSandbox, runCli, type CliResult } from '../support/e2e-harness.js';
 import { freePort } from '../support/ports.js';
 
@@ -23,13 +23,7 @@ describe('e2e: the keptn-gitops CLI against the sandbox', function () {
 
   before(async () => {
     sandbox = await E2eSandbox.start();
-    seedGitRepository(sandbox.kube, { name: 'podinfo', namespace: 'flux-system' });
-    seedKustomization(sandbox.kube, {
-      name: 'podinfo',
-      namespace: 'flux-system',
-      wait: true,
-      sourceRef: { kind: 'GitRepository', name: 'podinfo' },
-    });
+    sandbox.seedPodinfo();
     // no spec.wait: `check` warns, deliveries still work
     seedKustomization(sandbox.kube, {
       name: 'cartdb',

@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import type { KeptnEvent } from '../../lib/index.js';
-import { seedGitRepository, seedKustomization } from '../../service/sandbox/flux/index.js';
 import { E2eSandbox, type RunningService } from '../support/e2e-harness.js';
 import { eventually } from '../support/eventually.js';
 
@@ -27,13 +26,7 @@ describe('e2e: a delivery outlives the replica that followed it', function () {
   beforeEach(async () => {
     sandbox = await E2eSandbox.start({ fluxDelayMs: 50 });
     sandbox.writeTargets(TARGETS);
-    seedGitRepository(sandbox.kube, { name: 'podinfo', namespace: 'flux-system' });
-    seedKustomization(sandbox.kube, {
-      name: 'podinfo',
-      namespace: 'flux-system',
-      wait: true,
-      sourceRef: { kind: 'GitRepository', name: 'podinfo' },
-    });
+    sandbox.seedPodinfo();
     replicas = [];
   });
 

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { seedGitRepository, seedKustomization } from '../../service/sandbox/flux/index.js';
+import { seedWaitingKustomization } from '../../service/sandbox/flux/index.js';
 import { imageBin } from '../../service/sandbox/service-process.js';
 import { packageVersion } from '../../service/util/package-version.js';
 import { E2eSandbox, type RunningService } from '../support/e2e-harness.js';
@@ -15,13 +15,7 @@ describe('e2e: the bundled CLI the image runs', function () {
 
   before(async () => {
     sandbox = await E2eSandbox.start();
-    seedGitRepository(sandbox.kube, { name: 'app', namespace: 'flux-system' });
-    seedKustomization(sandbox.kube, {
-      name: 'app',
-      namespace: 'flux-system',
-      wait: true,
-      sourceRef: { kind: 'GitRepository', name: 'app' },
-    });
+    seedWaitingKustomization(sandbox.kube, 'app');
     sandbox.writeTargets(
       'targets:\n  - match: {project: bundle}\n    flux: {kind: Kustomization, name: app, namespace: flux-system}\n    timeout: 30s\n',
     );

@@ -1,9 +1,5 @@
 import { expect } from 'chai';
-import {
-  seedGitRepository,
-  seedKustomization,
-  DEFAULT_GIT_REVISION,
-} from '../../service/sandbox/flux/index.js';
+import { DEFAULT_GIT_REVISION } from '../../service/sandbox/flux/index.js';
 import { E2E_KEPTN_TOKEN, E2eSandbox, runCli, type RunningService } from '../support/e2e-harness.js';
 import { eventually } from '../support/eventually.js';
 
@@ -20,13 +16,7 @@ describe('e2e: remote execution plane (KEPTN_API_ENDPOINT)', function () {
 
   before(async () => {
     sandbox = await E2eSandbox.start({ nats: false, controlPlaneToken: E2E_KEPTN_TOKEN });
-    seedGitRepository(sandbox.kube, { name: 'podinfo', namespace: 'flux-system' });
-    seedKustomization(sandbox.kube, {
-      name: 'podinfo',
-      namespace: 'flux-system',
-      wait: true,
-      sourceRef: { kind: 'GitRepository', name: 'podinfo' },
-    });
+    sandbox.seedPodinfo();
     sandbox.controlPlane.setShipyard('remote', { dev: { delivery: ['deliver'] } });
     sandbox.writeTargets(TARGETS);
     service = await sandbox.startService({

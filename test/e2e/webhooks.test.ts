@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import { createHmac } from 'node:crypto';
 import type { KeptnEvent } from '../../lib/index.js';
-import { seedGitRepository, seedKustomization } from '../../service/sandbox/flux/index.js';
 import {
   E2E_ARGOCD_WEBHOOK_TOKEN as ARGO_WEBHOOK_TOKEN,
   E2E_FLUX_HMAC_KEY as FLUX_HMAC_KEY,
@@ -24,13 +23,7 @@ describe('e2e: GitOps notifications start Keptn sequences', function () {
 
   before(async () => {
     sandbox = await E2eSandbox.start();
-    seedGitRepository(sandbox.kube, { name: 'podinfo', namespace: 'flux-system' });
-    seedKustomization(sandbox.kube, {
-      name: 'podinfo',
-      namespace: 'flux-system',
-      wait: true,
-      sourceRef: { kind: 'GitRepository', name: 'podinfo' },
-    });
+    sandbox.seedPodinfo();
     sandbox.writeTargets(`webhooks:
   argocdTokenEnv: ARGOCD_WEBHOOK_TOKEN
   fluxHmacKeyEnv: FLUX_WEBHOOK_HMAC_KEY

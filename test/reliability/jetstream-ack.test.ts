@@ -2,7 +2,6 @@ import { expect } from 'chai';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { JetStreamSource } from '../../lib/index.js';
-import { seedGitRepository, seedKustomization } from '../../service/sandbox/flux/index.js';
 import { E2eSandbox, type RunningService } from '../support/e2e-harness.js';
 import { eventually } from '../support/eventually.js';
 
@@ -24,13 +23,7 @@ describe('JetStream: a trigger is acknowledged once its delivery is recorded', f
   beforeEach(async () => {
     sandbox = await E2eSandbox.start({ jetstream: true, fluxDelayMs: 50 });
     sandbox.writeTargets(TARGETS);
-    seedGitRepository(sandbox.kube, { name: 'podinfo', namespace: 'flux-system' });
-    seedKustomization(sandbox.kube, {
-      name: 'podinfo',
-      namespace: 'flux-system',
-      wait: true,
-      sourceRef: { kind: 'GitRepository', name: 'podinfo' },
-    });
+    sandbox.seedPodinfo();
     service = await sandbox.startService({ NATS_JETSTREAM: 'auto', K8S_POD_NAME: 'replica-a' });
     nc = await connect({ servers: sandbox.natsUrl });
     jsm = await jetstreamManager(nc);

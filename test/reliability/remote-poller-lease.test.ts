@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import { leaseFor } from '../../service/leases/lease-time.js';
-import { seedGitRepository, seedKustomization } from '../../service/sandbox/flux/index.js';
 import {
   E2E_KEPTN_TOKEN,
   E2eSandbox,
@@ -38,13 +37,7 @@ describe('remote mode: a replica polls the Keptn API only once it holds the poll
 
   beforeEach(async () => {
     sandbox = await E2eSandbox.start({ nats: false, controlPlaneToken: E2E_KEPTN_TOKEN, fluxDelayMs: 50 });
-    seedGitRepository(sandbox.kube, { name: 'podinfo', namespace: 'flux-system' });
-    seedKustomization(sandbox.kube, {
-      name: 'podinfo',
-      namespace: 'flux-system',
-      wait: true,
-      sourceRef: { kind: 'GitRepository', name: 'podinfo' },
-    });
+    sandbox.seedPodinfo();
     sandbox.writeTargets(TARGETS);
   });
 

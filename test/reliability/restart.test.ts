@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import { seedGitRepository, seedKustomization } from '../../service/sandbox/flux/index.js';
 import { E2eSandbox, type RunningService } from '../support/e2e-harness.js';
 import { eventually } from '../support/eventually.js';
 
@@ -27,13 +26,7 @@ describe('restart safety: a delivery survives the death of the replica following
   beforeEach(async () => {
     sandbox = await E2eSandbox.start({ fluxDelayMs: 50 });
     sandbox.writeTargets(TARGETS);
-    seedGitRepository(sandbox.kube, { name: 'podinfo', namespace: 'flux-system' });
-    seedKustomization(sandbox.kube, {
-      name: 'podinfo',
-      namespace: 'flux-system',
-      wait: true,
-      sourceRef: { kind: 'GitRepository', name: 'podinfo' },
-    });
+    sandbox.seedPodinfo();
     sandbox.argocd.addApplication({
       name: 'carts',
       namespace: 'argocd',

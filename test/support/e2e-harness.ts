@@ -15,6 +15,7 @@ import { loadKubeConfig } from '../../service/kube/kube-config.js';
 import { ArgoCdSimulator } from '../../service/sandbox/argocd/index.js';
 import { ControlPlaneSimulator } from '../../service/sandbox/controlplane/control-plane-simulator.js';
 import { FluxControllerSimulator } from '../../service/sandbox/flux/index.js';
+import { seedWaitingKustomization } from '../../service/sandbox/flux/seed.js';
 import { KubeApiSimulator } from '../../service/sandbox/kube/kube-api-simulator.js';
 import { writeSandboxKubeconfig } from '../../service/sandbox/kube/kubeconfig.js';
 import { baseEnv } from '../../service/sandbox/service-process.js';
@@ -76,6 +77,11 @@ export class E2eSandbox {
   kubeconfig = '';
   private nc?: NatsConnection;
   private readonly services: ServiceProcess[] = [];
+
+  /** The suite's usual Flux target: Kustomization `flux-system/podinfo` (spec.wait) on its GitRepository. */
+  seedPodinfo(): void {
+    seedWaitingKustomization(this.kube, 'podinfo');
+  }
 
   static async start(options: E2eSandboxOptions = {}): Promise<E2eSandbox> {
     const sandbox = new E2eSandbox();

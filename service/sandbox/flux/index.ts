@@ -9,5 +9,6 @@ export {
   seedHelmRelease,
   seedGitRepository,
   seedHelmChart,
+  seedWaitingKustomization,
   DEFAULT_GIT_REVISION,
 } from './seed.js';

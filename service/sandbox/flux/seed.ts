@@ -103,6 +103,20 @@ export function seedGitRepository(sim: KubeApiSimulator, options: SeedGitReposit
   );
 }
 
+/**
+ * The usual Flux target of the tests and the demo: GitRepository `source` and a Kustomization `name` that
+ * applies it with `spec.wait`, both in flux-system.
+ */
+export function seedWaitingKustomization(sim: KubeApiSimulator, name: string, source = name): KubeObject {
+  seedGitRepository(sim, { name: source, namespace: 'flux-system' });
+  return seedKustomization(sim, {
+    name,
+    namespace: 'flux-system',
+    wait: true,
+    sourceRef: { kind: 'GitRepository', name: source },
+  });
+}
+
 /** A HelmChart `<ns>-<name>` as helm-controller creates for a HelmRelease with `spec.chart`. */
 export function seedHelmChart(
   sim: KubeApiSimulator,
