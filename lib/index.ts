@@ -53,6 +53,8 @@ export type { TokenSource, JsonClientOptions, JsonResponse } from './http/json-c
 export { retryWithBackoff, backoffDelay, abortableSleep } from './http/backoff.js';
 export type { BackoffOptions, RetryOptions } from './http/backoff.js';
 export { isCertificateFailure } from './http/network-errors.js';
+export { RemoteCallError, isTransientFailure } from './http/remote-call-error.js';
+export type { RemoteCallErrorOptions } from './http/remote-call-error.js';
 
 // Uniform registration.
 export { UniformClient } from './uniform/uniform-client.js';
