@@ -1,4 +1,4 @@
-import type { CallOptions, KubeClient } from './kube-client.js';
+import type { KubeCallOptions, KubeClient } from './kube-client.js';
 import type { ResourceRef } from './kube-api.js';
 import { KubeApiError } from './kube-errors.js';
 
@@ -15,7 +15,7 @@ export async function getOrUndefined<T>(
   ref: ResourceRef,
   namespace: string,
   name: string,
-  options?: CallOptions,
+  options?: KubeCallOptions,
 ): Promise<T | undefined> {
   try {
     return await client.get<T>(ref, namespace, name, options);

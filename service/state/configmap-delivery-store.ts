@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { BackoffOptions, Logger } from '../../lib/index.js';
 import { CONFIGMAPS, type KubeApi } from '../kube/kube-api.js';
-import { KubeClient, type CallOptions } from '../kube/kube-client.js';
+import { KubeClient, type KubeCallOptions } from '../kube/kube-client.js';
 import type { ConfigMap } from '../kube/objects.js';
 import type { ServiceMetrics } from '../metrics.js';
 import { getOrUndefined, isConflict, isNotFound } from '../kube/kube-request.js';
@@ -198,7 +198,7 @@ export class ConfigMapDeliveryStore implements DeliveryStore {
     return Date.now() + this.callTimeoutMs;
   }
 
-  private read(name: string, call: CallOptions): Promise<ConfigMap | undefined> {
+  private read(name: string, call: KubeCallOptions): Promise<ConfigMap | undefined> {
     return getOrUndefined<ConfigMap>(this.client, CONFIGMAPS, this.namespace, name, call);
   }
 

@@ -3,7 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { ArgoInstance } from '../../config/gitops-config.js';
 import type { ServiceMetrics } from '../../metrics.js';
-import { retryWithBackoff, type Logger, type BackoffOptions } from '../../../lib/index.js';
+import { retryWithBackoff, type Logger, type BackoffOptions, type CallLimits } from '../../../lib/index.js';
 import { readLines } from '../../util/lines.js';
 import type { Application, ApplicationList, InfoEntry } from './application.js';
 import { ArgoApiError, RETRY_REASONS } from './errors.js';
@@ -22,11 +22,8 @@ export interface ArgoCdClientOptions {
   requestTimeoutMs?: number;
 }
 
-/** How long a call may keep retrying, and what cancels it. */
-export interface CallOptions {
-  signal?: AbortSignal;
-  /** Epoch ms after which transient errors are no longer retried; default now + 60 s. */
-  deadline?: number;
+/** A call's limits (the deadline defaults to now + 60 s), and what may end its retries early. */
+export interface ArgoCallOptions extends CallLimits {
   /**
    * Asked before each retry of a transient failure; false ends the retries (a sync whose lost answer may mean
    * it was applied).
@@ -90,7 +87,7 @@ export class ArgoCdClient {
     await this.dispatcher.close();
   }
 
-  getApplication(name: string, scope: AppScope = {}, call: CallOptions = {}): Promise<Application> {
+  getApplication(name: string, scope: AppScope = {}, call: ArgoCallOptions = {}): Promise<Application> {
     const query = { appNamespace: scope.appNamespace, project: scope.project };
     return this.request(
       {
@@ -107,7 +104,7 @@ export class ArgoCdClient {
   async listApplications(
     selector?: string,
     scope: { appNamespace?: string; projects?: string[] } = {},
-    call: CallOptions = {},
+    call: ArgoCallOptions = {},
   ): Promise<Application[]> {
     const query = { selector, appNamespace: scope.appNamespace, projects: scope.projects?.join(',') };
     const list = await this.request<ApplicationList>(
@@ -117,7 +114,7 @@ export class ArgoCdClient {
     return list.items ?? [];
   }
 
-  sync(name: string, request: SyncRequest, call: CallOptions = {}): Promise<Application> {
+  sync(name: string, request: SyncRequest, call: ArgoCallOptions = {}): Promise<Application> {
     const body: Record<string, unknown> = { name, prune: request.prune ?? false };
     if (request.revision) body.revision = request.revision;
     if (request.syncOptions?.length) body.syncOptions = { items: request.syncOptions };
@@ -136,7 +133,7 @@ export class ArgoCdClient {
     );
   }
 
-  async terminateOperation(name: string, scope: AppScope = {}, call: CallOptions = {}): Promise<void> {
+  async terminateOperation(name: string, scope: AppScope = {}, call: ArgoCallOptions = {}): Promise<void> {
     const query = { appNamespace: scope.appNamespace, project: scope.project };
     await this.request(
       {
@@ -171,7 +168,7 @@ export class ArgoCdClient {
     }
   }
 
-  private async request<T>(spec: RequestSpec, call: CallOptions): Promise<T> {
+  private async request<T>(spec: RequestSpec, call: ArgoCallOptions): Promise<T> {
     return retryWithBackoff(
       async () => {
         const response = await this.send(spec, call.signal, true);
