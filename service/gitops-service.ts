@@ -159,7 +159,7 @@ function pullStores(kube: KubeApi | undefined, env: ServiceEnv, logger: Logger) 
   return kube
     ? {
         seen: new ConfigMapSeenRevisions({ kube, ...stateNames(env), logger }),
-        sources: new KubeFluxSourceLookup({ kube }),
+        sources: new KubeFluxSourceLookup({ kube, logger }),
       }
     : { seen: new MemorySeenRevisions(), sources: new StaticFluxSourceLookup({ objects: [] }) };
 }

@@ -216,6 +216,19 @@ describe('seen revisions and Flux sources in the cluster', () => {
       expect(kube.sim.requestCount({ verb: 'get', resource: 'kustomizations' })).to.equal(1);
     });
 
+    it('reads through transient API faults (a 503, then a reset)', async () => {
+      const k = readFixture<any>('gitops', 'flux-kustomization-with-status.json');
+      kube.sim.create('Kustomization', k);
+      kube.sim.failNext({ status: 503, match: { verb: 'get', resource: 'kustomizations' } });
+      kube.sim.failNext({ status: 'reset', match: { verb: 'get', resource: 'kustomizations' } });
+      const lookup = new KubeFluxSourceLookup({ kube: kube.api, retry: { initialMs: 10, maxMs: 20 } });
+      const target = { kind: 'Kustomization', name: 'podinfo', namespace: 'flux-system' };
+      expect(
+        await lookup.usesSource(target, { kind: 'GitRepository', name: 'podinfo', namespace: 'flux-system' }),
+      ).to.equal(true);
+      expect(kube.sim.requestCount({ verb: 'get', resource: 'kustomizations' })).to.equal(3);
+    });
+
     it('answers false for a target that does not exist', async () => {
       const lookup = new KubeFluxSourceLookup({ kube: kube.api });
       const target = { kind: 'Kustomization', name: 'missing', namespace: 'flux-system' };
