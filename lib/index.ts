@@ -51,8 +51,12 @@ export type { EventSource, EventSink, IncomingMessage } from './transport/transp
 export { KeptnApiError, JsonClient } from './http/json-client.js';
 export type { TokenSource, JsonClientOptions, JsonResponse } from './http/json-client.js';
 export { retryWithBackoff, backoffDelay, abortableSleep } from './http/backoff.js';
-export type { BackoffOptions, RetryOptions } from './http/backoff.js';
+export type { BackoffOptions, CallLimits, RetryOptions } from './http/backoff.js';
+export { reopenStream } from './http/reopen-stream.js';
+export type { ReopenOptions } from './http/reopen-stream.js';
 export { isCertificateFailure } from './http/network-errors.js';
+export { RemoteCallError, isTransientFailure } from './http/remote-call-error.js';
+export type { RemoteCallErrorOptions } from './http/remote-call-error.js';
 
 // Uniform registration.
 export { UniformClient } from './uniform/uniform-client.js';

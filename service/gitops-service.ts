@@ -76,7 +76,7 @@ export async function startGitopsService(options: GitopsServiceOptions): Promise
   for (const task of env.tasks) integration.handle(task, handler);
   const notifications = new NotificationHandler({
     ...parts,
-    ...pullStores(kube, env),
+    ...pullStores(kube, env, logger),
     startSequence: (trigger) => integration.publish(sequenceTriggeredEvent(trigger, env.integrationName)),
     isFollowing: (tool, target, instance) => handler.active.has(tool, target, instance),
     wakeFollower: (tool, target, instance) => deployers.nudge(tool, target, instance),
@@ -155,11 +155,11 @@ function pollerFor(
 }
 
 /** Where the pull direction remembers seen revisions and looks up Flux sources: the cluster, if any. */
-function pullStores(kube: KubeApi | undefined, env: ServiceEnv) {
+function pullStores(kube: KubeApi | undefined, env: ServiceEnv, logger: Logger) {
   return kube
     ? {
-        seen: new ConfigMapSeenRevisions({ kube, ...stateNames(env) }),
-        sources: new KubeFluxSourceLookup({ kube }),
+        seen: new ConfigMapSeenRevisions({ kube, ...stateNames(env), logger }),
+        sources: new KubeFluxSourceLookup({ kube, logger }),
       }
     : { seen: new MemorySeenRevisions(), sources: new StaticFluxSourceLookup({ objects: [] }) };
 }

@@ -35,10 +35,14 @@ export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> 
   });
 }
 
-export interface RetryOptions extends BackoffOptions {
+/** What limits a call that retries: what cancels it, and the time after which it is not retried. */
+export interface CallLimits {
   signal?: AbortSignal;
   /** Epoch ms: no retry whose wait would end at or after it. */
   deadline?: number;
+}
+
+export interface RetryOptions extends BackoffOptions, CallLimits {
   /** The clock of `deadline`; default Date.now. */
   now?: () => number;
   /** Whether an error may be retried at all; default every error. */

@@ -1,22 +1,19 @@
-import { isCertificateFailure } from './network-errors.js';
+import { RemoteCallError } from './remote-call-error.js';
 import { request as httpRequest, Agent as HttpAgent } from 'node:http';
 import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
 
 /** A token that must not be printed: a string, or an object like the service's `Secret`. */
 export type TokenSource = string | { reveal(): string };
 
-/** What went wrong talking to the Keptn API; `transient` ones are retried. */
-export class KeptnApiError extends Error {
+/** What went wrong talking to the Keptn API (which request); `transient` ones are retried. */
+export class KeptnApiError extends RemoteCallError {
   override readonly name = 'KeptnApiError';
-  readonly transient: boolean;
   constructor(
     message: string,
     readonly details: { method: string; url: string; status?: number },
-    options?: { cause?: unknown; transient?: boolean },
+    options?: { cause?: unknown },
   ) {
-    super(message, options);
-    this.transient =
-      options?.transient ?? (details.status === undefined || details.status >= 500 || details.status === 429);
+    super('Keptn API', message, { status: details.status, cause: options?.cause });
   }
 }
 
@@ -43,7 +40,7 @@ export class JsonClient {
     this.httpsAgent = new HttpsAgent({ keepAlive: true, rejectUnauthorized: options.sslVerify !== false });
   }
 
-  /** Any status comes back; only network failures throw (transient KeptnApiError). */
+  /** Any status comes back; only network failures throw (KeptnApiError, transient but for TLS). */
   request<T = unknown>(
     method: string,
     url: string,
@@ -102,7 +99,7 @@ export class JsonClient {
           new KeptnApiError(
             `${where} failed: ${err.message}${code ? ` (${code})` : ''}`,
             { method, url: where },
-            { cause: err, transient: !isCertificateFailure(err) },
+            { cause: err },
           ),
         );
       });
@@ -110,7 +107,7 @@ export class JsonClient {
     });
   }
 
-  /** Like `request` but a non-2xx status throws KeptnApiError (transient for 5xx/429). */
+  /** Like `request` but a non-2xx status throws KeptnApiError (transient by `isTransientFailure`). */
   async expectOk<T = unknown>(
     method: string,
     url: string,

@@ -44,9 +44,10 @@ export const DEPLOY_ERROR_KINDS = [
 export type DeployErrorKind = (typeof DEPLOY_ERROR_KINDS)[number];
 
 /**
- * The deployment could not be run or followed (the `.finished` is `errored`/`fail`). `transient`
- * errors are retried with backoff by the deployer until the deadline; what reaches the caller is
- * final. The message names the object and what happened, never a token.
+ * The deployment could not be run or followed (the `.finished` is `errored`/`fail`, `kind` in its
+ * data and the failure metric). Final: the API calls under it already retried what was transient
+ * (`RemoteCallError.transient`) until their deadline. The message names the object and what
+ * happened, never a token.
  */
 export class DeployError extends Error {
   constructor(

@@ -305,7 +305,7 @@ export class KubeApi {
         contextOf(target),
         undefined,
         `cannot obtain credentials: ${(err as Error).message.trim()}`,
-        { cause: err },
+        { cause: err, transient: false },
       );
     }
   }

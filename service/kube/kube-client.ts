@@ -1,4 +1,4 @@
-import { retryWithBackoff, type Logger, type BackoffOptions } from '../../lib/index.js';
+import { retryWithBackoff, type Logger, type BackoffOptions, type CallLimits } from '../../lib/index.js';
 import type { ServiceMetrics } from '../metrics.js';
 import {
   resourceName,
@@ -30,10 +30,8 @@ export interface KubeClientOptions {
   clock?: Clock;
 }
 
-export interface CallOptions {
-  /** Epoch ms after which transient failures are no longer retried (default now + 30 s). */
-  deadline?: number;
-  signal?: AbortSignal;
+/** A call's limits (the deadline defaults to now + 30 s), and whether a conflict is retried. */
+export interface KubeCallOptions extends CallLimits {
   /** Also retry 409 Conflict (for patches that are safe to repeat). */
   retryOnConflict?: boolean;
 }
@@ -62,7 +60,7 @@ export class KubeClient {
     this.clock = options.clock ?? systemClock;
   }
 
-  get<T>(ref: ResourceRef, namespace: string, name: string, options: CallOptions = {}): Promise<T> {
+  get<T>(ref: ResourceRef, namespace: string, name: string, options: KubeCallOptions = {}): Promise<T> {
     return this.call({ verb: 'get', resource: resourceName(ref), namespace, name }, options, (o) =>
       this.api.get<T>(ref, namespace, name, o),
     );
@@ -71,7 +69,7 @@ export class KubeClient {
   list<T>(
     ref: ResourceRef,
     namespace: string,
-    options: CallOptions & { labelSelector?: string; fieldSelector?: string } = {},
+    options: KubeCallOptions & { labelSelector?: string; fieldSelector?: string } = {},
   ): Promise<ObjectList<T>> {
     const { labelSelector, fieldSelector } = options;
     return this.call({ verb: 'list', resource: resourceName(ref), namespace }, options, (o) =>
@@ -85,7 +83,7 @@ export class KubeClient {
     namespace: string,
     name: string,
     patch: unknown,
-    options: CallOptions = {},
+    options: KubeCallOptions = {},
   ): Promise<T> {
     return this.call({ verb: 'patch', resource: resourceName(ref), namespace, name }, options, (o) =>
       this.api.patchMerge<T>(ref, namespace, name, patch, o),
@@ -93,7 +91,7 @@ export class KubeClient {
   }
 
   /** Creates `body`; 409 (it exists) is thrown, never retried. */
-  create<T>(ref: ResourceRef, namespace: string, body: unknown, options: CallOptions = {}): Promise<T> {
+  create<T>(ref: ResourceRef, namespace: string, body: unknown, options: KubeCallOptions = {}): Promise<T> {
     return this.call({ verb: 'create', resource: resourceName(ref), namespace }, options, (o) =>
       this.api.create<T>(ref, namespace, body, o),
     );
@@ -105,14 +103,14 @@ export class KubeClient {
     namespace: string,
     name: string,
     body: unknown,
-    options: CallOptions = {},
+    options: KubeCallOptions = {},
   ): Promise<T> {
     return this.call({ verb: 'update', resource: resourceName(ref), namespace, name }, options, (o) =>
       this.api.replace<T>(ref, namespace, name, body, o),
     );
   }
 
-  delete(ref: ResourceRef, namespace: string, name: string, options: CallOptions = {}): Promise<void> {
+  delete(ref: ResourceRef, namespace: string, name: string, options: KubeCallOptions = {}): Promise<void> {
     return this.call({ verb: 'delete', resource: resourceName(ref), namespace, name }, options, (o) =>
       this.api.delete(ref, namespace, name, o),
     );
@@ -131,7 +129,7 @@ export class KubeClient {
 
   private async call<T>(
     request: KubeRequestContext,
-    options: CallOptions,
+    options: KubeCallOptions,
     send: (o: { signal?: AbortSignal; timeoutMs?: number }) => Promise<T>,
   ): Promise<T> {
     const retryable = (error: KubeApiError) =>

@@ -1,5 +1,6 @@
-import { isCertificateFailure } from '../../lib/index.js';
-/** What went wrong talking to the Kubernetes API, sorted into terminal and transient. */
+import { RemoteCallError } from '../../lib/index.js';
+
+/** What went wrong talking to the Kubernetes API; whether it is transient is the SDK's one rule. */
 export const KUBE_ERROR_KINDS = {
   notFound: 'not-found',
   forbidden: 'forbidden',
@@ -15,8 +16,6 @@ export const KUBE_ERROR_KINDS = {
 } as const;
 export type KubeErrorKind = (typeof KUBE_ERROR_KINDS)[keyof typeof KUBE_ERROR_KINDS];
 
-const TRANSIENT: ReadonlySet<KubeErrorKind> = new Set(['server', 'timeout', 'reset', 'unreachable']);
-
 export interface KubeRequestContext {
   verb: string;
   /** `<plural>.<group>` as the API server names it, e.g. `kustomizations.kustomize.toolkit.fluxcd.io`. */
@@ -26,19 +25,16 @@ export interface KubeRequestContext {
 }
 
 /** A failed Kubernetes API call with the request it belongs to; the message never holds credentials. */
-export class KubeApiError extends Error {
-  readonly transient: boolean;
-
+export class KubeApiError extends RemoteCallError {
   constructor(
     readonly kind: KubeErrorKind,
     readonly request: KubeRequestContext,
-    readonly status: number | undefined,
+    status: number | undefined,
     detail: string,
     options?: { cause?: unknown; transient?: boolean },
   ) {
-    super(`${request.verb} ${describeObject(request)}: ${detail}`, options);
+    super('Kubernetes API', `${request.verb} ${describeObject(request)}: ${detail}`, { ...options, status });
     this.name = 'KubeApiError';
-    this.transient = options?.transient ?? TRANSIENT.has(kind);
   }
 }
 
@@ -85,7 +81,7 @@ export function toKubeApiError(err: unknown, request: KubeRequestContext): KubeA
     request,
     undefined,
     `API server unreachable (${code ?? e.message ?? 'unknown error'})`,
-    { cause: err, transient: !isCertificateFailure(err) },
+    { cause: err },
   );
 }
 

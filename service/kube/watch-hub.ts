@@ -1,4 +1,4 @@
-import { type Logger, backoffDelay, abortableSleep } from '../../lib/index.js';
+import { type Logger, reopenStream } from '../../lib/index.js';
 import type { ServiceMetrics } from '../metrics.js';
 import type { KubeClient, ResourceRef } from './kube-client.js';
 import { KubeApiError } from './kube-errors.js';
@@ -63,43 +63,45 @@ export class WatchHub<T extends WatchedObject> {
 
   private async run(): Promise<void> {
     const { client, resource, namespace, logger } = this.options;
-    const signal = this.stop.signal;
-    let failures = 0;
-    while (!signal.aborted) {
-      try {
-        if (this.resourceVersion === undefined) await this.relist();
-        for await (const event of client.watch<T>(
-          resource,
-          namespace,
-          { resourceVersion: this.resourceVersion, timeoutSeconds: 300 },
-          signal,
-        )) {
-          failures = 0;
-          if (event.type === 'ERROR') {
-            const code = (event.object as { code?: number }).code;
-            if (code === 410) this.countRetry('gone');
-            this.resourceVersion = undefined;
-            break;
-          }
-          this.resourceVersion = event.object.metadata?.resourceVersion ?? this.resourceVersion;
-          if (event.type === 'BOOKMARK') continue;
-          this.deliver(event.object, event.type);
-        }
-      } catch (err) {
-        if (signal.aborted) break;
+    await reopenStream((progress) => this.watchOnce(progress), {
+      signal: this.stop.signal,
+      backoff: client.retry,
+      onFailure: (err, delayMs) => {
         const reason = err instanceof KubeApiError ? err.kind : 'error';
         if (err instanceof KubeApiError && err.kind === 'gone') this.resourceVersion = undefined;
-        const wait = backoffDelay(failures++, client.retry);
         this.countRetry(reason);
         logger.warn('watch failed, re-establishing', {
           resource: resource.plural,
           namespace,
           reason,
-          delayMs: wait,
+          delayMs,
           error: err instanceof Error ? err.message : String(err),
         });
-        await abortableSleep(wait, signal).catch(() => undefined);
+        return 'reopen';
+      },
+    });
+  }
+
+  /** One watch connection from the last resourceVersion (after a list when there is none). */
+  private async watchOnce(progress: () => void): Promise<void> {
+    const { client, resource, namespace } = this.options;
+    if (this.resourceVersion === undefined) await this.relist();
+    for await (const event of client.watch<T>(
+      resource,
+      namespace,
+      { resourceVersion: this.resourceVersion, timeoutSeconds: 300 },
+      this.stop.signal,
+    )) {
+      progress();
+      if (event.type === 'ERROR') {
+        const code = (event.object as { code?: number }).code;
+        if (code === 410) this.countRetry('gone');
+        this.resourceVersion = undefined;
+        return;
       }
+      this.resourceVersion = event.object.metadata?.resourceVersion ?? this.resourceVersion;
+      if (event.type === 'BOOKMARK') continue;
+      this.deliver(event.object, event.type);
     }
   }
 

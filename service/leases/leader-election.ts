@@ -1,6 +1,7 @@
-import type { Logger } from '../../lib/index.js';
+import type { BackoffOptions, Logger } from '../../lib/index.js';
 import { LEASES, type KubeApi } from '../kube/kube-api.js';
-import { systemClock, type Clock } from '../kube/kube-client.js';
+import { KubeClient, systemClock, type Clock } from '../kube/kube-client.js';
+import { KubeApiError } from '../kube/kube-errors.js';
 import type { Lease, LeaseSpec } from '../kube/objects.js';
 import { getOrUndefined, isConflict, isNotFound } from '../kube/kube-request.js';
 import { isLeaseHeld, leaseFor, microTime } from './lease-time.js';
@@ -27,6 +28,7 @@ export interface LeaderElectionOptions {
   renewDeadlineMs?: number;
   logger: Logger;
   clock?: Clock;
+  retry?: Partial<BackoffOptions>;
 }
 
 export type LeadershipListener = (leader: boolean) => void;
@@ -39,7 +41,7 @@ export type LeadershipListener = (leader: boolean) => void;
 export class LeaderElection {
   readonly identity: string;
   readonly leaseName: string;
-  private readonly api: KubeApi;
+  private readonly client: KubeClient;
   private readonly namespace: string;
   private readonly integrationName: string;
   private readonly leaseDurationSeconds: number;
@@ -54,7 +56,6 @@ export class LeaderElection {
   private readonly repeater: Repeater;
 
   constructor(options: LeaderElectionOptions) {
-    this.api = options.kube;
     this.namespace = options.namespace;
     this.integrationName = options.integrationName;
     this.identity = options.identity;
@@ -65,6 +66,13 @@ export class LeaderElection {
     this.renewDeadlineMs = options.renewDeadlineMs ?? (this.leaseDurationSeconds * 1000 * 2) / 3;
     this.logger = options.logger.child({ lease: this.leaseName, identity: this.identity });
     this.clock = options.clock ?? systemClock;
+    this.client = new KubeClient({
+      kube: options.kube,
+      logger: this.logger,
+      tool: 'kube',
+      retry: options.retry,
+      clock: this.clock,
+    });
     this.repeater = new Repeater(`leader election on ${this.leaseName}`, {
       intervalMs: () => (this.leader ? this.renewMs : this.retryMs),
       tick: (signal) => this.attempt(signal),
@@ -114,7 +122,10 @@ export class LeaderElection {
         error: (err as Error).message,
         leader: this.leader,
       });
-      if (this.leader && this.clock.now() - this.renewedAt >= this.renewDeadlineMs) this.setLeader(false);
+      // A transient failure reached the caller only once the renew deadline came.
+      const pastDeadline = this.clock.now() - this.renewedAt >= this.renewDeadlineMs;
+      if (this.leader && (pastDeadline || (err instanceof KubeApiError && err.transient)))
+        this.setLeader(false);
     }
   }
 
@@ -170,23 +181,41 @@ export class LeaderElection {
   }
 
   private read(signal: AbortSignal | undefined): Promise<Lease | undefined> {
-    return getOrUndefined<Lease>(this.api, LEASES, this.namespace, this.leaseName, { signal });
+    return getOrUndefined<Lease>(this.client, LEASES, this.namespace, this.leaseName, {
+      signal,
+      deadline: this.deadline(),
+    });
   }
 
-  /** false on 409 (another replica wrote first) and on 404 (the lease was deleted meanwhile). */
+  /**
+   * false on 409 (another replica wrote first) and on 404 (the lease was deleted meanwhile). A 409
+   * can also answer the retry of this very write, carried out though its answer was lost: the lease
+   * then holds this write's holder and renewTime.
+   */
   private async write(
     verb: 'create' | 'update',
     body: Lease,
     signal: AbortSignal | undefined,
   ): Promise<boolean> {
+    const call = { signal, deadline: this.deadline() };
     try {
-      if (verb === 'create') await this.api.create(LEASES, this.namespace, body, { signal });
-      else await this.api.replace(LEASES, this.namespace, this.leaseName, body, { signal });
+      if (verb === 'create') await this.client.create(LEASES, this.namespace, body, call);
+      else await this.client.replace(LEASES, this.namespace, this.leaseName, body, call);
       return true;
     } catch (err) {
-      if (isConflict(err) || isNotFound(err)) return false;
-      throw err;
+      if (isNotFound(err)) return false;
+      if (!isConflict(err)) throw err;
+      const now = await this.read(signal);
+      return (
+        now?.spec?.holderIdentity === body.spec?.holderIdentity &&
+        now?.spec?.renewTime === body.spec?.renewTime
+      );
     }
+  }
+
+  /** A leader's calls are retried until its renew deadline, a standby's until its next try. */
+  private deadline(): number {
+    return this.leader ? this.renewedAt + this.renewDeadlineMs : this.clock.now() + this.retryMs;
   }
 
   private setLeader(leader: boolean): void {

@@ -1,8 +1,8 @@
-import type { Logger } from '../../lib/index.js';
+import type { BackoffOptions, Logger } from '../../lib/index.js';
 import { LEASES, type KubeApi } from '../kube/kube-api.js';
-import { systemClock, type Clock } from '../kube/kube-client.js';
+import { KubeClient, systemClock, type Clock } from '../kube/kube-client.js';
 import type { Lease } from '../kube/objects.js';
-import { getOrUndefined, isNotFound } from '../kube/kube-request.js';
+import { getOrUndefined, isConflict, isNotFound } from '../kube/kube-request.js';
 import { isLeaseHeld, leaseFor } from './lease-time.js';
 import { objectName } from '../state/object-name.js';
 import { Repeater } from './repeat.js';
@@ -22,16 +22,18 @@ export interface ReplicaLeaseOptions {
   leaseDurationSeconds?: number;
   logger: Logger;
   clock?: Clock;
+  retry?: Partial<BackoffOptions>;
 }
 
 /**
  * One Lease per running replica, renewed while the replica lives. Other replicas read them to
  * tell a dead replica's delivery records (owner not alive) from a live one's, and adopt the former.
+ * Every call goes through the Kubernetes client's retry loop, a renewal until the next one is due.
  */
 export class ReplicaLease {
   readonly identity: string;
   readonly leaseName: string;
-  private readonly api: KubeApi;
+  private readonly client: KubeClient;
   private readonly namespace: string;
   private readonly integrationName: string;
   private readonly renewMs: number;
@@ -41,7 +43,6 @@ export class ReplicaLease {
   private readonly repeater: Repeater;
 
   constructor(options: ReplicaLeaseOptions) {
-    this.api = options.kube;
     this.namespace = options.namespace;
     this.integrationName = options.integrationName;
     this.identity = options.podName;
@@ -50,6 +51,13 @@ export class ReplicaLease {
     this.leaseDurationSeconds = options.leaseDurationSeconds ?? 30;
     this.logger = options.logger.child({ lease: this.leaseName });
     this.clock = options.clock ?? systemClock;
+    this.client = new KubeClient({
+      kube: options.kube,
+      logger: this.logger,
+      tool: 'kube',
+      retry: options.retry,
+      clock: this.clock,
+    });
     this.repeater = new Repeater(`replica lease ${this.leaseName}`, {
       intervalMs: this.renewMs,
       tick: (signal) => this.renew(signal),
@@ -69,7 +77,7 @@ export class ReplicaLease {
   async stop(signal?: AbortSignal): Promise<void> {
     if (!(await this.repeater.stop())) return;
     try {
-      await this.api.delete(LEASES, this.namespace, this.leaseName, { signal });
+      await this.client.delete(LEASES, this.namespace, this.leaseName, { signal, deadline: this.deadline() });
     } catch (err) {
       if (!isNotFound(err))
         this.logger.warn('cannot delete the replica lease; it will expire', {
@@ -80,8 +88,9 @@ export class ReplicaLease {
 
   /** Identities of the replicas whose lease has not expired (this one included while it runs). */
   async liveReplicas(signal?: AbortSignal): Promise<Set<string>> {
-    const list = await this.api.list<Lease>(LEASES, this.namespace, {
+    const list = await this.client.list<Lease>(LEASES, this.namespace, {
       signal,
+      deadline: this.deadline(),
       labelSelector: labelSelector(stateLabels(this.integrationName)),
     });
     const now = this.clock.now();
@@ -96,15 +105,30 @@ export class ReplicaLease {
   /** Whether the replica `identity` holds an unexpired lease. */
   async isAlive(identity: string, signal?: AbortSignal): Promise<boolean> {
     const name = objectName(this.prefix, identity);
-    const lease = await getOrUndefined<Lease>(this.api, LEASES, this.namespace, name, { signal });
+    const lease = await this.read(name, signal);
     return (
       lease !== undefined && lease.spec?.holderIdentity === identity && isLeaseHeld(lease, this.clock.now())
     );
   }
 
+  /**
+   * Only this replica writes its lease, so a 409 means an earlier try of this renewal was carried out
+   * though its answer was lost: the lease is read and written once more.
+   */
   private async renew(signal: AbortSignal): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.write(signal);
+        return;
+      } catch (err) {
+        if (!isConflict(err) || attempt >= 2) throw err;
+      }
+    }
+  }
+
+  private async write(signal: AbortSignal): Promise<void> {
     const now = this.clock.now();
-    const current = await getOrUndefined<Lease>(this.api, LEASES, this.namespace, this.leaseName, { signal });
+    const current = await this.read(this.leaseName, signal);
     const body = leaseFor(current, {
       name: this.leaseName,
       namespace: this.namespace,
@@ -113,11 +137,21 @@ export class ReplicaLease {
       durationSeconds: this.leaseDurationSeconds,
       now,
     });
-    if (!current) {
-      await this.api.create(LEASES, this.namespace, body, { signal });
-      return;
-    }
-    await this.api.replace(LEASES, this.namespace, this.leaseName, body, { signal });
+    const call = { signal, deadline: this.deadline() };
+    if (!current) await this.client.create(LEASES, this.namespace, body, call);
+    else await this.client.replace(LEASES, this.namespace, this.leaseName, body, call);
+  }
+
+  private read(name: string, signal: AbortSignal | undefined): Promise<Lease | undefined> {
+    return getOrUndefined<Lease>(this.client, LEASES, this.namespace, name, {
+      signal,
+      deadline: this.deadline(),
+    });
+  }
+
+  /** Calls are retried until the next renewal is due. */
+  private deadline(): number {
+    return this.clock.now() + this.renewMs;
   }
 
   private get prefix(): string {

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { BackoffOptions, Logger } from '../../lib/index.js';
 import { CONFIGMAPS, type KubeApi } from '../kube/kube-api.js';
-import { KubeClient, type CallOptions } from '../kube/kube-client.js';
+import { KubeClient, type KubeCallOptions } from '../kube/kube-client.js';
 import type { ConfigMap } from '../kube/objects.js';
 import type { ServiceMetrics } from '../metrics.js';
-import { isConflict, isNotFound } from '../kube/kube-request.js';
+import { getOrUndefined, isConflict, isNotFound } from '../kube/kube-request.js';
 import {
   DELIVERY_PHASES,
   decodeDelivery,
@@ -198,13 +198,8 @@ export class ConfigMapDeliveryStore implements DeliveryStore {
     return Date.now() + this.callTimeoutMs;
   }
 
-  private async read(name: string, call: CallOptions): Promise<ConfigMap | undefined> {
-    try {
-      return await this.client.get<ConfigMap>(CONFIGMAPS, this.namespace, name, call);
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+  private read(name: string, call: KubeCallOptions): Promise<ConfigMap | undefined> {
+    return getOrUndefined<ConfigMap>(this.client, CONFIGMAPS, this.namespace, name, call);
   }
 
   private decode(cm: ConfigMap): DeliveryRecord | undefined {

@@ -1,4 +1,7 @@
+import { randomUUID } from 'node:crypto';
+import { silentLogger, type BackoffOptions, type Logger } from '../../lib/index.js';
 import { CONFIGMAPS, type KubeApi } from '../kube/kube-api.js';
+import { KubeClient } from '../kube/kube-client.js';
 import type { ConfigMap } from '../kube/objects.js';
 import { getOrUndefined, isConflict, isNotFound } from '../kube/kube-request.js';
 import { MANAGED_BY } from './state-labels.js';
@@ -12,7 +15,18 @@ export interface ConfigMapSeenRevisionsOptions {
   integrationName: string;
   /** Attempts on 409 conflicts before giving up; default 8. */
   maxAttempts?: number;
+  /** Where retried API calls are logged; default nowhere. */
+  logger?: Logger;
+  retry?: Partial<BackoffOptions>;
+  /**
+   * How long one read or write is retried through transient API faults; default 10 s (the notification
+   * handler, which calls the store, then tries its decision again).
+   */
+  callTimeoutMs?: number;
 }
+
+/** Annotation holding the id of the last write, so a write whose answer was lost can be recognised. */
+const WRITE_ID = 'keptn.sh/seen-revisions-write';
 
 /** The seen-revisions ConfigMap could not be read or written. */
 export class SeenRevisionsError extends Error {
@@ -29,18 +43,28 @@ export class SeenRevisionsError extends Error {
 /**
  * Seen revisions kept in a ConfigMap in the service's namespace, so they survive restarts and are
  * shared by replicas. Writes are replaces with the read resourceVersion; a 409 re-reads and retries.
+ * Every call goes through the Kubernetes client's retry loop (transient faults until the call's
+ * deadline); each write carries its own id, so a write retried after a lost answer (409 on the retry)
+ * still counts as this store's.
  */
 export class ConfigMapSeenRevisions implements SeenRevisionStore {
-  private readonly api: KubeApi;
+  private readonly client: KubeClient;
   private readonly namespace: string;
   readonly name: string;
   private readonly maxAttempts: number;
+  private readonly callTimeoutMs: number;
 
   constructor(options: ConfigMapSeenRevisionsOptions) {
-    this.api = options.kube;
+    this.client = new KubeClient({
+      kube: options.kube,
+      logger: options.logger ?? silentLogger,
+      tool: 'kube',
+      retry: options.retry,
+    });
     this.namespace = options.namespace;
     this.name = `${options.integrationName}-seen-revisions`;
     this.maxAttempts = options.maxAttempts ?? 8;
+    this.callTimeoutMs = options.callTimeoutMs ?? 10_000;
   }
 
   async markIfNew(key: string, revision: string): Promise<boolean> {
@@ -74,11 +98,13 @@ export class ConfigMapSeenRevisions implements SeenRevisionStore {
       const current = await this.read();
       const data = { ...(current?.data ?? {}) };
       if (!change(data)) return false;
+      const writeId = randomUUID();
       try {
-        await this.write(current, data);
+        await this.write(current, data, writeId);
         return true;
       } catch (err) {
         const conflict = isConflict(err) || (isNotFound(err) && current !== undefined);
+        if (conflict && (await this.read())?.metadata?.annotations?.[WRITE_ID] === writeId) return true;
         if (!conflict || attempt >= this.maxAttempts) {
           throw new SeenRevisionsError(`cannot write ConfigMap ${this.namespace}/${this.name}`, this.name, {
             cause: err,
@@ -90,7 +116,9 @@ export class ConfigMapSeenRevisions implements SeenRevisionStore {
 
   private async read(): Promise<ConfigMap | undefined> {
     try {
-      return await getOrUndefined<ConfigMap>(this.api, CONFIGMAPS, this.namespace, this.name);
+      return await getOrUndefined<ConfigMap>(this.client, CONFIGMAPS, this.namespace, this.name, {
+        deadline: this.deadline(),
+      });
     } catch (err) {
       throw new SeenRevisionsError(`cannot read ConfigMap ${this.namespace}/${this.name}`, this.name, {
         cause: err,
@@ -98,7 +126,12 @@ export class ConfigMapSeenRevisions implements SeenRevisionStore {
     }
   }
 
-  private async write(current: ConfigMap | undefined, data: Record<string, string>): Promise<void> {
+  private async write(
+    current: ConfigMap | undefined,
+    data: Record<string, string>,
+    writeId: string,
+  ): Promise<void> {
+    const call = { deadline: this.deadline() };
     if (!current) {
       const body: ConfigMap = {
         apiVersion: 'v1',
@@ -107,13 +140,21 @@ export class ConfigMapSeenRevisions implements SeenRevisionStore {
           name: this.name,
           namespace: this.namespace,
           labels: { [MANAGED_BY.key]: MANAGED_BY.value },
+          annotations: { [WRITE_ID]: writeId },
         },
         data,
       };
-      await this.api.create(CONFIGMAPS, this.namespace, body);
+      await this.client.create(CONFIGMAPS, this.namespace, body, call);
       return;
     }
-    const body: ConfigMap = { ...current, data };
-    await this.api.replace(CONFIGMAPS, this.namespace, this.name, body);
+    const metadata = {
+      ...current.metadata,
+      annotations: { ...current.metadata?.annotations, [WRITE_ID]: writeId },
+    };
+    await this.client.replace(CONFIGMAPS, this.namespace, this.name, { ...current, metadata, data }, call);
+  }
+
+  private deadline(): number {
+    return Date.now() + this.callTimeoutMs;
   }
 }

@@ -1,5 +1,7 @@
+import { silentLogger, type BackoffOptions, type Logger } from '../../lib/index.js';
 import type { KubeApi } from '../kube/kube-api.js';
-import { isNotFound } from '../kube/kube-request.js';
+import { KubeClient } from '../kube/kube-client.js';
+import { getOrUndefined } from '../kube/kube-request.js';
 import { FLUX_RESOURCES, targetId } from '../gitops/identity.js';
 
 export interface FluxObjectRef {
@@ -67,18 +69,33 @@ const sameRef = (a: FluxObjectRef, b: FluxObjectRef) =>
 
 export interface KubeFluxSourceLookupOptions {
   kube: KubeApi;
+  /** Where retried API calls are logged; default nowhere. */
+  logger?: Logger;
+  retry?: Partial<BackoffOptions>;
+  /** How long a read is retried through transient API faults; default 10 s. */
+  callTimeoutMs?: number;
 }
 
 /** How long an object's sources are remembered. */
 const CACHE_MS = 30_000;
 
-/** Reads the Kustomization/HelmRelease through the Kubernetes API, caching its sources briefly. */
+/**
+ * Reads the Kustomization/HelmRelease through the Kubernetes client's retries, caching its sources
+ * briefly.
+ */
 export class KubeFluxSourceLookup implements FluxSourceLookup {
-  private readonly api: KubeApi;
+  private readonly client: KubeClient;
+  private readonly callTimeoutMs: number;
   private readonly cache = new Map<string, { at: number; sources: FluxObjectRef[] }>();
 
   constructor(options: KubeFluxSourceLookupOptions) {
-    this.api = options.kube;
+    this.client = new KubeClient({
+      kube: options.kube,
+      logger: options.logger ?? silentLogger,
+      tool: 'kube',
+      retry: options.retry,
+    });
+    this.callTimeoutMs = options.callTimeoutMs ?? 10_000;
   }
 
   async usesSource(target: FluxObjectRef, source: FluxObjectRef): Promise<boolean> {
@@ -92,11 +109,13 @@ export class KubeFluxSourceLookup implements FluxSourceLookup {
     if (target.kind !== 'Kustomization' && target.kind !== 'HelmRelease') return [];
     let object: unknown;
     try {
-      object = await this.api.get(FLUX_RESOURCES[target.kind], target.namespace, target.name);
+      object = await getOrUndefined(this.client, FLUX_RESOURCES[target.kind], target.namespace, target.name, {
+        deadline: Date.now() + this.callTimeoutMs,
+      });
     } catch (err) {
-      if (isNotFound(err)) return [];
       throw new FluxSourceLookupError(`cannot read ${key} to find its sources`, target, { cause: err });
     }
+    if (object === undefined) return [];
     const sources = referencedSources(object as Parameters<typeof referencedSources>[0]);
     this.cache.set(key, { at: Date.now(), sources });
     return sources;

@@ -1,4 +1,4 @@
-import { abortableSleep, type Logger, backoffDelay, type BackoffOptions } from '../../../lib/index.js';
+import { abortableSleep, reopenStream, type Logger, type BackoffOptions } from '../../../lib/index.js';
 import type { ServiceMetrics } from '../../metrics.js';
 import type { Application } from './application.js';
 import type { AppScope, ArgoCdClient } from './argocd-client.js';
@@ -118,24 +118,28 @@ export class ApplicationFollower {
     this.waiter?.reject(err);
   }
 
+  /** Each stream starts over with a snapshot: a clean end is a drop too; the first drop reopens at once. */
   private async run(): Promise<void> {
     const { client, name, scope, logger } = this.options;
-    let failures = 0;
-    while (!this.signal.aborted) {
-      try {
-        for await (const app of client.watch(name, scope, this.signal)) {
-          failures = 0;
-          this.offer(app);
-        }
-        logger.debug('Argo CD watch stream ended, reconnecting', { application: name });
-      } catch (err) {
-        if (this.signal.aborted) return;
+    const open = async (progress: () => void) => {
+      for await (const app of client.watch(name, scope, this.signal)) {
+        progress();
+        this.offer(app);
+      }
+      logger.debug('Argo CD watch stream ended, reconnecting', { application: name });
+    };
+    const ended = await reopenStream(open, {
+      signal: this.signal,
+      backoff: this.options.retry,
+      immediateReopens: 1,
+      endIsDrop: true,
+      onFailure: (err) => {
         if (err instanceof ArgoApiError && !err.transient) {
           logger.warn('cannot open the Argo CD watch stream, polling instead', {
             application: name,
             error: err.message,
           });
-          return this.poll();
+          return 'stop';
         }
         this.options.metrics?.apiRetries.inc({
           tool: 'argocd',
@@ -146,13 +150,10 @@ export class ApplicationFollower {
           application: name,
           error: err instanceof Error ? err.message : String(err),
         });
-      }
-      failures++;
-      if (failures > 1)
-        await abortableSleep(backoffDelay(failures - 2, this.options.retry), this.signal).catch(
-          () => undefined,
-        );
-    }
+        return 'reopen';
+      },
+    });
+    if (ended === 'stopped') return this.poll();
   }
 
   private async poll(): Promise<void> {

@@ -3,15 +3,10 @@ import { STATUS_CODES } from 'node:http';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { ArgoInstance } from '../../config/gitops-config.js';
 import type { ServiceMetrics } from '../../metrics.js';
-import {
-  isCertificateFailure,
-  retryWithBackoff,
-  type Logger,
-  type BackoffOptions,
-} from '../../../lib/index.js';
+import { retryWithBackoff, type Logger, type BackoffOptions, type CallLimits } from '../../../lib/index.js';
 import { readLines } from '../../util/lines.js';
 import type { Application, ApplicationList, InfoEntry } from './application.js';
-import { ArgoApiError, RETRY_REASONS, retryReasonForStatus, type RetryReason } from './errors.js';
+import { ArgoApiError, RETRY_REASONS } from './errors.js';
 
 /** Argo CD's API is slower to recover than the Kubernetes API: start at 500 ms, cap at 15 s. */
 export const ARGOCD_BACKOFF: BackoffOptions = { initialMs: 500, maxMs: 15_000 };
@@ -27,11 +22,8 @@ export interface ArgoCdClientOptions {
   requestTimeoutMs?: number;
 }
 
-/** How long a call may keep retrying, and what cancels it. */
-export interface CallOptions {
-  signal?: AbortSignal;
-  /** Epoch ms after which transient errors are no longer retried; default now + 60 s. */
-  deadline?: number;
+/** A call's limits (the deadline defaults to now + 60 s), and what may end its retries early. */
+export interface ArgoCallOptions extends CallLimits {
   /**
    * Asked before each retry of a transient failure; false ends the retries (a sync whose lost answer may mean
    * it was applied).
@@ -95,7 +87,7 @@ export class ArgoCdClient {
     await this.dispatcher.close();
   }
 
-  getApplication(name: string, scope: AppScope = {}, call: CallOptions = {}): Promise<Application> {
+  getApplication(name: string, scope: AppScope = {}, call: ArgoCallOptions = {}): Promise<Application> {
     const query = { appNamespace: scope.appNamespace, project: scope.project };
     return this.request(
       {
@@ -112,7 +104,7 @@ export class ArgoCdClient {
   async listApplications(
     selector?: string,
     scope: { appNamespace?: string; projects?: string[] } = {},
-    call: CallOptions = {},
+    call: ArgoCallOptions = {},
   ): Promise<Application[]> {
     const query = { selector, appNamespace: scope.appNamespace, projects: scope.projects?.join(',') };
     const list = await this.request<ApplicationList>(
@@ -122,7 +114,7 @@ export class ArgoCdClient {
     return list.items ?? [];
   }
 
-  sync(name: string, request: SyncRequest, call: CallOptions = {}): Promise<Application> {
+  sync(name: string, request: SyncRequest, call: ArgoCallOptions = {}): Promise<Application> {
     const body: Record<string, unknown> = { name, prune: request.prune ?? false };
     if (request.revision) body.revision = request.revision;
     if (request.syncOptions?.length) body.syncOptions = { items: request.syncOptions };
@@ -141,7 +133,7 @@ export class ArgoCdClient {
     );
   }
 
-  async terminateOperation(name: string, scope: AppScope = {}, call: CallOptions = {}): Promise<void> {
+  async terminateOperation(name: string, scope: AppScope = {}, call: ArgoCallOptions = {}): Promise<void> {
     const query = { appNamespace: scope.appNamespace, project: scope.project };
     await this.request(
       {
@@ -176,7 +168,7 @@ export class ArgoCdClient {
     }
   }
 
-  private async request<T>(spec: RequestSpec, call: CallOptions): Promise<T> {
+  private async request<T>(spec: RequestSpec, call: ArgoCallOptions): Promise<T> {
     return retryWithBackoff(
       async () => {
         const response = await this.send(spec, call.signal, true);
@@ -188,7 +180,7 @@ export class ArgoCdClient {
         signal: call.signal,
         deadline: call.deadline ?? this.clock() + 60_000,
         now: this.clock,
-        isTransient: (err) => err instanceof ArgoApiError && err.retryReason !== undefined,
+        isTransient: (err) => err instanceof ArgoApiError && err.transient,
         retryIf: call.retryIf && ((err) => call.retryIf!(err as ArgoApiError)),
         onRetry: (err, attempt, delayMs) => {
           const error = err as ArgoApiError;
@@ -256,11 +248,6 @@ export class ArgoCdClient {
       if (signal?.aborted) throw signal.reason;
       const cause = describeCause(err);
       const timedOut = /UND_ERR_(HEADERS|BODY)_TIMEOUT/.test(cause);
-      const reason: RetryReason | undefined = timedOut
-        ? RETRY_REASONS.timeout
-        : isCertificateFailure(err)
-          ? undefined
-          : RETRY_REASONS.reset;
       const detail = timedOut
         ? `no answer within ${this.requestTimeoutMs} ms`
         : `cannot reach ${this.instance.server}: ${cause}`;
@@ -269,7 +256,7 @@ export class ArgoCdClient {
         action: spec.action,
         application: spec.application,
         serverMessage: detail,
-        retryReason: reason,
+        timedOut,
         cause: err,
       });
     }
@@ -296,7 +283,8 @@ export class ArgoCdClient {
           status: err.status,
           grpcCode: err.grpcCode,
           serverMessage: `login failed: ${err.serverMessage}`,
-          retryReason: err.retryReason,
+          timedOut: err.retryReason === RETRY_REASONS.timeout,
+          transient: err.transient,
           cause: err,
         });
       }
@@ -369,7 +357,6 @@ async function errorFromResponse(
     status,
     grpcCode,
     serverMessage: serverMessage.slice(0, 500),
-    retryReason: retryReasonForStatus(status),
   });
 }
 
@@ -389,7 +376,8 @@ async function* readEvents(
       error?: { http_code?: number; message?: string; grpc_code?: number };
     };
     if (message.error) {
-      const status = message.error.http_code;
+      // A code of 0 is no answer.
+      const status = message.error.http_code || undefined;
       throw new ArgoApiError({
         instance,
         action: spec.action,
@@ -397,7 +385,6 @@ async function* readEvents(
         status,
         grpcCode: message.error.grpc_code,
         serverMessage: message.error.message ?? 'stream error',
-        retryReason: status ? retryReasonForStatus(status) : RETRY_REASONS.reset,
       });
     }
     if (message.result?.application) yield message.result.application;

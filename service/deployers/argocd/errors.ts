@@ -1,4 +1,6 @@
-/** Why a call to the Argo CD API failed; `transient` ones are retried with backoff until the deadline. */
+import { RemoteCallError } from '../../../lib/index.js';
+
+/** Why a transient call to the Argo CD API failed (the label of its retries in logs and metrics). */
 export const RETRY_REASONS = { serverError: '5xx', timeout: 'timeout', reset: 'reset' } as const;
 export type RetryReason = (typeof RETRY_REASONS)[keyof typeof RETRY_REASONS];
 
@@ -22,42 +24,43 @@ export interface ArgoApiErrorOptions {
   grpcCode?: number;
   /** The server's error text (`message` of the error body). */
   serverMessage: string;
-  /** Set for errors worth retrying. */
-  retryReason?: RetryReason;
+  /** No answer came within the request timeout (rather than a failed connection). */
+  timedOut?: boolean;
+  /** Keeps the verdict of a wrapped ArgoApiError (a failed login that failed this call). */
+  transient?: boolean;
   cause?: unknown;
 }
 
-/** A failed Argo CD API call. The message names the instance and the object, never a credential. */
-export class ArgoApiError extends Error {
+/**
+ * A failed Argo CD API call: transient or not by the SDK's one rule. The message names the instance
+ * and the object, never a credential.
+ */
+export class ArgoApiError extends RemoteCallError {
   readonly instance: string;
   readonly application?: string;
-  readonly status?: number;
   readonly grpcCode?: number;
   readonly serverMessage: string;
-  readonly retryReason?: RetryReason;
+  private readonly timedOut: boolean;
 
   constructor(options: ArgoApiErrorOptions) {
     const answer = options.status ? `${options.status} ${options.serverMessage}` : options.serverMessage;
-    super(`Argo CD instance '${options.instance}': ${options.action} failed: ${answer}`, {
+    super('Argo CD', `Argo CD instance '${options.instance}': ${options.action} failed: ${answer}`, {
+      status: options.status,
       cause: options.cause,
+      transient: options.transient,
     });
     this.name = 'ArgoApiError';
     this.instance = options.instance;
     this.application = options.application;
-    this.status = options.status;
     this.grpcCode = options.grpcCode;
     this.serverMessage = options.serverMessage;
-    this.retryReason = options.retryReason;
+    this.timedOut = options.timedOut ?? false;
   }
 
-  get transient(): boolean {
-    return this.retryReason !== undefined;
+  /** Set for a transient failure: why it is retried. */
+  get retryReason(): RetryReason | undefined {
+    if (!this.transient) return undefined;
+    if (this.status === undefined) return this.timedOut ? RETRY_REASONS.timeout : RETRY_REASONS.reset;
+    return this.status >= 500 ? RETRY_REASONS.serverError : RETRY_REASONS.timeout;
   }
-}
-
-/** Which answers are transient: 5xx (but 501), 408 and 429. */
-export function retryReasonForStatus(status: number): RetryReason | undefined {
-  if (status >= 500 && status !== 501) return RETRY_REASONS.serverError;
-  if (status === 408 || status === 429) return RETRY_REASONS.timeout;
-  return undefined;
 }

@@ -3,7 +3,7 @@ export {
   ArgoCdClient,
   type ArgoCdClientOptions,
   type AppScope,
-  type CallOptions,
+  type ArgoCallOptions,
   type SyncRequest,
 } from './argocd-client.js';
 export { ArgoApiError, RETRY_REASONS, type RetryReason } from './errors.js';

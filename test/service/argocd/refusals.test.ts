@@ -105,9 +105,7 @@ describe('Argo CD refusals', () => {
     });
 
     it('reports transient failures and missing answers as unreachable', () => {
-      const transient = deployError(
-        apiError({ status: 503, serverMessage: 'unavailable', retryReason: '5xx' }),
-      );
+      const transient = deployError(apiError({ status: 503, serverMessage: 'unavailable' }));
       expect(transient.kind).to.equal('unreachable');
       expect(transient.message).to.equal(
         `Argo CD API unreachable for ${WHERE}: Argo CD instance 'prod': sync of application 'carts' failed: 503 unavailable`,

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import type { Lease } from '../../../service/kube/objects.js';
 import { silentLogger } from '../../../lib/index.js';
+import { KubeApi } from '../../../service/kube/kube-api.js';
+import { loadKubeConfig } from '../../../service/kube/kube-config.js';
 import { LeaderElection, type LeaderElectionOptions } from '../../../service/leases/leader-election.js';
 import { eventually } from '../../support/eventually.js';
 import { INTEGRATION, kubeSandboxPerTest, NAMESPACE } from '../state/harness.js';
@@ -135,6 +137,31 @@ describe('LeaderElection', () => {
         a.isLeader() !== b.isLeader() && lease()?.spec?.holderIdentity === (a.isLeader() ? 'pod-a' : 'pod-b'),
       4000,
     );
+  });
+
+  it('becomes leader at start through a 503 on the lease create', async () => {
+    ctx.kube.sim.failNext({ status: 503, match: { verb: 'create', resource: 'leases' } });
+    const a = election('pod-a', { retry: { initialMs: 10, maxMs: 20 } });
+    await a.start();
+    expect(a.isLeader()).to.equal(true);
+    expect(lease()?.spec?.holderIdentity).to.equal('pod-a');
+  });
+
+  it('keeps leading when a renewal was carried out but its answer was lost (the retry gets 409)', async () => {
+    const kube = new KubeApi(loadKubeConfig(ctx.kube.kubeconfigPath), { requestTimeoutMs: 300 });
+    ctx.cleanup.add(kube, (k) => k.close());
+    const a = election('pod-a', {
+      kube,
+      leaseDurationSeconds: 5,
+      renewDeadlineMs: 3000,
+      retry: { initialMs: 10, maxMs: 20 },
+    });
+    const seen = changes(a);
+    await a.start();
+    ctx.kube.sim.failNext({ status: 'applied-timeout', match: { verb: 'update', resource: 'leases' } });
+    await eventually(() => ctx.kube.sim.requestCount({ verb: 'update', resource: 'leases' }) >= 4, 4000);
+    expect(seen).to.deep.equal([true]);
+    expect(a.isLeader()).to.equal(true);
   });
 
   it('stops telling a listener that was removed', async () => {

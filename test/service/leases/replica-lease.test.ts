@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import type { Lease } from '../../../service/kube/objects.js';
 import { silentLogger } from '../../../lib/index.js';
+import { KubeApi } from '../../../service/kube/kube-api.js';
+import { loadKubeConfig } from '../../../service/kube/kube-config.js';
 import { KubeApiError } from '../../../service/kube/kube-errors.js';
 import { ReplicaLease, type ReplicaLeaseOptions } from '../../../service/leases/replica-lease.js';
 import { eventually } from '../../support/eventually.js';
@@ -102,6 +104,38 @@ describe('ReplicaLease', () => {
     expect(await r.isAlive('pod-a')).to.equal(true);
   });
 
+  it('starts through transient API faults: a 503 on the lease create, a reset on the read', async () => {
+    ctx.kube.sim.failNext({ status: 'reset', match: { verb: 'get', resource: 'leases' } });
+    ctx.kube.sim.failNext({ status: 503, match: { verb: 'create', resource: 'leases' } });
+    const r = replica('pod-a', { retry: { initialMs: 10, maxMs: 20 } });
+    await r.start();
+    expect(leaseOf('gitops-service-replica-pod-a')?.spec?.holderIdentity).to.equal('pod-a');
+    expect(await r.isAlive('pod-a')).to.equal(true);
+  });
+
+  it('starts although the answer to its lease create was lost (the retried create gets 409)', async () => {
+    const kube = new KubeApi(loadKubeConfig(ctx.kube.kubeconfigPath), { requestTimeoutMs: 300 });
+    ctx.cleanup.add(kube, (k) => k.close());
+    ctx.kube.sim.failNext({ status: 'applied-timeout', match: { verb: 'create', resource: 'leases' } });
+    const r = replica('pod-a', { kube, renewMs: 2000, retry: { initialMs: 10, maxMs: 20 } });
+    await r.start();
+    expect(ctx.kube.sim.requestCount({ verb: 'update', resource: 'leases' }), 'written again').to.equal(1);
+    expect(await r.isAlive('pod-a')).to.equal(true);
+  });
+
+  it('tells a live replica from a dead one through a 500 on the list and on the read', async () => {
+    await replica('pod-a').start();
+    const b = replica('pod-b', { retry: { initialMs: 10, maxMs: 20 } });
+    await b.start();
+    ctx.kube.sim.failNext({ status: 500, match: { verb: 'list', resource: 'leases' } });
+    expect([...(await b.liveReplicas())].sort()).to.deep.equal(['pod-a', 'pod-b']);
+    ctx.kube.sim.failNext({
+      status: 500,
+      match: { verb: 'get', resource: 'leases', name: 'gitops-service-replica-pod-a' },
+    });
+    expect(await b.isAlive('pod-a')).to.equal(true);
+  });
+
   it('gives a valid lease name to a host name with capitals and keeps the identity as is', async () => {
     const r = replica('Dev-Laptop.local');
     await r.start();
@@ -117,6 +151,8 @@ describe('ReplicaLease', () => {
       integrationName: INTEGRATION,
       podName: 'pod-a',
       logger: silentLogger,
+      renewMs: 200,
+      retry: { initialMs: 10, maxMs: 20 },
     });
     const err = await r.start().then(
       () => undefined,

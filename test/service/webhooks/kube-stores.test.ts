@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { KubeApi } from '../../../service/kube/kube-api.js';
+import { loadKubeConfig } from '../../../service/kube/kube-config.js';
 import { ConfigMapSeenRevisions } from '../../../service/state/configmap-seen-revisions.js';
 import { SEEN_HISTORY } from '../../../service/state/seen-revisions.js';
 import { KubeFluxSourceLookup } from '../../../service/webhooks/flux-sources.js';
@@ -48,6 +50,39 @@ describe('seen revisions and Flux sources in the cluster', () => {
       expect(await b.has!('one', 'r1')).to.equal(true);
     });
 
+    it('records a revision through transient API faults (503 on the create, 429 and a reset on the update, 500 on a read)', async () => {
+      const seen = new ConfigMapSeenRevisions({
+        kube: kube.api,
+        namespace: 'keptn',
+        integrationName: 'gitops-service',
+        retry: { initialMs: 10, maxMs: 20 },
+      });
+      kube.sim.failNext({ status: 503, match: { verb: 'create', resource: 'configmaps' } });
+      expect(await seen.markIfNew('one', 'r1')).to.equal(true);
+      kube.sim.failNext({ status: 429, match: { verb: 'update', resource: 'configmaps' } });
+      kube.sim.failNext({ status: 'reset', match: { verb: 'update', resource: 'configmaps' } });
+      kube.sim.failNext({ status: 500, match: { verb: 'get', resource: 'configmaps' } });
+      expect(await seen.markIfNew('two', 'r2')).to.equal(true);
+      expect(await store().markIfNew('one', 'r1'), 'seen once recorded').to.equal(false);
+      expect(await store().markIfNew('two', 'r2'), 'seen once recorded').to.equal(false);
+    });
+
+    it('reports a revision new when its write was carried out but the answer was lost (the retry gets 409)', async () => {
+      const api = new KubeApi(loadKubeConfig(kube.kubeconfigPath), { requestTimeoutMs: 300 });
+      const seen = new ConfigMapSeenRevisions({
+        kube: api,
+        namespace: 'keptn',
+        integrationName: 'gitops-service',
+        retry: { initialMs: 10, maxMs: 20 },
+      });
+      kube.sim.failNext({ status: 'applied-timeout', match: { verb: 'create', resource: 'configmaps' } });
+      expect(await seen.markIfNew('one', 'r1'), 'its create, retried').to.equal(true);
+      kube.sim.failNext({ status: 'applied-timeout', match: { verb: 'update', resource: 'configmaps' } });
+      expect(await seen.markIfNew('two', 'r2'), 'its update, retried').to.equal(true);
+      expect(await store().markIfNew('two', 'r2'), 'another replica').to.equal(false);
+      await api.close();
+    });
+
     it('lets concurrent writers each record their key', async () => {
       const seen = [store(), store(), store(), store()];
       await Promise.all(seen.map((s, i) => s.markIfNew(`key-${i}`, `rev-${i}`)));
@@ -90,6 +125,8 @@ describe('seen revisions and Flux sources in the cluster', () => {
         kube: sandboxKubeApi(`http://127.0.0.1:${await freePort()}`),
         namespace: 'keptn',
         integrationName: 'gitops-service',
+        retry: { initialMs: 10, maxMs: 20 },
+        callTimeoutMs: 200,
       });
       const err = await seen.markIfNew('k', 'r').then(
         () => undefined,
@@ -179,6 +216,19 @@ describe('seen revisions and Flux sources in the cluster', () => {
       expect(kube.sim.requestCount({ verb: 'get', resource: 'kustomizations' })).to.equal(1);
     });
 
+    it('reads through transient API faults (a 503, then a reset)', async () => {
+      const k = readFixture<any>('gitops', 'flux-kustomization-with-status.json');
+      kube.sim.create('Kustomization', k);
+      kube.sim.failNext({ status: 503, match: { verb: 'get', resource: 'kustomizations' } });
+      kube.sim.failNext({ status: 'reset', match: { verb: 'get', resource: 'kustomizations' } });
+      const lookup = new KubeFluxSourceLookup({ kube: kube.api, retry: { initialMs: 10, maxMs: 20 } });
+      const target = { kind: 'Kustomization', name: 'podinfo', namespace: 'flux-system' };
+      expect(
+        await lookup.usesSource(target, { kind: 'GitRepository', name: 'podinfo', namespace: 'flux-system' }),
+      ).to.equal(true);
+      expect(kube.sim.requestCount({ verb: 'get', resource: 'kustomizations' })).to.equal(3);
+    });
+
     it('answers false for a target that does not exist', async () => {
       const lookup = new KubeFluxSourceLookup({ kube: kube.api });
       const target = { kind: 'Kustomization', name: 'missing', namespace: 'flux-system' };
@@ -214,13 +264,22 @@ describe('seen revisions and Flux sources in the cluster', () => {
     it('counts a notification it could not handle after every attempt, and starts nothing', async () => {
       kube.sim.create('Kustomization', readFixture<any>('gitops', 'flux-kustomization-with-status.json'));
       kube.sim.failNext({ status: 503, count: 1000, match: { resource: 'configmaps' } });
-      const h = await Harness.start({ sources: new KubeFluxSourceLookup({ kube: kube.api }), seen: store() });
+      // Each of the handler's 3 attempts retries its read until the store's deadline.
+      const seen = new ConfigMapSeenRevisions({
+        kube: kube.api,
+        namespace: 'keptn',
+        integrationName: 'gitops-service',
+        retry: { initialMs: 10, maxMs: 20 },
+        callTimeoutMs: 100,
+      });
+      const h = await Harness.start({ sources: new KubeFluxSourceLookup({ kube: kube.api }), seen });
       try {
         expect((await h.postFlux(newArtifact)).status).to.equal(202);
         await h.handler.idle();
         expect(h.started).to.deep.equal([]);
         expect(await h.count('gitops_notifications_failed_total', { tool: 'flux' })).to.equal(1);
-        expect(kube.sim.requestCount({ resource: 'configmaps' })).to.equal(3);
+        expect(kube.sim.requestCount({ resource: 'configmaps' })).to.be.above(3);
+        expect(kube.sim.requestCount({ resource: 'configmaps', verb: 'update' })).to.equal(0);
       } finally {
         await h.close();
       }
