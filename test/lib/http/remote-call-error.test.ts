@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { expect } from 'chai';
 import { KeptnApiError, RemoteCallError, isTransientFailure } from '../../../lib/index.js';
 import { ArgoApiError } from '../../../service/deployers/argocd/errors.js';
@@ -60,5 +61,16 @@ describe('one rule for transient and terminal failures', () => {
       [true, 'Argo CD'],
       [true, 'Keptn API'],
     ]);
+  });
+
+  it('keeps the failure it wraps as its cause, and shows no empty cause in a log', () => {
+    const withCause = new RemoteCallError('Kubernetes API', 'get configmaps/x failed', { cause: reset });
+    const answered = new RemoteCallError('Kubernetes API', 'get configmaps/x: 403 Forbidden', {
+      status: 403,
+    });
+    expect(withCause.cause).to.equal(reset);
+    expect(inspect(withCause)).to.contain('ECONNRESET');
+    expect(inspect(answered)).not.to.contain('[cause]');
+    expect(String(answered)).to.equal('RemoteCallError: get configmaps/x: 403 Forbidden');
   });
 });

@@ -68,6 +68,22 @@ describe('reopenStream', () => {
     expect(delays[1], 'fourth drop').to.be.within(16, 32);
   });
 
+  it('reopens the first failures at once, then backs off from the initial delay', async () => {
+    const stream = scripted(['fail', 'fail', 'forbidden']);
+    const delays: number[] = [];
+    await reopenStream(stream.open, {
+      signal: new AbortController().signal,
+      backoff,
+      immediateReopens: 1,
+      onFailure: (err, delayMs) => {
+        delays.push(delayMs);
+        return (err as Error).message === 'forbidden' ? 'stop' : 'reopen';
+      },
+    });
+    expect(delays[0], 'first failure').to.equal(0);
+    expect(delays[1], 'second failure').to.be.within(4, 8);
+  });
+
   it('ends when its signal aborts while it backs off, without another opening', async () => {
     const aborted = new AbortController();
     const stream = scripted(['fail', 'fail']);
