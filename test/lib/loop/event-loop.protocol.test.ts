@@ -753,6 +753,27 @@ describe('EventLoop protocol over an in-memory transport', () => {
       expect(t.sink.kinds(trigger.id)).to.deep.equal(['started', 'finished']);
     });
 
+    it('aborts only the deliveries still running: a finished one keeps its signal, a hanging one is told in words', async () => {
+      const t = await startLoop({ abortGraceMs: 20 });
+      let finishedSignal: AbortSignal | undefined;
+      t.loop.handle('deliver', async (event, ctx) => {
+        if (event.data.service !== 'quick') return new Promise(() => {});
+        // Work a handler started and left running on its signal after returning.
+        finishedSignal = ctx.signal;
+        return {};
+      });
+      const quick = taskTrigger('deliver', { service: 'quick' });
+      const hanging = taskTrigger('deliver');
+      t.source.send(quick);
+      await eventually(() => t.sink.kinds(quick.id).length === 2);
+      t.source.send(hanging);
+      await t.loop.stop({ deadlineMs: 20 });
+      expect(finishedSignal!.aborted).to.equal(false);
+      expect(t.sink.answers(hanging.id)[1]!.data.message).to.equal(
+        'service shut down before the delivery finished',
+      );
+    });
+
     it('does not finish twice a delivery whose own .finished is still being published when the grace ends', async () => {
       const t = await startLoop({ abortGraceMs: 20 });
       const finishedAccepted = deferred();

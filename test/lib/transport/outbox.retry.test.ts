@@ -16,12 +16,16 @@ interface Written {
   withOptions: boolean;
 }
 
-/** The part of a NatsConnection the outbox uses; a flush fails while `failFlushes` > 0 or waits on `hold`. */
+/**
+ * The part of a NatsConnection the outbox uses: `publish` refuses what is over the server's max_payload as
+ * nats.js does; a flush fails while `failFlushes` > 0 and waits on `hold`.
+ */
 class ScriptedConnection {
   info?: { max_payload: number } = { max_payload: 1000 };
   closed = false;
   failFlushes = 0;
   flushes = 0;
+  publishCalls = 0;
   hold?: Promise<void>;
   /** What the server has: messages written before a flush that succeeded. */
   readonly received: Written[] = [];
@@ -32,6 +36,12 @@ class ScriptedConnection {
   }
 
   publish(subject: string, data: Uint8Array, options?: { headers?: MsgHdrs }): void {
+    this.publishCalls++;
+    const headerBytes = options?.headers
+      ? (options.headers as MsgHdrs & { encode(): Uint8Array }).encode()
+      : [];
+    if (this.info && data.length + headerBytes.length > this.info.max_payload)
+      throw new Error('payload: max_payload size exceeded');
     this.written.push({
       subject,
       data: text(data),
@@ -49,9 +59,6 @@ class ScriptedConnection {
       this.failFlushes--;
       throw new Error('connection lost');
     }
-    // A server closes the connection of a client that sends more than its max_payload.
-    if (this.info && written.some((w) => w.data.length > this.info!.max_payload))
-      throw new Error('maximum payload exceeded');
     this.received.push(...written);
   }
 
@@ -147,6 +154,18 @@ describe('NatsOutbox over a scripted connection', () => {
     expect(c.received.map((w) => w.subject)).to.deep.equal(['exact', 'exact-with-id']);
   });
 
+  it('refuses an event over max_payload before queueing it: it is never written and waits for nothing', async () => {
+    const c = new ScriptedConnection();
+    c.info = { max_payload: 100 };
+    const outbox = new NatsOutbox(c.nc);
+    let refused: unknown;
+    outbox.publish('over', bytes('x'.repeat(101))).catch((err: unknown) => (refused = err));
+    await new Promise((r) => setImmediate(r));
+    expect(refused).to.be.instanceOf(UnpublishableError);
+    expect(c.publishCalls).to.equal(0);
+    expect(outbox.stalledForMs()).to.equal(0);
+  });
+
   it('takes any size while the server has not said its max_payload', async () => {
     const c = new ScriptedConnection();
     c.info = undefined;
@@ -157,20 +176,21 @@ describe('NatsOutbox over a scripted connection', () => {
 
   it('rejects the queued events a server that came back with a smaller max_payload will never take, and keeps the rest in order', async () => {
     const c = new ScriptedConnection();
+    c.failFlushes = 1;
     const held = gate();
     c.hold = held.promise;
     const outbox = new NatsOutbox(c.nc, { retryDelayMs: 10 });
-    // b goes out alone; a, c and d wait for the next batch.
+    // b goes out alone and is lost with the connection; c, a and d wait for the next batch.
     const results = [
       outcome(outbox.publish('b', bytes('x'.repeat(500)))),
-      outcome(outbox.publish('a', bytes('x'.repeat(50)))),
       outcome(outbox.publish('c', bytes('x'.repeat(600)))),
+      outcome(outbox.publish('a', bytes('x'.repeat(50)))),
       outcome(outbox.publish('d', bytes('x'.repeat(50)))),
     ];
     await eventually(() => c.flushes === 1);
     c.info = { max_payload: 100 };
     held.open();
-    const [b, a, cc, d] = await Promise.all(results);
+    const [b, cc, a, d] = await Promise.all(results);
     expect([a, d]).to.deep.equal(['sent', 'sent']);
     expect(b).to.be.instanceOf(UnpublishableError).and.include({ subject: 'b', size: 500, limit: 100 });
     expect(cc).to.be.instanceOf(UnpublishableError).and.include({ subject: 'c', size: 600, limit: 100 });
