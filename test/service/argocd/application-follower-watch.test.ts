@@ -201,6 +201,8 @@ describe('ApplicationFollower over a scripted Argo CD client', () => {
     await eventually(() => expect(f.latest).to.deep.equal(view('a')));
     f.close();
     expect(await waiting).to.equal('follower closed');
+    // The stream's abort reaches the watch loop a few promise ticks later.
+    await new Promise((resolve) => setImmediate(resolve));
     expect(warnings()).to.deep.equal([]);
     expect(client.watches).to.have.length(1);
   });
