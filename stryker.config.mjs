@@ -31,5 +31,7 @@ export default {
   jsonReporter: { fileName: `.stryker/${name}-report.json` },
   mutate: group.mutate,
   mochaOptions: { config: 'test/mutation/mocharc.json', spec: group.spec, grep: group.grep },
-  ignorePatterns: ['dist', '.stryker'],
+  // The compiled tests stay in: the incremental report keeps their text, so a re-run reuses the results of
+  // unchanged tests. Without it every test file reads as deleted and no killed mutant is reused.
+  ignorePatterns: ['dist/*', '!dist/test', '.stryker'],
 };
