@@ -5,7 +5,11 @@ import {
   ApplicationFollower,
   FollowTimeoutError,
 } from '../../../service/deployers/argocd/application-follower.js';
-import type { AppScope, ArgoCdClient, CallOptions } from '../../../service/deployers/argocd/argocd-client.js';
+import type {
+  AppScope,
+  ArgoCallOptions,
+  ArgoCdClient,
+} from '../../../service/deployers/argocd/argocd-client.js';
 import { ArgoApiError } from '../../../service/deployers/argocd/errors.js';
 import { createServiceMetrics } from '../../../service/metrics.js';
 import { eventually } from '../../support/eventually.js';
@@ -20,14 +24,14 @@ function view(revision: string): Application {
   } as Application;
 }
 
-function apiError(status: number, retryReason?: '5xx'): ArgoApiError {
+/** 503 is transient (the stream is reopened), 501 is not (the follower polls instead). */
+function apiError(status: 501 | 503): ArgoApiError {
   return new ArgoApiError({
     instance: 'default',
     action: "watch of application 'carts-dev'",
     application: 'carts-dev',
     status,
     serverMessage: status === 501 ? 'streaming is not available here' : 'unavailable',
-    retryReason,
   });
 }
 
@@ -49,7 +53,7 @@ async function* openStream(views: Application[], signal: AbortSignal): AsyncGene
  */
 class ScriptedClient {
   readonly watches: { name: string; scope: AppScope; at: number }[] = [];
-  readonly gets: { name: string; scope: AppScope; call: CallOptions }[] = [];
+  readonly gets: { name: string; scope: AppScope; call: ArgoCallOptions }[] = [];
   streams: ((signal: AbortSignal) => AsyncGenerator<Application>)[] = [(signal) => openStream([], signal)];
   get: () => Promise<Application> = async () => view('polled');
 
@@ -59,7 +63,7 @@ class ScriptedClient {
     return stream(signal);
   }
 
-  getApplication(name: string, scope: AppScope, call: CallOptions): Promise<Application> {
+  getApplication(name: string, scope: AppScope, call: ArgoCallOptions): Promise<Application> {
     this.gets.push({ name, scope, call });
     return this.get();
   }
@@ -119,7 +123,7 @@ describe('ApplicationFollower over a scripted Argo CD client', () => {
   });
 
   it('reconnects at once when a stream ends or fails once, then backs off exponentially', async () => {
-    client.streams = [() => stream([]), () => stream([], apiError(503, '5xx'))];
+    client.streams = [() => stream([]), () => stream([], apiError(503))];
     const f = follower({ initialMs: 400 });
     void f.until(() => undefined).catch(() => undefined);
     await eventually(() => expect(client.watches).to.have.length(4), 4000);
