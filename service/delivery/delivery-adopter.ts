@@ -9,7 +9,7 @@ import { targetKey } from '../gitops/identity.js';
 
 export interface DeliveryAdopterOptions {
   store: DeliveryStore;
-  replicas: ReplicaLease;
+  replicas: Pick<ReplicaLease, 'identity' | 'liveReplicas'>;
   handler: DeliveryHandler;
   loop: () => EventLoop | undefined;
   getConfig: () => GitopsConfig;

@@ -23,7 +23,7 @@ import { targetKey } from '../gitops/identity.js';
 export interface DeliveryHandlerOptions {
   /** The current targets file; read once per delivery, so a running delivery keeps its target. */
   getConfig: () => GitopsConfig;
-  deployers: ToolDeployers;
+  deployers: Pick<ToolDeployers, 'for'>;
   logger: TaskContext['logger'];
   metrics?: ServiceMetrics;
   /** Targets being delivered now (for GitOps notifications); default a private tracker. */

@@ -1,7 +1,12 @@
 import { expect } from 'chai';
 import { DeployError } from '../../../service/deployers/deployer.js';
 import { ArgoApiError, type ArgoApiErrorOptions } from '../../../service/deployers/argocd/errors.js';
-import { SYNC_REFUSALS, syncRefusal, toDeployError } from '../../../service/deployers/argocd/refusals.js';
+import {
+  nothingToTerminate,
+  SYNC_REFUSALS,
+  syncRefusal,
+  toDeployError,
+} from '../../../service/deployers/argocd/refusals.js';
 
 const CTX = { application: 'carts', instance: 'prod', target: 'Application/argocd/carts' };
 const WHERE = "application 'carts' on Argo CD instance 'prod'";
@@ -19,6 +24,7 @@ function deployError(err: unknown): DeployError {
   const mapped = toDeployError(err, CTX);
   expect(mapped).to.be.instanceOf(DeployError);
   expect((mapped as DeployError).target).to.equal(CTX.target);
+  expect((mapped as DeployError).cause, 'the Argo CD error stays attached').to.equal(err);
   return mapped as DeployError;
 }
 
@@ -54,6 +60,21 @@ describe('Argo CD refusals', () => {
     });
   });
 
+  describe('nothingToTerminate', () => {
+    it('recognises TerminateOperation\'s 400 "No operation is in progress", by status and text', () => {
+      expect(
+        nothingToTerminate(apiError({ status: 400, serverMessage: 'No operation is in progress' })),
+      ).to.equal(true);
+      expect(
+        nothingToTerminate(apiError({ status: 409, serverMessage: 'No operation is in progress' })),
+      ).to.equal(false);
+      expect(nothingToTerminate(apiError({ status: 400, serverMessage: 'invalid application' }))).to.equal(
+        false,
+      );
+      expect(nothingToTerminate(new Error('No operation is in progress'))).to.equal(false);
+    });
+  });
+
   describe('toDeployError', () => {
     it('passes other errors through', () => {
       const other = new Error('boom');
@@ -67,6 +88,13 @@ describe('Argo CD refusals', () => {
       expect(err.kind).to.equal('refused');
       expect(err.message).to.equal(
         `Argo CD refused to sync ${WHERE}: Cannot sync to abc: auto-sync currently set to main. Automated sync pins the application to its targetRevision (main); disable automated sync on the application, or request its targetRevision`,
+      );
+    });
+
+    it('explains a pinned auto-sync without naming a revision when the message has none', () => {
+      const err = deployError(apiError({ status: 400, serverMessage: 'auto-sync currently set to' }));
+      expect(err.message).to.equal(
+        `Argo CD refused to sync ${WHERE}: auto-sync currently set to. Automated sync pins the application to its targetRevision; disable automated sync on the application, or request its targetRevision`,
       );
     });
 
