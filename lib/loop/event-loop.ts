@@ -364,9 +364,10 @@ export class EventLoop {
       logger: delivery.logger,
       afterFinished: (cb) => void callbacks.push(cb),
     };
-    // Let the `.started` of every trigger in this batch reach the socket before any handler's
-    // synchronous start-up work runs: under a burst, intake must not queue behind deployments.
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    // The work starts once the `.started` is out and recorded: a crash after the tool was triggered
+    // then finds the record `started`, and a replica finishing the delivery does not send it again.
+    // (Under a burst this also keeps intake ahead of the handlers' start-up work.)
+    await started.catch(() => {});
     const acquired = await this.bound.acquire(delivery.controller.signal);
     metrics?.handlersActive.inc();
     const timer = metrics?.handlerDuration.startTimer({ task: delivery.task });
