@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
 import {
   EventLoop,
@@ -14,6 +13,7 @@ import { createServiceMetrics, type ServiceMetrics } from '../../../service/metr
 import type { DeliveryRecord, DeliveryStore } from '../../../service/state/delivery-record.js';
 import { MemoryDeliveryStore } from '../../../service/state/memory-delivery-store.js';
 import { RecordingLogger } from '../../support/recording-logger.js';
+import { taskTrigger } from '../../lib/harness.js';
 
 /**
  * The delivery path without a network: the SDK's event loop over an in-memory bus, the memory delivery
@@ -49,18 +49,8 @@ export function trigger(
   data: Record<string, unknown> = {},
   task = 'deliver',
 ): KeptnEvent {
-  return {
-    specversion: '1.0',
-    id: `trigger-${++nextId}`,
-    source: 'shipyard-controller',
-    type: `sh.keptn.event.${task}.triggered`,
-    time: new Date().toISOString(),
-    datacontenttype: 'application/json',
-    shkeptncontext: randomUUID(),
-    shkeptnspecversion: '0.2.4',
-    gitcommitid: 'f00dcafe',
-    data: { project: 'shop', stage: 'dev', service: 'podinfo', labels: { team: 'a' }, ...scope, ...data },
-  };
+  const defaults = { project: 'shop', stage: 'dev', service: 'podinfo', labels: { team: 'a' } };
+  return taskTrigger(task, { ...defaults, ...scope, ...data }, { id: `trigger-${++nextId}` });
 }
 
 /** Source and sink of the event loop: triggers go in by hand, answers are kept in order. */
